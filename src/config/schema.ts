@@ -1,0 +1,122 @@
+/**
+ * The one config schema (STYLE.md §5). Types (`GatewayConfig`), defaults, validation,
+ * error messages and the JSON Schema that `citygate schema` prints all come from here.
+ * Device and bus shapes come from the driver registry, so a new driver extends the
+ * config by registering itself.
+ */
+import { z } from 'zod';
+import { BUSES, DRIVERS } from '../drivers/registry.js';
+import { duration, size, topicId } from './primitives.js';
+
+const tlsSchema = z
+  .strictObject({
+    ca: z.string().optional().meta({ description: 'CA certificate (PEM file path) the broker certificate must chain to.' }),
+    cert: z.string().optional().meta({ description: 'Client certificate (PEM file path) for mutual TLS.' }),
+    key: z.string().optional().meta({ description: 'Client private key (PEM file path).' }),
+    servername: z.string().optional().meta({ description: 'Name to verify the broker certificate against (default: the URL host).' }),
+  })
+  .refine((t) => Boolean(t.cert) === Boolean(t.key), { message: 'cert and key go together: give both or neither' });
+
+export const uplinkSchema = z.strictObject({
+  url: z
+    .string()
+    .regex(/^(mqtts?|wss?):\/\/[^/\s]+/, {
+      error: (iss) => `expected a broker URL like "mqtts://broker.example:8883" (mqtt, mqtts, ws or wss), got ${JSON.stringify(iss.input)}`,
+    })
+    .meta({ description: 'Broker URL: mqtt://, mqtts:// (TLS), ws:// or wss:// (TLS). Plain mqtt:// is for loopback only.' }),
+  protocol_version: z
+    .union([z.literal(4), z.literal(5)])
+    .default(5)
+    .meta({ description: 'MQTT protocol: 5 (default) or 4 (3.1.1).' }),
+  client_id: z.string().min(1).max(128).optional().meta({ description: 'MQTT client id (default: citygate-<gateway.id>).' }),
+  username: z.string().optional(),
+  password: z.string().optional().meta({ description: 'Use ${ENV} or !secret name; never commit a literal password.' }),
+  tls: tlsSchema.optional(),
+  topic_root: z
+    .string()
+    .regex(/^[^#+\s]+[^/#+\s]$/, { error: 'a topic root may not contain "#", "+", spaces, or end with "/"' })
+    .optional()
+    .meta({ description: 'Prefix of every topic (default: citygate/<gateway.id>).' }),
+  keepalive: duration().prefault('30s'),
+  connect_timeout: duration().prefault('10s'),
+  reconnect: z
+    .strictObject({
+      min: duration().prefault('1s').meta({ description: 'First reconnect delay.' }),
+      max: duration().prefault('2m').meta({ description: 'Longest reconnect delay (exponential backoff with jitter in between).' }),
+    })
+    .prefault({}),
+  batch: z
+    .strictObject({
+      max_readings: z.number().int().min(1).max(10_000).default(100).meta({ description: 'Most readings in one data message.' }),
+      max_delay: duration().prefault('1s').meta({ description: 'Longest a reading waits to fill a batch.' }),
+    })
+    .prefault({}),
+  inflight: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(32)
+    .meta({ description: "Most messages awaiting PUBACK at once (lowered to the broker's Receive Maximum)." }),
+  ack_timeout: duration().prefault('30s').meta({ description: 'A PUBACK later than this means the link is stuck: reconnect.' }),
+  allow_insecure: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'Allow plain mqtt:// or ws:// to a broker that is not on loopback (city data in clear text!).' }),
+});
+
+export const bufferSchema = z.strictObject({
+  max_bytes: size().prefault('256MiB').meta({ description: 'Most data kept on disk; past it the policy in on_full applies.' }),
+  max_age: duration().prefault('14d').meta({ description: 'Readings older than this are dropped (and the drop reported).' }),
+  on_full: z
+    .enum(['drop_oldest', 'reject_newest'])
+    .default('drop_oldest')
+    .meta({ description: 'When max_bytes is reached: drop the oldest readings, or refuse new ones.' }),
+  commit_interval: duration().prefault('100ms').meta({ description: 'Group commit period: the most a power cut can lose.' }),
+  commit_max: z.number().int().min(1).max(100_000).default(5000).meta({ description: 'Commit early once this many readings wait.' }),
+  synchronous: z
+    .enum(['full', 'normal'])
+    .default('full')
+    .meta({ description: 'full survives power loss after commit; normal is faster but may lose the last commits.' }),
+});
+
+export const healthSchema = z.strictObject({
+  interval: duration().prefault('60s').meta({ description: 'How often the retained health snapshot is published.' }),
+  http: z
+    .union([z.literal(false), z.string().regex(/^[\w.:[\]-]+:\d+$/, { error: 'expected host:port like "127.0.0.1:8787"' })])
+    .default('127.0.0.1:8787')
+    .meta({ description: 'Local status page, /health JSON and /metrics (Prometheus); false to disable.' }),
+});
+
+export const gatewaySchema = z.strictObject({
+  id: topicId.meta({ description: 'Gateway id: [a-z0-9-_]; used in topics and the MQTT client id.' }),
+  data_dir: z.string().default('/var/lib/citygate').meta({ description: 'Where the buffer and state live.' }),
+});
+
+function union<T extends { schema: z.ZodType }>(key: string, defs: readonly T[]) {
+  const options = defs.map((d) => d.schema);
+  if (options.length === 0) return z.never();
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- zod's discriminatedUnion wants a tuple of object schemas
+  return z.discriminatedUnion(key, options as any);
+}
+
+export const configSchema = z.strictObject({
+  gateway: gatewaySchema,
+  uplink: uplinkSchema,
+  buffer: bufferSchema.prefault({}),
+  health: healthSchema.prefault({}),
+  buses: z.record(topicId, union('type', BUSES)).default({}),
+  devices: z.array(union('driver', DRIVERS)).default([]),
+});
+
+export type GatewayConfig = z.output<typeof configSchema>;
+export type UplinkConfig = z.output<typeof uplinkSchema>;
+export type BufferConfig = z.output<typeof bufferSchema>;
+export type HealthConfig = z.output<typeof healthSchema>;
+export type DeviceConfig = { id: string; driver: string; enabled: boolean } & Record<string, unknown>;
+
+/** The JSON Schema for editors (yaml-language-server), generated from the same schema. */
+export function jsonSchema(): Record<string, unknown> {
+  const js = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { ...js, title: 'citygate gateway configuration', $id: 'citygate.schema.json' };
+}

@@ -1,0 +1,45 @@
+/**
+ * Hardware shared between devices: several Modbus devices on one RS-485 bus share one
+ * serial port and one request queue. `acquire(key, open)` returns the live resource
+ * for `key`, opening it with `open()` on first use; `release(key)` closes it when the
+ * last user lets go. The creator of a resource owns its reconnect logic.
+ */
+export interface Closable {
+  close(): Promise<void> | void;
+}
+
+export interface SharedResources {
+  acquire<T extends Closable>(key: string, open: () => T): T;
+  release(key: string): Promise<void>;
+}
+
+export class RefCountedResources implements SharedResources {
+  private readonly entries = new Map<string, { value: Closable; refs: number }>();
+
+  acquire<T extends Closable>(key: string, open: () => T): T {
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = { value: open(), refs: 0 };
+      this.entries.set(key, entry);
+    }
+    entry.refs++;
+    return entry.value as T;
+  }
+
+  async release(key: string): Promise<void> {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    entry.refs--;
+    if (entry.refs <= 0) {
+      this.entries.delete(key);
+      await entry.value.close();
+    }
+  }
+
+  /** Close everything still open (shutdown). */
+  async closeAll(): Promise<void> {
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.allSettled(all.map((e) => e.value.close()));
+  }
+}

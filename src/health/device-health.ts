@@ -1,0 +1,132 @@
+/**
+ * Per-device health as drivers report it and ops staff read it.
+ *
+ * Drivers call `success()` for every good exchange (with its latency when known),
+ * `error()` for every failed one, `count()` for their own counters (requests,
+ * timeouts, crc_errors, resyncs …) and `setState('down', why)` when they know the
+ * device is gone (port unplugged). State is derived:
+ * - `down`: set explicitly, or `downAfter` consecutive errors;
+ * - `degraded`: the last exchange failed, or no reading for longer than `staleAfter`;
+ * - `ok`: otherwise.
+ * Transitions are reported to `onTransition` (the runtime turns them into events).
+ */
+import { describeError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+import { LatencyWindow } from './latency.js';
+
+export type DeviceState = 'ok' | 'degraded' | 'down';
+
+export interface DeviceHealthReporter {
+  success(latencyMs?: number): void;
+  error(err: unknown, where?: string): void;
+  count(name: string, n?: number): void;
+  setState(state: DeviceState, reason?: string): void;
+}
+
+export interface DeviceHealthSnapshot {
+  state: DeviceState;
+  reason?: string;
+  readings: number;
+  last_reading_age_s: number | null;
+  errors: number;
+  consecutive_errors: number;
+  last_error?: string;
+  counters: Record<string, number>;
+  latency_ms?: { p50: number; p99: number };
+}
+
+export interface DeviceHealthOptions {
+  downAfter?: number;
+  staleAfterMs?: number;
+  onTransition?: (device: string, from: DeviceState, to: DeviceState, reason?: string) => void;
+}
+
+export class DeviceHealth implements DeviceHealthReporter {
+  private forced: { state: DeviceState; reason?: string } | undefined;
+  private readings = 0;
+  private lastReadingMono: number | undefined;
+  private errors = 0;
+  private streak = 0;
+  private lastError: string | undefined;
+  private readonly counters: Record<string, number> = {};
+  private readonly latency = new LatencyWindow(512);
+  private lastState: DeviceState = 'ok';
+
+  constructor(
+    readonly device: string,
+    private readonly clock: Clock,
+    private readonly opts: DeviceHealthOptions = {},
+  ) {}
+
+  success(latencyMs?: number): void {
+    this.streak = 0;
+    if (this.forced?.state === 'down') this.forced = undefined;
+    if (latencyMs !== undefined) this.latency.add(latencyMs);
+    this.check();
+  }
+
+  error(err: unknown, where?: string): void {
+    this.errors++;
+    this.streak++;
+    const msg = describeError(err);
+    this.lastError = where ? `${where}: ${msg}` : msg;
+    this.check();
+  }
+
+  count(name: string, n = 1): void {
+    this.counters[name] = (this.counters[name] ?? 0) + n;
+  }
+
+  setState(state: DeviceState, reason?: string): void {
+    this.forced = state === 'ok' ? undefined : { state, ...(reason ? { reason } : {}) };
+    if (state === 'ok') this.streak = 0;
+    this.check(reason);
+  }
+
+  /** Called by the runtime for every reading the device produced. */
+  noteReading(): void {
+    this.readings++;
+    this.lastReadingMono = this.clock.mono();
+    if (this.lastState === 'degraded' && this.streak === 0 && !this.forced) this.check();
+  }
+
+  state(): DeviceState {
+    if (this.forced) return this.forced.state;
+    if (this.streak >= (this.opts.downAfter ?? 3)) return 'down';
+    if (this.streak > 0) return 'degraded';
+    const stale = this.opts.staleAfterMs;
+    if (stale !== undefined && this.lastReadingMono !== undefined && this.clock.mono() - this.lastReadingMono > stale) {
+      return 'degraded';
+    }
+    return 'ok';
+  }
+
+  /** Re-evaluate and report a transition (also called periodically for staleness). */
+  check(reason?: string): DeviceState {
+    const now = this.state();
+    if (now !== this.lastState) {
+      const from = this.lastState;
+      this.lastState = now;
+      this.opts.onTransition?.(this.device, from, now, reason ?? this.forced?.reason ?? this.lastError);
+    }
+    return now;
+  }
+
+  snapshot(): DeviceHealthSnapshot {
+    const state = this.check();
+    const snap: DeviceHealthSnapshot = {
+      state,
+      readings: this.readings,
+      last_reading_age_s:
+        this.lastReadingMono === undefined ? null : Math.round((this.clock.mono() - this.lastReadingMono) / 100) / 10,
+      errors: this.errors,
+      consecutive_errors: this.streak,
+      counters: { ...this.counters },
+    };
+    if (this.forced?.reason) snap.reason = this.forced.reason;
+    if (this.lastError) snap.last_error = this.lastError;
+    const lat = this.latency.percentiles();
+    if (lat) snap.latency_ms = lat;
+    return snap;
+  }
+}
