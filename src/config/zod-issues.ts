@@ -1,0 +1,100 @@
+/**
+ * Turns zod issues into messages a person can act on: what is wrong, what would be
+ * right, and a did-you-mean where a typo is likely.
+ */
+import type { z } from 'zod';
+import { didYouMean } from './suggest.js';
+import { knownKeys, schemaAt, unionValues } from './schema-walk.js';
+
+export interface PathMessage {
+  path: PropertyKey[];
+  /** When set, point at this key of the object at `path` rather than the object. */
+  key?: string;
+  message: string;
+}
+
+const show = (v: unknown): string => {
+  if (v === undefined) return 'nothing';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return 'a list';
+  if (v === null) return 'null';
+  if (typeof v === 'object') return 'a map';
+  return String(v);
+};
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = data;
+  for (const k of path) cur = cur && typeof cur === 'object' ? (cur as Record<PropertyKey, unknown>)[k] : undefined;
+  return cur;
+}
+
+export function explainIssues(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], data: unknown): PathMessage[] {
+  const out: PathMessage[] = [];
+  for (const issue of issues) {
+    const path = [...issue.path];
+    const input = valueAt(data, path);
+    switch (issue.code) {
+      case 'unrecognized_keys': {
+        const keys = knownKeys(schemaAt(schema, path, data));
+        for (const k of issue.keys) {
+          const guess = didYouMean(k, keys);
+          out.push({
+            path,
+            key: k,
+            message: `unknown key "${k}"${guess ? ` — did you mean "${guess}"?` : keys.length ? ` — expected one of: ${keys.join(', ')}` : ''}`,
+          });
+        }
+        break;
+      }
+      case 'invalid_union': {
+        const disc = (issue as { discriminator?: string }).discriminator;
+        const parentPath = disc ? path.slice(0, -1) : path;
+        const parent = valueAt(data, parentPath);
+        const uv = unionValues(schemaAt(schema, parentPath, data));
+        if (disc && uv) {
+          const got = (parent as Record<string, unknown> | undefined)?.[disc];
+          const guess = typeof got === 'string' ? didYouMean(got, uv.values) : undefined;
+          out.push({
+            path: [...parentPath, disc],
+            message:
+              got === undefined
+                ? `missing "${disc}" — expected one of: ${uv.values.join(', ')}`
+                : `unknown ${disc} ${show(got)}${guess ? ` — did you mean "${guess}"?` : ` — expected one of: ${uv.values.join(', ')}`}`,
+          });
+        } else out.push({ path, message: `${issue.message}, got ${show(input)}` });
+        break;
+      }
+      case 'invalid_type':
+        out.push({
+          path,
+          message:
+            input === undefined
+              ? `missing required key "${String(path[path.length - 1] ?? '')}"`
+              : issue.message.startsWith('expected a') || issue.message.includes(' — ')
+                ? issue.message
+                : `expected ${issue.expected}, got ${show(input)}`,
+        });
+        break;
+      case 'invalid_value': {
+        const values = issue.values.map((v) => JSON.stringify(v));
+        const guess = typeof input === 'string' ? didYouMean(input, issue.values.map(String)) : undefined;
+        out.push({
+          path,
+          message: `${show(input)} is not allowed${guess ? ` — did you mean "${guess}"?` : ` — expected ${values.length === 1 ? values[0] : `one of: ${values.join(', ')}`}`}`,
+        });
+        break;
+      }
+      case 'too_small':
+      case 'too_big': {
+        const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+        const what = issue.origin === 'array' ? 'items' : issue.origin === 'string' ? 'characters' : '';
+        const rel = issue.code === 'too_small' ? 'at least' : 'at most';
+        out.push({ path, message: `must be ${rel} ${String(bound)}${what ? ` ${what}` : ''}, got ${show(Array.isArray(input) ? `${input.length} items` : input)}`.replace(/"(\d+ items)"/, '$1') });
+        break;
+      }
+      default:
+        out.push({ path, message: issue.message });
+    }
+  }
+  return out;
+}
