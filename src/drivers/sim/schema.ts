@@ -7,7 +7,7 @@ export const simPointSchema = z
   .strictObject({
     ...pointPipelineKeys,
     wave: z.enum(WAVES).default('sine').meta({ description: 'Shape of the simulated signal.' }),
-    min: z.number().default(0).meta({ description: 'Lowest value of the wave (random_walk: lower bound).' }),
+    min: z.number().default(0).meta({ description: 'Lowest value of the wave (random_walk: lower bound; counter: start).' }),
     max: z.number().default(100).meta({ description: 'Highest value of the wave (random_walk: upper bound).' }),
     period: duration({ min: 1 }).prefault('1m').meta({ description: 'Length of one cycle (step: time per value).' }),
     step: z.number().positive().default(1).meta({ description: 'random_walk: largest move per sample; counter: increment per sample.' }),
@@ -22,7 +22,7 @@ export const simPointSchema = z
       .meta({ description: 'Generate this many points named <name>_0 … <name>_N-1 (load tests, benchmarks).' }),
   })
   .superRefine((p, ctx) => {
-    if (p.min > p.max) ctx.addIssue({ code: 'custom', path: ['min'], message: `min (${p.min}) is above max (${p.max})` });
+    if (p.min > p.max && p.wave !== 'counter') ctx.addIssue({ code: 'custom', path: ['min'], message: `min (${p.min}) is above max (${p.max})` });
     if (p.wave === 'step' && !p.values) ctx.addIssue({ code: 'custom', path: ['values'], message: 'wave "step" needs values: [ … ]' });
     if (p.wave === 'constant' && p.value === undefined)
       ctx.addIssue({ code: 'custom', path: ['value'], message: 'wave "constant" needs value: …' });
