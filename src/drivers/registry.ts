@@ -5,10 +5,12 @@
  */
 import type { BusDefinition, DriverDefinition } from '../core/driver.js';
 import { simDriver } from './sim/index.js';
+import { gpioDriver } from './gpio/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- heterogeneous registry; each entry is typed at its definition
 export const DRIVERS: readonly DriverDefinition<any>[] = [
   simDriver,
+  gpioDriver,
 ];
 
 export const BUSES: readonly BusDefinition[] = [

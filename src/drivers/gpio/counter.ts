@@ -1,0 +1,84 @@
+/**
+ * mode: counter — a tipping-bucket rain gauge, a traffic-loop detector, a water or energy
+ * meter's pulse output. Debounced transitions matching `edge` are pulses. Every `report`
+ * the driver emits:
+ * - `count`: pulses × scale in the interval (mm of rain in the last minute),
+ * - `rate`:  that per `rate_per` over the interval's measured length (mm/h, vehicles/h),
+ * - `total`: the running total × scale, which survives restarts through ctx.state.
+ *
+ * The total is persisted (in raw pulses) at each report and at stop, in the same step as
+ * the report is emitted, so the emitted total and the stored one agree. A crash loses at
+ * most the pulses of the current interval; a clean stop loses none (they are stored and
+ * appear in the next run's total, though not in any interval's count).
+ */
+import { describeError } from '../../core/errors.js';
+import { Debouncer } from './debounce.js';
+import { LineReader, every, type ModeEnv, type ModeRunner } from './mode.js';
+import { COUNTER_POINTS } from './schema.js';
+import { PulseTally, isPulse, parseStoredTotal } from './tally.js';
+
+/** ctx.state key of the running total, in raw pulses. */
+export const TOTAL_KEY = 'total_pulses';
+
+export async function startCounter(env: ModeEnv): Promise<ModeRunner> {
+  const { ctx, line, settings, where } = env;
+  const reader = new LineReader(env);
+
+  const stored = parseStoredTotal(ctx.state.get(TOTAL_KEY));
+  if (stored === 'damaged') {
+    ctx.health.error(new Error(`stored ${TOTAL_KEY} is not a pulse count; the total restarts at 0`), where);
+  }
+  const tally = new PulseTally(typeof stored === 'number' ? stored : 0, ctx.clock.mono());
+
+  const persist = (): boolean => {
+    try {
+      ctx.state.set(TOTAL_KEY, tally.totalPulses);
+      return true;
+    } catch (err) {
+      ctx.health.error(new Error(`saving the running total failed: ${describeError(err)}`), where);
+      return false;
+    }
+  };
+
+  const first = await line.read();
+  const debouncer = new Debouncer(ctx.clock, settings.debounceMs, first, (level) => {
+    if (isPulse(settings.edge, level)) tally.pulse();
+  });
+  debouncer.onRejected = () => ctx.health.count('bounces_rejected');
+  const unwatch = line.watch(
+    (v) => debouncer.raw(v),
+    (err) => ctx.health.error(err, where),
+  );
+
+  let lineOk = true;
+  const report = (): void => {
+    const r = tally.report(ctx.clock.mono(), settings.scale, settings.ratePerMs);
+    const saved = persist();
+    // A line that stopped answering may also have stopped interrupting: say so.
+    const quality = lineOk && saved ? 'good' : 'uncertain';
+    ctx.emit([
+      { point: COUNTER_POINTS.count, value: r.count, quality },
+      { point: COUNTER_POINTS.rate, value: r.rate, quality },
+      { point: COUNTER_POINTS.total, value: r.total, quality },
+    ]);
+    ctx.health.count('pulses', r.pulses);
+    if (lineOk) ctx.health.success();
+  };
+
+  const cancel = every(ctx.clock, settings.reportMs, () => {
+    report();
+    // Liveness: the next report's quality depends on the line still reading.
+    void reader.read().then((v) => {
+      lineOk = v !== undefined;
+    });
+  });
+
+  return {
+    async stop() {
+      cancel();
+      unwatch();
+      debouncer.dispose();
+      persist();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * Debouncing on the injected clock (STYLE.md §9), so tests replay a bouncing reed switch
+ * in microseconds of real time (test/unit/gpio/debounce.test.ts).
+ *
+ * Rule: a new level counts once the line has reported no further transition for
+ * `debounceMs` (a "settle" debounce). A glitch shorter than that — a bounce, or a spike
+ * induced on a long cable — is dropped, and so is a burst that ends where it began. The
+ * accepted change is stamped with the time of the *first* transition of its burst, which
+ * is when the contact really moved.
+ *
+ * Input is what a GPIO watch delivers: "a transition happened, the line now reads X".
+ * Two reports of the same level in a row mean a transition in between was missed (an
+ * edge shorter than the interrupt latency): the settle time restarts.
+ */
+import type { Clock } from '../../core/clock.js';
+import type { Level } from '../../ports/gpio/port.js';
+
+export interface DebounceStats {
+  /** Transitions reported by the line. */
+  raw: number;
+  /** Bursts that ended at the level they started from (bounces, spikes). */
+  rejected: number;
+  /** Accepted level changes. */
+  accepted: number;
+}
+
+export class Debouncer {
+  private level: Level;
+  private pending: { level: Level; since: number; cancel: () => void } | undefined;
+  readonly stats: DebounceStats = { raw: 0, rejected: 0, accepted: 0 };
+  /** Called for each rejected burst (health counts them: a noisy line shows up). */
+  onRejected: (() => void) | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly debounceMs: number,
+    initial: Level,
+    /** Called with the accepted level and the monotonic time its burst began. */
+    private readonly onChange: (level: Level, atMono: number) => void,
+  ) {
+    this.level = initial;
+  }
+
+  /** The debounced level. */
+  get stable(): Level {
+    return this.level;
+  }
+
+  /** Whether a burst is still settling. */
+  get settling(): boolean {
+    return this.pending !== undefined;
+  }
+
+  /** The line reported a transition; it now reads `level`. */
+  raw(level: Level): void {
+    this.stats.raw++;
+    const now = this.clock.mono();
+    const since = this.pending?.since ?? now;
+    this.pending?.cancel();
+    this.pending = undefined;
+    if (this.debounceMs <= 0) {
+      if (level !== this.level) this.commit(level, now);
+      return;
+    }
+    this.pending = {
+      level,
+      since,
+      cancel: this.clock.setTimer(this.debounceMs, () => this.settle()),
+    };
+  }
+
+  private settle(): void {
+    const p = this.pending;
+    this.pending = undefined;
+    if (!p) return;
+    if (p.level === this.level) {
+      this.stats.rejected++;
+      this.onRejected?.();
+      return;
+    }
+    this.commit(p.level, p.since);
+  }
+
+  private commit(level: Level, at: number): void {
+    this.level = level;
+    this.stats.accepted++;
+    this.onChange(level, at);
+  }
+
+  /** Stop any pending settle timer (driver stop). */
+  dispose(): void {
+    this.pending?.cancel();
+    this.pending = undefined;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * gpio — one Raspberry Pi GPIO pin as a device: a switch (`input`), a pulse counter
+ * (`counter`) or a relay (`output`). See README.md for the config reference and wiring.
+ *
+ * Owns: opening the line through the GPIO port (src/ports/gpio, which maps BCM numbers
+ * to the kernel's sysfs numbers), the mode's logic (input.ts, counter.ts, output.ts, on
+ * the pure pieces debounce.ts and tally.ts), and the `gpio_set` action.
+ * Does not own: scaling beyond `scale`, deadbands, timestamps (the pipeline), restarts
+ * across faults (the supervisor, via ctx.fail).
+ */
+import type { Driver, DriverAction, DriverContext, DriverDefinition } from '../../core/driver.js';
+import { createGpioPort } from '../../ports/gpio/index.js';
+import { toLevel, type GpioLine, type GpioPort } from '../../ports/gpio/port.js';
+import { startCounter } from './counter.js';
+import { startInput } from './input.js';
+import type { ModeEnv, ModeRunner } from './mode.js';
+import { startOutput, type OutputRunner } from './output.js';
+import { gpioDeviceSchema, gpioPointConfigs, gpioSettings, type GpioDeviceConfig, type GpioSettings } from './schema.js';
+
+export class GpioDriver implements Driver {
+  readonly actions: Readonly<Record<string, DriverAction>>;
+  private readonly settings: GpioSettings;
+  private readonly where: string;
+  private line: GpioLine | undefined;
+  private runner: ModeRunner | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: GpioDeviceConfig,
+    /** Called in start(), not here: creating a driver does no I/O (STYLE.md §2). */
+    private readonly portFactory: () => GpioPort = () => createGpioPort(),
+  ) {
+    this.settings = gpioSettings(config);
+    this.where = `gpio device "${config.id}" (GPIO ${config.pin})`;
+    this.actions = config.mode === 'output' ? { gpio_set: (args) => this.set(args) } : {};
+  }
+
+  async start(ctx: DriverContext): Promise<void> {
+    this.stopping = undefined;
+    const s = this.settings;
+    const line = await this.portFactory().open(
+      s.pin,
+      this.config.mode === 'output'
+        ? { direction: 'out', initial: s.initial, activeLow: s.activeLow }
+        : // both edges: the debouncer needs every transition to know when a level has settled
+          { direction: 'in', edge: 'both', activeLow: s.activeLow },
+    );
+    this.line = line;
+    const env: ModeEnv = { ctx, line, settings: s, where: this.where };
+    switch (this.config.mode) {
+      case 'input':
+        this.runner = await startInput(env);
+        break;
+      case 'counter':
+        this.runner = await startCounter(env);
+        break;
+      case 'output':
+        this.runner = await startOutput(env);
+        break;
+    }
+  }
+
+  /** The `gpio_set` action: `{ value: 0 | 1 | true | false | "on" | "off" }`. */
+  private async set(args: Record<string, unknown>): Promise<{ pin: number; value: 0 | 1 }> {
+    const value = toLevel(args.value);
+    if (value === undefined) {
+      throw new Error(`${this.where}: gpio_set needs value 0 or 1 (or true/false, "on"/"off"), got ${JSON.stringify(args.value)}`);
+    }
+    const runner = this.runner as OutputRunner | undefined;
+    if (!runner || this.stopping) throw new Error(`${this.where}: not running; not set`);
+    return { pin: this.settings.pin, value: await runner.set(value) };
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const runner = this.runner;
+    const line = this.line;
+    this.runner = undefined;
+    this.line = undefined;
+    try {
+      await runner?.stop();
+    } finally {
+      await line?.close();
+    }
+  }
+}
+
+export const gpioDriver: DriverDefinition<GpioDeviceConfig> = {
+  name: 'gpio',
+  description: 'A Raspberry Pi GPIO pin (BCM numbering): switch input, pulse counter (rain gauge, traffic loop) or relay output.',
+  schema: gpioDeviceSchema,
+  create: (config) => new GpioDriver(config),
+  claims: (config) => [`gpio:${config.pin}`],
+  pointConfigs: gpioPointConfigs,
+};

@@ -1,0 +1,122 @@
+/**
+ * Config of a `gpio` device (README.md in this folder is the reference for integrators).
+ * One device is one BCM pin in one mode; the points it emits are fixed per mode
+ * (see `gpioPointConfigs`), so there is no `points:` list.
+ */
+import { z } from 'zod';
+import { deviceBaseKeys, duration, pointName } from '../../config/primitives.js';
+import type { PointPipelineConfig } from '../../config/primitives.js';
+
+const level = z
+  .union([z.literal(0), z.literal(1)], { error: (iss) => `expected 0 or 1, got ${JSON.stringify(iss.input)}` })
+  .meta({ description: 'A logic level: 0 or 1 (after active_low).' });
+
+export const gpioDeviceSchema = z
+  .strictObject({
+    ...deviceBaseKeys,
+    driver: z.literal('gpio'),
+    pin: z
+      .number({ error: (iss) => `expected a BCM GPIO number like 17, got ${JSON.stringify(iss.input)}` })
+      .int({ error: 'expected a whole BCM GPIO number like 17' })
+      .min(0, { error: 'BCM GPIO numbers start at 0' })
+      .max(57, { error: (iss) => `GPIO ${String(iss.input)} does not exist: BCM numbers go up to 27 on the header (57 on a Pi 4 SoC)` })
+      .meta({ description: 'BCM GPIO number (GPIO17 = physical pin 11), whatever the kernel\'s sysfs base (0, 512 or 571).' }),
+    mode: z
+      .enum(['input', 'counter', 'output'])
+      .meta({ description: 'input: a switch (report on change + heartbeat); counter: pulses (rate + running total); output: a relay.' }),
+    active_low: z
+      .boolean()
+      .default(false)
+      .meta({ description: 'Invert the level: a switch to ground with a pull-up reads 1 when closed.' }),
+    edge: z
+      .enum(['rising', 'falling', 'both'])
+      .optional()
+      .meta({ description: 'counter: which transitions count as a pulse (default falling: a contact closing to ground).' }),
+    debounce: duration()
+      .optional()
+      .meta({ description: 'input/counter: a level must hold this long to count (default 20ms; reed switches bounce for ~1-5ms).' }),
+    report: duration({ min: 100 })
+      .prefault('60s')
+      .meta({ description: 'counter: the counting interval; input/output: heartbeat period (state re-sent even without change).' }),
+    scale: z
+      .number()
+      .positive({ error: 'scale must be above 0 (units per pulse)' })
+      .optional()
+      .meta({ description: 'counter: units per pulse, e.g. 0.2794 (mm of rain per bucket tip). Default 1.' }),
+    unit: z.string().max(32).optional().meta({ description: 'counter: unit of count and total (e.g. "mm"); input/output: unit of the state point.' }),
+    rate_per: duration({ min: 1000 })
+      .optional()
+      .meta({ description: 'counter: the rate is given per this period (default 1h: mm/h, vehicles/h).' }),
+    rate_unit: z.string().max(32).optional().meta({ description: 'counter: unit of the rate point (e.g. "mm/h").' }),
+    point: pointName.optional().meta({ description: 'input/output: name of the state point (default "state").' }),
+    initial: level.optional().meta({ description: 'output: level driven at start (default 0).' }),
+    safe: level.optional().meta({ description: 'output: level driven at shutdown or driver restart (default: initial).' }),
+  })
+  .superRefine((c, ctx) => {
+    const only = (key: keyof typeof c, modes: string[]): void => {
+      if (c[key] !== undefined && !modes.includes(c.mode)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `${key} applies to mode ${modes.join(' or ')}, not ${c.mode}`,
+        });
+      }
+    };
+    only('edge', ['counter']);
+    only('debounce', ['input', 'counter']);
+    only('scale', ['counter']);
+    only('rate_per', ['counter']);
+    only('rate_unit', ['counter']);
+    only('point', ['input', 'output']);
+    only('initial', ['output']);
+    only('safe', ['output']);
+  });
+
+export type GpioDeviceConfig = z.output<typeof gpioDeviceSchema>;
+
+/** Resolved settings with defaults applied (kept out of the schema where they depend on mode). */
+export interface GpioSettings {
+  pin: number;
+  activeLow: boolean;
+  debounceMs: number;
+  reportMs: number;
+  edge: 'rising' | 'falling' | 'both';
+  scale: number;
+  ratePerMs: number;
+  point: string;
+  initial: 0 | 1;
+  safe: 0 | 1;
+}
+
+export const DEFAULT_DEBOUNCE_MS = 20;
+
+export function gpioSettings(c: GpioDeviceConfig): GpioSettings {
+  const initial = c.initial ?? 0;
+  return {
+    pin: c.pin,
+    activeLow: c.active_low,
+    debounceMs: c.debounce ?? DEFAULT_DEBOUNCE_MS,
+    reportMs: c.report,
+    edge: c.edge ?? 'falling',
+    scale: c.scale ?? 1,
+    ratePerMs: c.rate_per ?? 3_600_000,
+    point: c.point ?? 'state',
+    initial,
+    safe: c.safe ?? initial,
+  };
+}
+
+/** Counter points: pulses × scale in the last interval, that as a rate, and the running total. */
+export const COUNTER_POINTS = { count: 'count', rate: 'rate', total: 'total' } as const;
+
+export function gpioPointConfigs(c: GpioDeviceConfig): PointPipelineConfig[] {
+  const unit = c.unit === undefined ? {} : { unit: c.unit };
+  if (c.mode === 'counter') {
+    return [
+      { name: COUNTER_POINTS.count, ...unit },
+      { name: COUNTER_POINTS.rate, ...(c.rate_unit === undefined ? {} : { unit: c.rate_unit }) },
+      { name: COUNTER_POINTS.total, ...unit },
+    ];
+  }
+  return [{ name: c.point ?? 'state', ...unit }];
+}

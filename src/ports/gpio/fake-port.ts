@@ -1,0 +1,86 @@
+/**
+ * An in-memory GPIO port for tests and demos (STYLE.md §3: the fake is a product). The
+ * test plays the outside world with `drive(pin, level)` (a switch closing, a bounce);
+ * edge filtering follows the line's configured `edge` like the kernel does; writes are
+ * recorded. Faults can be injected: `failOpen`, `failReads`.
+ */
+import type { GpioLine, GpioLineOptions, GpioPort, Level } from './port.js';
+
+export class FakeLine implements GpioLine {
+  /** Logical level as the line reports it. */
+  level: Level;
+  /** Every level written, in order (outputs). */
+  readonly writes: Level[] = [];
+  closed = false;
+  /** When set, read() and write() reject with this. */
+  failWith: Error | undefined;
+  private readonly listeners = new Set<(v: Level) => void>();
+
+  constructor(
+    readonly pin: number,
+    readonly opts: GpioLineOptions,
+    level: Level,
+  ) {
+    this.level = opts.direction === 'out' ? (opts.initial ?? 0) : level;
+  }
+
+  async read(): Promise<Level> {
+    if (this.closed) throw new Error(`GPIO ${this.pin}: line is closed`);
+    if (this.failWith) throw this.failWith;
+    return this.level;
+  }
+
+  async write(value: Level): Promise<void> {
+    if (this.closed) throw new Error(`GPIO ${this.pin}: line is closed`);
+    if (this.opts.direction !== 'out') throw new Error(`GPIO ${this.pin}: write to an input line`);
+    if (this.failWith) throw this.failWith;
+    this.writes.push(value);
+    this.level = value;
+  }
+
+  watch(listener: (value: Level) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.listeners.clear();
+  }
+
+  /** The outside world moves the line (synchronous delivery, like one epoll wake per edge). */
+  drive(level: Level): void {
+    if (level === this.level) return;
+    this.level = level;
+    const edge = this.opts.edge ?? 'none';
+    const fire = edge === 'both' || (edge === 'rising' && level === 1) || (edge === 'falling' && level === 0);
+    if (fire && !this.closed) for (const l of [...this.listeners]) l(level);
+  }
+
+  get watching(): number {
+    return this.listeners.size;
+  }
+}
+
+export class FakeGpioPort implements GpioPort {
+  readonly lines = new Map<number, FakeLine>();
+  /** Levels inputs start at, by pin (default 0). */
+  readonly initialLevels = new Map<number, Level>();
+  /** When set, open() rejects with this. */
+  failOpen: Error | undefined;
+
+  async open(pin: number, opts: GpioLineOptions): Promise<GpioLine> {
+    if (this.failOpen) throw this.failOpen;
+    const existing = this.lines.get(pin);
+    if (existing && !existing.closed) throw new Error(`GPIO ${pin} is already open in this process`);
+    const line = new FakeLine(pin, opts, this.initialLevels.get(pin) ?? existing?.level ?? 0);
+    this.lines.set(pin, line);
+    return line;
+  }
+
+  line(pin: number): FakeLine {
+    const line = this.lines.get(pin);
+    if (!line) throw new Error(`GPIO ${pin} was never opened`);
+    return line;
+  }
+}

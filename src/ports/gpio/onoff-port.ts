@@ -1,0 +1,125 @@
+/**
+ * The production GPIO port: sysfs GPIO through onoff (edges via epoll on the value file).
+ *
+ * onoff's quirks, kept in here:
+ * - it numbers lines the kernel's way and hard-codes /sys/class/gpio, so on Bookworm
+ *   `new Gpio(17)` fails with EINVAL (fivdi/onoff #199, #200; PR #204 unmerged). We pass
+ *   base + BCM from sysfs.ts, after `preflight()` has checked access, so a technician reads
+ *   "join group gpio" rather than a bare EACCES (test/unit/gpio/sysfs.test.ts);
+ * - its constructor busy-waits (up to 10,000 open() attempts) while udev fixes the
+ *   permissions of a freshly exported line; that blocks the event loop for a moment once
+ *   per open, which we accept over re-implementing export;
+ * - its own debounce is lodash's on wall time; we leave it off and debounce on the
+ *   injected clock in the driver.
+ * onoff is loaded lazily: its native epoll addon only exists on Linux.
+ */
+import { createRequire } from 'node:module';
+import type { Gpio as OnoffGpio, Direction, BinaryValue } from 'onoff';
+import { describeError } from '../../core/errors.js';
+import { GpioSetupError, lineBusy, permissionDenied } from './errors.js';
+import type { GpioLine, GpioLineOptions, GpioPort, Level } from './port.js';
+import { DEFAULT_SYSFS_ROOT, preflight } from './sysfs.js';
+
+type OnoffModule = typeof import('onoff');
+
+let onoff: OnoffModule | undefined;
+function loadOnoff(): OnoffModule {
+  onoff ??= createRequire(import.meta.url)('onoff') as OnoffModule;
+  return onoff;
+}
+
+/** Initial direction for an output: the kernel sets level and direction in one step. */
+export function outputDirection(initial: Level, activeLow: boolean): Direction {
+  // "high"/"low" written to `direction` are *raw* levels (gpiolib-sysfs calls
+  // gpiod_direction_output_raw), so with active_low the logical level is inverted here.
+  const raw = activeLow ? 1 - initial : initial;
+  return raw === 1 ? 'high' : 'low';
+}
+
+class OnoffLine implements GpioLine {
+  private closed = false;
+  private readonly listeners = new Set<(err: Error | null | undefined, value: BinaryValue) => void>();
+
+  constructor(
+    readonly pin: number,
+    private readonly kernel: number,
+    private readonly gpio: OnoffGpio,
+    private readonly release: () => void,
+  ) {}
+
+  async read(): Promise<Level> {
+    try {
+      return await this.gpio.read();
+    } catch (err) {
+      throw new Error(`GPIO ${this.pin} (gpio${this.kernel}): read failed: ${describeError(err)}`, { cause: err });
+    }
+  }
+
+  async write(value: Level): Promise<void> {
+    try {
+      await this.gpio.write(value);
+    } catch (err) {
+      throw new Error(`GPIO ${this.pin} (gpio${this.kernel}): write failed: ${describeError(err)}`, { cause: err });
+    }
+  }
+
+  watch(listener: (value: Level) => void, onError?: (err: Error) => void): () => void {
+    const cb = (err: Error | null | undefined, value: BinaryValue): void => {
+      if (err) onError?.(new Error(`GPIO ${this.pin}: watch failed: ${describeError(err)}`, { cause: err }));
+      else listener(value);
+    };
+    this.listeners.add(cb);
+    this.gpio.watch(cb);
+    return () => {
+      if (this.listeners.delete(cb) && !this.closed) this.gpio.unwatch(cb);
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    try {
+      this.gpio.unexport(); // also unwatches and closes the value fd
+    } catch {
+      // shutdown carries on; the kernel frees the line at reboot
+    }
+    this.release();
+  }
+}
+
+export class OnoffGpioPort implements GpioPort {
+  private readonly open_ = new Set<number>();
+
+  /** `root` is only for the preflight checks: onoff itself always uses /sys/class/gpio. */
+  constructor(private readonly root = DEFAULT_SYSFS_ROOT) {}
+
+  async open(pin: number, opts: GpioLineOptions): Promise<GpioLine> {
+    if (this.open_.has(pin)) throw new Error(`GPIO ${pin} is already open in this process`);
+    const { kernel } = await preflight(this.root, pin);
+    const activeLow = opts.activeLow ?? false;
+    const direction: Direction = opts.direction === 'out' ? outputDirection(opts.initial ?? 0, activeLow) : 'in';
+    let gpio: OnoffGpio;
+    try {
+      const { Gpio } = loadOnoff();
+      // onoff writes `edge` only for inputs (writing it on an output can EIO: fivdi/onoff #87)
+      gpio = new Gpio(kernel, direction, opts.direction === 'in' ? (opts.edge ?? 'none') : 'none', { activeLow });
+    } catch (err) {
+      throw translate(pin, kernel, err);
+    }
+    this.open_.add(pin);
+    return new OnoffLine(pin, kernel, gpio, () => this.open_.delete(pin));
+  }
+}
+
+function translate(pin: number, kernel: number, err: unknown): Error {
+  if (err instanceof GpioSetupError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return permissionDenied(`/sys/class/gpio/gpio${kernel}`, err);
+  if (code === 'EBUSY') return lineBusy(pin, kernel, err);
+  return new GpioSetupError(
+    'io',
+    `GPIO ${pin} (sysfs gpio${kernel}): cannot set up the line: ${describeError(err)}` +
+      (code === 'EINVAL' ? ' — the kernel rejected the line number; check `cat /sys/class/gpio/gpiochip*/label`' : ''),
+  );
+}

@@ -1,0 +1,70 @@
+/**
+ * The GPIO port: how drivers and the probe talk to a general-purpose I/O line, whatever
+ * library or kernel interface is underneath (STYLE.md §1, §3). Implementations:
+ * - `OnoffGpioPort` (onoff-port.ts): the real thing on a Raspberry Pi, sysfs through onoff;
+ * - `SysfsFileGpioPort` (sysfs-file-port.ts): plain file I/O against any sysfs-shaped root,
+ *   edges found by polling (the probe's hidden `--sysfs-root`, and tests);
+ * - `FakeGpioPort` (fake-port.ts): in memory, for driver tests.
+ *
+ * Pins are always BCM numbers (the numbers printed on Pi pinout diagrams). Translating
+ * them to the kernel's sysfs numbers (base 0, 512 or 571) is the port's job, never config's.
+ *
+ * Values are *logical*: with `activeLow`, a line pulled to 0 V reads 1. Implementations
+ * apply active-low in one place (the kernel's `active_low` attribute where there is one).
+ */
+
+/** A logic level. */
+export type Level = 0 | 1;
+
+/** Which transitions a line reports. `none`: no watching. */
+export type Edge = 'none' | 'rising' | 'falling' | 'both';
+
+export interface GpioLineOptions {
+  direction: 'in' | 'out';
+  /** Inputs only: transitions that wake `watch()` listeners. Default `none`. */
+  edge?: Edge;
+  /** Invert the logic level (a switch to ground with a pull-up: closed reads 1). */
+  activeLow?: boolean;
+  /** Outputs only: the level driven from the moment the line becomes an output (no glitch). */
+  initial?: Level;
+}
+
+/**
+ * One opened line. Obtained from {@link GpioPort.open}; owned by whoever opened it.
+ *
+ * - `read()` resolves with the current logical level; rejects with an error naming the
+ *   pin when the kernel refuses (line unexported under us, EIO).
+ * - `write(v)` drives an output; rejects on an input line or a kernel error.
+ * - `watch(listener, onError)` calls `listener(level)` after each transition of the
+ *   configured edge, with the level read right after the interrupt. Events are delivered
+ *   asynchronously and never re-entrantly; bounces come through as they are (debouncing
+ *   is the caller's, so it runs on the injected clock). `onError` receives watch faults;
+ *   the line stays open. Returns an unsubscribe function.
+ * - `close()` stops watching and releases the line (unexport). Idempotent; never rejects:
+ *   a failed unexport is reported by returning normally (the kernel frees it on reboot)
+ *   because shutdown must carry on.
+ */
+export interface GpioLine {
+  /** BCM number. */
+  readonly pin: number;
+  read(): Promise<Level>;
+  write(value: Level): Promise<void>;
+  watch(listener: (value: Level) => void, onError?: (err: Error) => void): () => void;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens lines. `open()` checks that GPIO exists and is accessible *before* touching the
+ * line and rejects with a {@link GpioSetupError} (errors.ts) whose message tells a
+ * technician what to do (join group gpio, enable sysfs GPIO, pick a pin that exists).
+ * A pin already opened through the same port rejects: two owners of one line is a bug.
+ */
+export interface GpioPort {
+  open(pin: number, opts: GpioLineOptions): Promise<GpioLine>;
+}
+
+export function toLevel(v: unknown): Level | undefined {
+  if (v === 1 || v === true || v === '1' || v === 'on' || v === 'high' || v === 'true') return 1;
+  if (v === 0 || v === false || v === '0' || v === 'off' || v === 'low' || v === 'false') return 0;
+  return undefined;
+}

@@ -1,0 +1,135 @@
+/**
+ * A GPIO port that speaks sysfs with plain file reads and writes against any root
+ * directory, finding edges by polling the value file. It exists because onoff hard-codes
+ * /sys/class/gpio and its epoll watch cannot see changes to ordinary files (FIELD-NOTES,
+ * *tested*): the probe's hidden `--sysfs-root` uses it so the CLI can be exercised
+ * end to end against a tree a test builds. On real sysfs it works too, but polling costs
+ * CPU and can miss pulses shorter than the poll period: production uses OnoffGpioPort.
+ *
+ * Active-low is written to the line's `active_low` attribute (as the kernel would apply
+ * it), and applied here too when reading and writing, since a plain file does not invert.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeError } from '../../core/errors.js';
+import { GpioSetupError, permissionDenied } from './errors.js';
+import type { GpioLine, GpioLineOptions, GpioPort, Level } from './port.js';
+import { isExported, preflight } from './sysfs.js';
+
+export interface SysfsFilePortOptions {
+  /** Poll period for watch(), ms. */
+  pollMs?: number;
+  /** How long to wait for `gpioN/` to appear after export (udev), ms. */
+  exportWaitMs?: number;
+}
+
+class FileLine implements GpioLine {
+  private closed = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    readonly pin: number,
+    private readonly dir: string,
+    private readonly root: string,
+    private readonly kernel: number,
+    private readonly activeLow: boolean,
+    private readonly pollMs: number,
+  ) {}
+
+  private invert(v: Level): Level {
+    return this.activeLow ? ((1 - v) as Level) : v;
+  }
+
+  async read(): Promise<Level> {
+    try {
+      const raw = (await readFile(join(this.dir, 'value'), 'utf8')).trim();
+      return this.invert(raw === '1' ? 1 : 0);
+    } catch (err) {
+      throw new Error(`GPIO ${this.pin} (gpio${this.kernel}): read failed: ${describeError(err)}`, { cause: err });
+    }
+  }
+
+  async write(value: Level): Promise<void> {
+    try {
+      await writeFile(join(this.dir, 'value'), String(this.invert(value)));
+    } catch (err) {
+      throw new Error(`GPIO ${this.pin} (gpio${this.kernel}): write failed: ${describeError(err)}`, { cause: err });
+    }
+  }
+
+  watch(listener: (value: Level) => void, onError?: (err: Error) => void): () => void {
+    let last: Level | undefined;
+    let stopped = false;
+    let timer: NodeJS.Timeout;
+    const poll = async (): Promise<void> => {
+      try {
+        const v = await this.read();
+        if (!stopped && last !== undefined && v !== last) listener(v);
+        last = v;
+      } catch (err) {
+        if (!stopped) onError?.(err as Error);
+      }
+      if (!stopped && !this.closed) {
+        this.timers.delete(timer);
+        timer = setTimeout(() => void poll(), this.pollMs);
+        this.timers.add(timer);
+      }
+    };
+    void poll();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+      this.timers.delete(timer);
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await writeFile(join(this.root, 'unexport'), String(this.kernel)).catch(() => undefined);
+  }
+}
+
+export class SysfsFileGpioPort implements GpioPort {
+  constructor(
+    private readonly root: string,
+    private readonly opts: SysfsFilePortOptions = {},
+  ) {}
+
+  async open(pin: number, opts: GpioLineOptions): Promise<GpioLine> {
+    const { kernel } = await preflight(this.root, pin);
+    const dir = join(this.root, `gpio${kernel}`);
+    const write = async (file: string, text: string): Promise<void> => {
+      try {
+        await writeFile(join(this.root, file), text);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EACCES' || code === 'EPERM') throw permissionDenied(join(this.root, file), err);
+        throw new GpioSetupError('io', `GPIO ${pin} (gpio${kernel}): writing ${file} failed: ${describeError(err)}`);
+      }
+    };
+    if (!(await isExported(this.root, kernel))) {
+      await write('export', String(kernel));
+      const end = Date.now() + (this.opts.exportWaitMs ?? 1000);
+      while (!(await isExported(this.root, kernel))) {
+        if (Date.now() > end) {
+          throw new GpioSetupError('io', `GPIO ${pin}: exported gpio${kernel} but ${dir} did not appear`);
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    const rel = `gpio${kernel}`;
+    await write(`${rel}/active_low`, opts.activeLow ? '1' : '0');
+    const line = new FileLine(pin, dir, this.root, kernel, opts.activeLow ?? false, this.opts.pollMs ?? 5);
+    if (opts.direction === 'out') {
+      await write(`${rel}/direction`, 'out');
+      await line.write(opts.initial ?? 0);
+    } else {
+      await write(`${rel}/direction`, 'in');
+      await write(`${rel}/edge`, opts.edge ?? 'none');
+    }
+    return line;
+  }
+}

@@ -1,0 +1,101 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../../src/core/fake-clock.js';
+import type { Level } from '../../../src/ports/gpio/port.js';
+import { Debouncer } from '../../../src/drivers/gpio/debounce.js';
+
+function setup(debounceMs: number, initial: Level = 1) {
+  const clock = new FakeClock();
+  const changes: [Level, number][] = [];
+  const d = new Debouncer(clock, debounceMs, initial, (l, at) => changes.push([l, at]));
+  return { clock, d, changes };
+}
+
+describe('Debouncer (settle rule on the injected clock)', () => {
+  it('accepts a reed-switch closure after its bounces settle, stamped at the first transition', () => {
+    const { clock, d, changes } = setup(20);
+    clock.advance(1000);
+    // the contact closes at t=1000 and bounces for 3 ms
+    for (const [dt, v] of [[0, 0], [1, 1], [1, 0], [1, 1], [0.5, 0]] as const) {
+      clock.advance(dt);
+      d.raw(v);
+    }
+    clock.advance(19);
+    expect(changes).toEqual([]);
+    clock.advance(1);
+    expect(changes).toEqual([[0, 1000]]);
+    expect(d.stable).toBe(0);
+    expect(d.stats).toEqual({ raw: 5, accepted: 1, rejected: 0 });
+  });
+
+  it('drops a spike shorter than the debounce time', () => {
+    const { clock, d, changes } = setup(20, 0);
+    d.raw(1);
+    clock.advance(5);
+    d.raw(0);
+    clock.advance(100);
+    expect(changes).toEqual([]);
+    expect(d.stats.rejected).toBe(1);
+    expect(d.stable).toBe(0);
+  });
+
+  it('restarts the settle time when the same level is reported twice (a missed edge in between)', () => {
+    const { clock, d, changes } = setup(20, 1);
+    d.raw(0);
+    clock.advance(15);
+    d.raw(0);
+    clock.advance(15);
+    expect(changes).toEqual([]);
+    clock.advance(5);
+    expect(changes).toEqual([[0, 0]]);
+  });
+
+  it('with debounce 0 passes every real change straight through', () => {
+    const { d, changes } = setup(0, 0);
+    d.raw(1);
+    d.raw(1);
+    d.raw(0);
+    expect(changes.map((c) => c[0])).toEqual([1, 0]);
+  });
+
+  it('dispose() cancels a pending change', () => {
+    const { clock, d, changes } = setup(20, 1);
+    d.raw(0);
+    d.dispose();
+    clock.advance(100);
+    expect(changes).toEqual([]);
+    expect(clock.pending()).toBe(0);
+  });
+
+  it('property: accepted levels alternate, and each was held for the debounce time', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), fc.constantFrom<Level>(0, 1)), { maxLength: 200 }),
+        fc.integer({ min: 1, max: 40 }),
+        (events, debounce) => {
+          const { clock, d, changes } = setup(debounce, 0);
+          let level: Level = 0;
+          let lastRaw = 0;
+          const holds: number[] = [];
+          for (const [dt, v] of events) {
+            clock.advance(dt);
+            if (changes.length > holds.length) holds.push(clock.mono() - lastRaw);
+            d.raw(v);
+            level = v;
+            lastRaw = clock.mono();
+          }
+          clock.advance(debounce);
+          let prev: Level = 0;
+          for (const [l] of changes) {
+            expect(l).not.toBe(prev);
+            prev = l;
+          }
+          // the final stable level is the last raw level once the line has settled
+          expect(d.stable).toBe(level);
+          for (const h of holds) expect(h).toBeGreaterThanOrEqual(debounce);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
