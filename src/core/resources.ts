@@ -2,7 +2,8 @@
  * Hardware shared between devices: several Modbus devices on one RS-485 bus share one
  * serial port and one request queue. `acquire(key, open)` returns the live resource
  * for `key`, opening it with `open()` on first use; `release(key)` closes it when the
- * last user lets go. The creator of a resource owns its reconnect logic.
+ * last user lets go. The creator of a resource owns its reconnect logic. A resource
+ * may offer `snapshot()`: the runtime publishes it in health under `buses`.
  */
 export interface Closable {
   close(): Promise<void> | void;
@@ -34,6 +35,16 @@ export class RefCountedResources implements SharedResources {
       this.entries.delete(key);
       await entry.value.close();
     }
+  }
+
+  /** Health snapshots of resources that offer one (e.g. a Modbus bus), by key. */
+  snapshots(): Record<string, Record<string, unknown>> {
+    const out: Record<string, Record<string, unknown>> = {};
+    for (const [key, e] of this.entries) {
+      const snap = (e.value as { snapshot?: () => Record<string, unknown> }).snapshot;
+      if (typeof snap === 'function') out[key] = snap.call(e.value);
+    }
+    return out;
   }
 
   /** Close everything still open (shutdown). */

@@ -1,0 +1,75 @@
+/**
+ * The durable store-and-forward buffer: the contract.
+ *
+ * - `commit(readings)` is one transaction. When it returns, every reading it
+ *   accepted has a `seq` and survives `kill -9` (and power loss with
+ *   synchronous=full on a card that honours flush). `seq` grows by exactly 1 per
+ *   accepted reading, across restarts, and is never reused.
+ * - Readings are stored as batches: one row per device per commit, at most
+ *   `maxReadingsPerRow` readings, holding the JSON the uplink will publish
+ *   (compressed). Rows in id order have increasing, contiguous `seq` ranges.
+ * - `read(afterId, limit)` hands out rows in order without removing them
+ *   (BeginTransaction in Telegraf's terms); `ack(ids)` removes rows the broker has
+ *   acknowledged (EndTransaction). Nothing else removes rows, except the limits:
+ * - limits (`max_bytes`, `max_age`) drop the oldest rows (or reject new readings)
+ *   and write an event naming the dropped `seq` range, in the same transaction. Loss
+ *   is never silent.
+ * - Events (drops, device transitions …) wait in the same database until the uplink
+ *   acknowledges them.
+ * Methods are synchronous (better-sqlite3); each does bounded work.
+ */
+import type { Reading } from '../core/reading.js';
+import type { StateStore } from '../core/state-store.js';
+
+export interface StoredBatch {
+  id: number;
+  device: string;
+  firstSeq: number;
+  lastSeq: number;
+  count: number;
+  /** The readings as a JSON array body: `{…},{…}` (no brackets). */
+  json: string;
+}
+
+export interface StoredEvent {
+  id: number;
+  payload: string;
+}
+
+export interface CommitResult {
+  accepted: number;
+  firstSeq?: number;
+  lastSeq?: number;
+  /** Readings refused because the buffer was full and the policy is reject_newest. */
+  rejected: number;
+  /** Readings dropped (oldest) to make room. */
+  dropped: number;
+}
+
+export interface BufferStats {
+  rows: number;
+  readings: number;
+  bytes: number;
+  oldestCommittedAt: number | null;
+  nextSeq: number;
+  droppedTotal: number;
+  rejectedTotal: number;
+  pendingEvents: number;
+  fileBytes: number;
+}
+
+export interface DurableBuffer {
+  commit(readings: readonly Reading[]): CommitResult;
+  read(afterId: number, limit: number): StoredBatch[];
+  ack(ids: readonly number[]): void;
+  /** Apply pending acknowledgements now (they are otherwise applied in groups). */
+  flushAcks(): void;
+  /** Drop rows older than max_age (called periodically). Returns readings dropped. */
+  expire(): number;
+  addEvent(payload: object): void;
+  readEvents(limit: number): StoredEvent[];
+  ackEvent(id: number): void;
+  readonly state: StateStore;
+  stats(): BufferStats;
+  close(): void;
+}

@@ -1,0 +1,37 @@
+/** The demo's live one-line summary: readings/s, buffer depth, uplink state, delivered. */
+import type { Gateway } from '../runtime/gateway.js';
+import type { EmbeddedBroker } from './embedded-broker.js';
+
+export function startSummary(gateway: Gateway, broker: EmbeddedBroker, out: NodeJS.WriteStream): { stop(): void } {
+  let delivered = 0;
+  const off = broker.onPublish((m) => {
+    if (m.topic.startsWith(`${gateway.topics.root}/data/`)) {
+      delivered += (JSON.parse(m.payload.toString()) as { readings: unknown[] }).readings.length;
+    }
+  });
+  let lastSeq = gateway.buffer.stats().nextSeq;
+  let lastAt = Date.now();
+  const tty = Boolean(out.isTTY);
+  let ticks = 0;
+  const timer = setInterval(() => {
+    const b = gateway.buffer.stats();
+    const now = Date.now();
+    const rate = ((b.nextSeq - lastSeq) * 1000) / Math.max(1, now - lastAt);
+    lastSeq = b.nextSeq;
+    lastAt = now;
+    const h = gateway.health();
+    const bad = Object.entries(h.devices).filter(([, d]) => d.state !== 'ok').map(([id, d]) => `${id}:${d.state}`);
+    const line = `readings/s ${rate.toFixed(1).padStart(6)} | buffer ${String(b.readings).padStart(6)} | uplink ${h.uplink.state.padEnd(10)} | delivered ${delivered} | seq ${b.nextSeq - 1}${bad.length ? ` | ${bad.join(' ')}` : ''}`;
+    if (tty) out.write(`\r\x1b[K${line}`);
+    else if (ticks % 5 === 0) out.write(`${line}\n`);
+    ticks++;
+  }, 1000);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      off();
+      if (tty) out.write('\n');
+    },
+  };
+}

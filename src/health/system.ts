@@ -1,0 +1,38 @@
+/**
+ * System vitals ops staff ask for: CPU temperature, load, memory, disk free on the
+ * data partition. Each is null where the platform does not expose it.
+ */
+import { readFileSync, statfsSync } from 'node:fs';
+import { freemem, loadavg, totalmem } from 'node:os';
+
+export function systemVitals(dataDir: string, thermal = '/sys/class/thermal/thermal_zone0/temp'): Record<string, number | null> {
+  let cpuTemp: number | null = null;
+  try {
+    cpuTemp = Math.round(Number(readFileSync(thermal, 'utf8').trim()) / 100) / 10;
+  } catch {
+    cpuTemp = null;
+  }
+  let diskFree: number | null = null;
+  let diskTotal: number | null = null;
+  try {
+    const s = statfsSync(dataDir);
+    diskFree = s.bavail * s.bsize;
+    diskTotal = s.blocks * s.bsize;
+  } catch {
+    // data dir not there yet
+  }
+  const [l1, l5, l15] = loadavg();
+  return {
+    cpu_temp_c: Number.isFinite(cpuTemp) ? cpuTemp : null,
+    load_1m: round(l1),
+    load_5m: round(l5),
+    load_15m: round(l15),
+    mem_free_bytes: freemem(),
+    mem_total_bytes: totalmem(),
+    rss_bytes: process.memoryUsage.rss(),
+    disk_free_bytes: diskFree,
+    disk_total_bytes: diskTotal,
+  };
+}
+
+const round = (n: number | undefined): number | null => (n === undefined ? null : Math.round(n * 100) / 100);

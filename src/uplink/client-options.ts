@@ -1,0 +1,57 @@
+/**
+ * mqtt.js options from our config. Why each non-default is set (FIELD-NOTES):
+ * - `reconnectPeriod: 0`: we reconnect ourselves with backoff and jitter, on a fresh
+ *   client each time, so a client stuck after a keepalive timeout (mqttjs #1897,
+ *   zigbee2mqtt #33150) is never reused and mqtt.js never replays its own store.
+ * - `queueQoSZero: false`: nothing queues inside mqtt.js while offline.
+ * - `rejectUnauthorized: true`: certificates are always verified; there is no switch.
+ * - The will is the retained `status` {"state":"offline"}.
+ */
+import { readFileSync } from 'node:fs';
+import type { IClientOptions } from 'mqtt';
+import type { UplinkConfig } from '../config/schema.js';
+import { UserError } from '../core/errors.js';
+import type { Topics } from './topics.js';
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+}
+
+function readPem(what: string, path: string | undefined): Buffer | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(`uplink.tls.${what}: cannot read ${path} (${code ?? 'error'}) — check the path and that the citygate user may read it`);
+  }
+}
+
+export function clientOptions(cfg: UplinkConfig, gatewayId: string, topics: Topics): IClientOptions {
+  const url = new URL(cfg.url);
+  const opts: IClientOptions = {
+    protocolVersion: cfg.protocol_version,
+    clientId: cfg.client_id ?? `citygate-${gatewayId}`,
+    clean: true,
+    keepalive: Math.max(1, Math.round(cfg.keepalive / 1000)),
+    connectTimeout: cfg.connect_timeout,
+    reconnectPeriod: 0,
+    queueQoSZero: false,
+    resubscribe: false,
+    will: { topic: topics.status, payload: Buffer.from(JSON.stringify({ state: 'offline' })), qos: 1, retain: true },
+  };
+  if (cfg.username !== undefined) opts.username = cfg.username;
+  if (cfg.password !== undefined) opts.password = cfg.password;
+  if (cfg.protocol_version === 5) opts.properties = { receiveMaximum: 16, maximumPacketSize: 1 << 20 };
+  if (url.protocol === 'mqtts:' || url.protocol === 'wss:') {
+    opts.rejectUnauthorized = true;
+    const ca = readPem('ca', cfg.tls?.ca);
+    const cert = readPem('cert', cfg.tls?.cert);
+    const key = readPem('key', cfg.tls?.key);
+    if (ca) opts.ca = ca;
+    if (cert) opts.cert = cert;
+    if (key) opts.key = key;
+    opts.servername = cfg.tls?.servername ?? url.hostname;
+  }
+  return opts;
+}

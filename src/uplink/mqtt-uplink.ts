@@ -1,0 +1,337 @@
+/**
+ * The MQTT uplink (mqtt.js 5). See uplink.ts for the contract; here, why it works
+ * the way it does (FIELD-NOTES):
+ * - Nothing is ever queued inside mqtt.js: we publish only while `online`, at most
+ *   `window` data messages awaiting PUBACK (≤ the broker's Receive Maximum), so the
+ *   message-id wrap that silently drops QoS 1 publishes can never happen.
+ * - Every connection attempt is a fresh client with reconnectPeriod 0. A generation
+ *   counter makes callbacks of dead clients harmless; `end(true)` leaves publish
+ *   callbacks unsettled, and we never wait on them.
+ * - A watchdog treats a PUBACK later than `ack_timeout`, or a connect attempt that
+ *   neither connects nor fails, as a dead link: drop the client, reconnect.
+ * - After any disconnect, everything not acknowledged is re-read from the buffer and
+ *   sent again: duplicates around a reconnect, never a gap.
+ */
+import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { Backoff } from '../core/backoff.js';
+import { describeError } from '../core/errors.js';
+import type { DurableBuffer } from '../buffer/buffer.js';
+import type { UplinkConfig } from '../config/schema.js';
+import { buildMessages, type OutgoingMessage } from './batcher.js';
+import { clientOptions, isLoopbackHost } from './client-options.js';
+import type { Topics, StatusPayload } from './topics.js';
+import type { Uplink, UplinkState, UplinkStats } from './uplink.js';
+
+export interface MqttUplinkOptions {
+  config: UplinkConfig;
+  gatewayId: string;
+  topics: Topics;
+  buffer: DurableBuffer;
+  clock: Clock;
+  log: Logger;
+  version: string;
+  startedAt: number;
+}
+
+/** MQTT's own ceiling for a packet (256 MiB), used when the broker states none. */
+const MQTT_MAX_PACKET = 268_435_455;
+/** Slots of the broker's Receive Maximum kept for status and events. */
+const RESERVED_SLOTS = 2;
+
+export class MqttUplink implements Uplink {
+  private client: MqttClient | undefined;
+  private gen = 0;
+  private st: UplinkState = 'offline';
+  private cursor = 0;
+  private queue: OutgoingMessage[] = [];
+  private readonly sentAt = new Map<number, number>();
+  private serial = 0;
+  private window: number;
+  private maxPacket = MQTT_MAX_PACKET;
+  private eventsInflight = new Set<number>();
+  private firstUnsentAt: number | undefined;
+  private pumping = false;
+  private draining = false;
+  private stopping = false;
+  private cancelRetry: (() => void) | undefined;
+  private cancelHold: (() => void) | undefined;
+  private cancelWatchdog: (() => void) | undefined;
+  private readonly backoff: Backoff;
+  private readonly s = { reconnects: 0, published: 0, ackedReadings: 0, connects: 0 } as {
+    reconnects: number;
+    published: number;
+    ackedReadings: number;
+    connects: number;
+    connectedSince?: number;
+    lastError?: string;
+  };
+  private readonly insecure: boolean;
+
+  constructor(private readonly o: MqttUplinkOptions) {
+    this.window = o.config.inflight;
+    this.backoff = new Backoff({ base: o.config.reconnect.min, max: o.config.reconnect.max, jitter: 0.5 }, () => o.clock.random());
+    const url = new URL(o.config.url);
+    this.insecure = (url.protocol === 'mqtt:' || url.protocol === 'ws:') && !isLoopbackHost(url.hostname);
+  }
+
+  start(): void {
+    if (this.insecure) {
+      this.o.log.warn(
+        { broker: this.o.config.url },
+        'UNENCRYPTED UPLINK: city data and credentials go to a non-loopback broker in clear text — use mqtts:// or wss://',
+      );
+    }
+    this.stopping = false;
+    this.connect();
+    this.watchdog();
+  }
+
+  private connect(): void {
+    this.cancelRetry = undefined;
+    if (this.stopping) return;
+    const g = ++this.gen;
+    this.st = 'connecting';
+    let client: MqttClient;
+    try {
+      client = mqtt.connect(this.o.config.url, clientOptions(this.o.config, this.o.gatewayId, this.o.topics));
+    } catch (err) {
+      this.s.lastError = describeError(err);
+      this.o.log.error({ broker: this.o.config.url }, `uplink: cannot connect: ${this.s.lastError}`);
+      this.st = 'offline';
+      this.scheduleReconnect();
+      return;
+    }
+    this.client = client;
+    const connectDeadline = this.o.clock.setTimer(this.o.config.connect_timeout + 5000, () => {
+      if (g === this.gen && this.st === 'connecting') this.down(g, new Error(`no CONNACK within ${this.o.config.connect_timeout}ms`));
+    });
+    client.on('connect', (connack: IConnackPacket) => {
+      connectDeadline();
+      if (g === this.gen) this.online(connack);
+    });
+    client.on('error', (err) => {
+      if (g !== this.gen) return;
+      this.s.lastError = explainMqttError(err);
+      this.o.log.warn({ broker: this.o.config.url }, `uplink: ${this.s.lastError}`);
+    });
+    client.on('close', () => {
+      connectDeadline();
+      if (g === this.gen) this.down(g, new Error(this.s.lastError ?? 'connection closed'));
+    });
+  }
+
+  private online(connack: IConnackPacket): void {
+    this.st = 'online';
+    this.s.connects++;
+    if (this.s.connects > 1) this.s.reconnects++;
+    this.s.connectedSince = this.o.clock.now();
+    const props = connack.properties;
+    const rm = props?.receiveMaximum ?? 65_535;
+    this.window = Math.max(1, Math.min(this.o.config.inflight, rm - RESERVED_SLOTS));
+    this.maxPacket = props?.maximumPacketSize ?? MQTT_MAX_PACKET;
+    this.o.log.info(
+      { broker: this.o.config.url, window: this.window, maxPacket: this.maxPacket, reconnects: this.s.reconnects },
+      'uplink online',
+    );
+    const status: StatusPayload = { state: 'online', version: this.o.version, started: this.o.startedAt };
+    this.client?.publish(this.o.topics.status, JSON.stringify(status), { qos: 1, retain: true });
+    this.pump();
+  }
+
+  private down(g: number, reason: unknown): void {
+    if (g !== this.gen) return;
+    this.gen++;
+    const old = this.client;
+    this.client = undefined;
+    if (old) {
+      old.removeAllListeners();
+      old.on('error', () => {});
+      old.end(true);
+    }
+    const wasOnline = this.st === 'online';
+    this.st = this.stopping ? 'stopped' : 'offline';
+    this.queue = [];
+    this.sentAt.clear();
+    this.eventsInflight.clear();
+    this.cursor = 0;
+    this.cancelHold?.();
+    this.cancelHold = undefined;
+    this.firstUnsentAt = undefined;
+    try {
+      this.o.buffer.flushAcks();
+    } catch (err) {
+      this.o.log.error(`uplink: applying acknowledgements failed: ${describeError(err)}`);
+    }
+    if (wasOnline && !this.stopping) this.o.log.warn({ broker: this.o.config.url }, `uplink offline: ${describeError(reason)}`);
+    if (!this.stopping) this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.cancelRetry || this.stopping) return;
+    const delay = this.backoff.next();
+    this.o.log.debug({ delay }, 'uplink: reconnect scheduled');
+    this.cancelRetry = this.o.clock.setTimer(delay, () => this.connect());
+  }
+
+  private watchdog(): void {
+    this.cancelWatchdog = this.o.clock.setTimer(1000, () => {
+      if (this.stopping && this.st !== 'online') return;
+      const now = this.o.clock.mono();
+      for (const at of this.sentAt.values()) {
+        if (now - at > this.o.config.ack_timeout) {
+          this.down(this.gen, new Error(`no PUBACK within ${this.o.config.ack_timeout}ms: link stuck`));
+          break;
+        }
+      }
+      this.watchdog();
+    });
+  }
+
+  notify(): void {
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.st !== 'online' || this.pumping) return;
+    this.pumping = true;
+    try {
+      this.pumpEvents();
+      while (this.sentAt.size < this.window) {
+        if (this.queue.length === 0 && !this.fill()) break;
+        const m = this.queue.shift();
+        if (m) this.send(m);
+      }
+    } catch (err) {
+      this.s.lastError = describeError(err);
+      this.o.log.error(`uplink: reading the buffer failed: ${this.s.lastError}`);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Read the next rows into messages. False when there is nothing to send yet. */
+  private fill(): boolean {
+    const { max_readings: maxReadings, max_delay: maxDelay } = this.o.config.batch;
+    const readAhead = Math.max(16, this.window * 2);
+    const rows = this.o.buffer.read(this.cursor, readAhead);
+    if (rows.length === 0) {
+      this.firstUnsentAt = undefined;
+      return false;
+    }
+    const total = rows.reduce((n, r) => n + r.count, 0);
+    if (!this.draining && total < maxReadings && rows.length < readAhead) {
+      const now = this.o.clock.mono();
+      this.firstUnsentAt ??= now;
+      const wait = this.firstUnsentAt + maxDelay - now;
+      if (wait > 0) {
+        this.cancelHold ??= this.o.clock.setTimer(wait, () => {
+          this.cancelHold = undefined;
+          this.pump();
+        });
+        return false;
+      }
+    }
+    this.firstUnsentAt = undefined;
+    const limit = Math.min(this.maxPacket, MQTT_MAX_PACKET) - 64 - Buffer.byteLength(this.o.topics.data('x')) - 64;
+    this.queue.push(...buildMessages(this.o.gatewayId, rows, maxReadings, limit));
+    this.cursor = rows[rows.length - 1]?.id ?? this.cursor;
+    return true;
+  }
+
+  private send(m: OutgoingMessage): void {
+    const client = this.client;
+    if (!client) return;
+    const g = this.gen;
+    const id = ++this.serial;
+    this.sentAt.set(id, this.o.clock.mono());
+    client.publish(this.o.topics.data(m.device), m.payload, { qos: 1 }, (err) => {
+      if (g !== this.gen) return;
+      this.sentAt.delete(id);
+      if (err) return this.down(g, err);
+      this.o.buffer.ack(m.ackRows);
+      this.s.published++;
+      this.s.ackedReadings += m.readings;
+      this.backoff.reset();
+      this.pump();
+    });
+  }
+
+  private pumpEvents(): void {
+    if (this.eventsInflight.size > 0 || !this.client) return;
+    const [ev] = this.o.buffer.readEvents(1);
+    if (!ev) return;
+    const g = this.gen;
+    this.eventsInflight.add(ev.id);
+    this.client.publish(this.o.topics.events, ev.payload, { qos: 1 }, (err) => {
+      if (g !== this.gen) return;
+      this.eventsInflight.delete(ev.id);
+      if (err) return this.down(g, err);
+      this.o.buffer.ackEvent(ev.id);
+      this.pump();
+    });
+  }
+
+  publishHealth(payload: string): void {
+    if (this.st === 'online') this.client?.publish(this.o.topics.health, payload, { qos: 0, retain: true });
+  }
+
+  async stop(deadlineMs: number): Promise<void> {
+    const end = this.o.clock.mono() + deadlineMs;
+    this.draining = true;
+    this.pump();
+    while (this.st === 'online' && this.o.clock.mono() < end) {
+      const idle = this.sentAt.size === 0 && this.queue.length === 0 && this.o.buffer.read(this.cursor, 1).length === 0;
+      if (idle && this.eventsInflight.size === 0) break;
+      this.pump();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    this.stopping = true;
+    this.cancelRetry?.();
+    this.cancelHold?.();
+    this.cancelWatchdog?.();
+    const client = this.client;
+    if (client && this.st === 'online') {
+      const offline: StatusPayload = { state: 'offline', version: this.o.version, started: this.o.startedAt };
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 1000);
+        client.publish(this.o.topics.status, JSON.stringify(offline), { qos: 1, retain: true }, () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    this.down(this.gen, new Error('stopped'));
+    this.st = 'stopped';
+  }
+
+  stats(): UplinkStats {
+    const s: UplinkStats = {
+      state: this.st,
+      reconnects: this.s.reconnects,
+      published: this.s.published,
+      ackedReadings: this.s.ackedReadings,
+      inflight: this.sentAt.size,
+      window: this.window,
+      insecure: this.insecure,
+    };
+    if (this.s.connectedSince !== undefined && this.st === 'online') s.connectedSince = this.s.connectedSince;
+    if (this.s.lastError !== undefined) s.lastError = this.s.lastError;
+    return s;
+  }
+}
+
+/** mqtt.js errors in words an operator can act on (never echoing credentials). */
+function explainMqttError(err: Error & { code?: string | number }): string {
+  const code = err.code;
+  if (code === 4 || code === 134) return 'broker refused the connection: bad username or password — check uplink.username/password';
+  if (code === 5 || code === 135) return 'broker refused the connection: not authorized — check the broker ACL for this client';
+  if (code === 1 || code === 132) return 'broker refused the MQTT protocol version — try uplink.protocol_version: 4';
+  if (code === 2 || code === 133) return 'broker rejected the client id — check uplink.client_id';
+  if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code))
+    return `TLS: broker certificate not trusted (${code}) — check uplink.tls.ca and the broker's hostname`;
+  if (code === 'ECONNREFUSED') return 'connection refused — is the broker running and the port right?';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'broker host name does not resolve — check uplink.url and DNS';
+  return describeError(err);
+}

@@ -1,0 +1,85 @@
+/**
+ * Every MQTT topic citygate uses and the payload it carries (DESIGN.md, STYLE.md §8).
+ * Nothing else in the code builds topic strings.
+ *
+ * | topic              | retained | payload          |
+ * | data/<device>      | no       | DataPayload      |
+ * | status             | yes      | StatusPayload    |
+ * | health             | yes      | HealthPayload    |
+ * | events             | no       | EventPayload     |
+ */
+import type { DeviceHealthSnapshot } from '../health/device-health.js';
+
+export interface ReadingPayload {
+  seq: number;
+  /** Epoch milliseconds. */
+  ts: number;
+  point: string;
+  value: number | boolean | string | null;
+  unit?: string;
+  quality: 'good' | 'uncertain' | 'bad';
+}
+
+export interface DataPayload {
+  gateway: string;
+  device: string;
+  readings: ReadingPayload[];
+}
+
+export interface StatusPayload {
+  state: 'online' | 'offline';
+  version?: string;
+  /** Epoch ms when this run of the gateway started. */
+  started?: number;
+}
+
+export interface HealthPayload {
+  gateway: string;
+  ts: number;
+  version: string;
+  uptime_s: number;
+  uplink: { state: string; connected_since?: number; reconnects: number; published: number; acked_readings: number; last_error?: string; insecure?: boolean };
+  buffer: { readings: number; rows: number; bytes: number; file_bytes: number; oldest_age_s: number | null; next_seq: number; dropped: number; rejected: number; pending_events: number };
+  devices: Record<string, DeviceHealthSnapshot>;
+  buses: Record<string, Record<string, unknown>>;
+  system: Record<string, number | null>;
+}
+
+export type EventPayload =
+  | { type: 'buffer_dropped'; ts: number; reason: 'max_bytes' | 'max_age'; first_seq: number; last_seq: number; count: number; dropped_total: number }
+  | { type: 'buffer_rejected'; ts: number; reason: 'max_bytes'; count: number; rejected_total: number }
+  | { type: 'device_state'; ts: number; device: string; from: string; to: string; reason?: string }
+  | { type: 'gateway_started' | 'gateway_stopping'; ts: number; version: string }
+  | { type: 'config_reload'; ts: number };
+
+export interface TopicPayloads {
+  data: DataPayload;
+  status: StatusPayload;
+  health: HealthPayload;
+  events: EventPayload;
+}
+
+export class Topics {
+  constructor(readonly root: string) {}
+
+  static forGateway(gatewayId: string, topicRoot?: string): Topics {
+    return new Topics(topicRoot ?? `citygate/${gatewayId}`);
+  }
+
+  data(device: string): string {
+    return `${this.root}/data/${device}`;
+  }
+  get status(): string {
+    return `${this.root}/status`;
+  }
+  get health(): string {
+    return `${this.root}/health`;
+  }
+  get events(): string {
+    return `${this.root}/events`;
+  }
+  /** Subscription filter for every data topic. */
+  get allData(): string {
+    return `${this.root}/data/+`;
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The uplink contract. It publishes from the buffer only, only while connected, with
+ * a bounded number of messages awaiting PUBACK, and deletes rows only on PUBACK
+ * (STYLE.md §4). It owns reconnecting (backoff with jitter, a fresh client per
+ * attempt) and never throws to its caller: failures show in `stats()`.
+ */
+export type UplinkState = 'connecting' | 'online' | 'offline' | 'stopped';
+
+export interface UplinkStats {
+  state: UplinkState;
+  connectedSince?: number;
+  reconnects: number;
+  published: number;
+  ackedReadings: number;
+  inflight: number;
+  window: number;
+  lastError?: string;
+  insecure: boolean;
+}
+
+export interface Uplink {
+  start(): void;
+  /** New data was committed: publish it when the batch rules allow. */
+  notify(): void;
+  /** Publish a retained snapshot (health); dropped when offline. */
+  publishHealth(payload: string): void;
+  /** Deliver what can be delivered before `deadlineMs`, publish offline status, disconnect. */
+  stop(deadlineMs: number): Promise<void>;
+  stats(): UplinkStats;
+}
