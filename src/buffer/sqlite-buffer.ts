@@ -50,6 +50,7 @@ export class SqliteBuffer implements DurableBuffer {
   private totalReadings = 0;
   private pendingAcks: number[] = [];
   private firstPendingAckAt = 0;
+  private cancelAckFlush: (() => void) | undefined;
   private droppedTotal = 0;
   private rejectedTotal = 0;
   readonly state: StateStore;
@@ -264,7 +265,13 @@ export class SqliteBuffer implements DurableBuffer {
 
   ack(ids: readonly number[]): void {
     if (ids.length === 0) return;
-    if (this.pendingAcks.length === 0) this.firstPendingAckAt = this.opts.clock.mono();
+    if (this.pendingAcks.length === 0) {
+      this.firstPendingAckAt = this.opts.clock.mono();
+      this.cancelAckFlush = this.opts.clock.setTimer(this.opts.ackFlushMs ?? 1000, () => {
+        this.cancelAckFlush = undefined;
+        if (this.db.open) this.flushAcks();
+      });
+    }
     for (const id of ids) this.pendingAcks.push(id);
     if (
       this.pendingAcks.length >= (this.opts.ackFlushRows ?? 1000) ||
@@ -275,6 +282,8 @@ export class SqliteBuffer implements DurableBuffer {
   }
 
   flushAcks(): void {
+    this.cancelAckFlush?.();
+    this.cancelAckFlush = undefined;
     if (this.pendingAcks.length === 0) return;
     const ids = this.pendingAcks;
     this.pendingAcks = [];

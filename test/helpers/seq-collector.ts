@@ -1,0 +1,77 @@
+/**
+ * Collects the readings a broker (or subscriber) saw, to check the delivery promise:
+ * every seq from first to last present, in order per device, duplicates counted.
+ */
+import type { DataPayload, EventPayload } from '../../src/uplink/topics.js';
+
+export class SeqCollector {
+  readonly seqs: number[] = [];
+  readonly byDevice = new Map<string, number[]>();
+  readonly events: EventPayload[] = [];
+  messages = 0;
+
+  constructor(private readonly root: string) {}
+
+  add(topic: string, payload: Buffer | string): void {
+    if (topic === `${this.root}/events`) {
+      this.events.push(JSON.parse(payload.toString()) as EventPayload);
+      return;
+    }
+    if (!topic.startsWith(`${this.root}/data/`)) return;
+    const msg = JSON.parse(payload.toString()) as DataPayload;
+    this.messages++;
+    let list = this.byDevice.get(msg.device);
+    if (!list) this.byDevice.set(msg.device, (list = []));
+    for (const r of msg.readings) {
+      this.seqs.push(r.seq);
+      list.push(r.seq);
+    }
+  }
+
+  get unique(): Set<number> {
+    return new Set(this.seqs);
+  }
+
+  get max(): number {
+    return this.seqs.reduce((m, s) => Math.max(m, s), 0);
+  }
+
+  /** Seqs in [from, to] never seen. */
+  missing(from: number, to: number): number[] {
+    const u = this.unique;
+    const out: number[] = [];
+    for (let s = from; s <= to; s++) if (!u.has(s)) out.push(s);
+    return out;
+  }
+
+  get duplicates(): number {
+    return this.seqs.length - this.unique.size;
+  }
+
+  /**
+   * Per device, ignoring re-sends: each first occurrence of a seq must be greater
+   * than every earlier first occurrence (in order), returns the violations.
+   */
+  orderViolations(): string[] {
+    const out: string[] = [];
+    for (const [device, list] of this.byDevice) {
+      const seen = new Set<number>();
+      let high = 0;
+      for (const s of list) {
+        if (seen.has(s)) continue;
+        seen.add(s);
+        if (s < high) out.push(`${device}: ${s} after ${high}`);
+        high = Math.max(high, s);
+      }
+    }
+    return out;
+  }
+
+  async waitFor(pred: () => boolean, ms: number, what: string): Promise<void> {
+    const end = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > end) throw new Error(`timed out after ${ms}ms waiting for ${what} (seen ${this.unique.size} unique seqs, max ${this.max})`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
