@@ -5,15 +5,21 @@
  */
 import type { BusDefinition, DriverDefinition } from '../core/driver.js';
 import { simDriver } from './sim/index.js';
+import { modbusDriver } from './modbus/index.js';
+import { modbusRtuBus, modbusTcpBus } from './modbus/schema.js';
 import { gpioDriver } from './gpio/index.js';
+import { serialDriver } from './serial/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- heterogeneous registry; each entry is typed at its definition
 export const DRIVERS: readonly DriverDefinition<any>[] = [
   simDriver,
+  modbusDriver,
   gpioDriver,
+  serialDriver,
 ];
 
 export const BUSES: readonly BusDefinition[] = [
+  modbusRtuBus, modbusTcpBus,
 ];
 
 export function findDriver(name: string): DriverDefinition | undefined {
