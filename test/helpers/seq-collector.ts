@@ -9,6 +9,9 @@ export class SeqCollector {
   readonly byDevice = new Map<string, number[]>();
   readonly events: EventPayload[] = [];
   messages = 0;
+  /** The same seq seen carrying a different reading: a reused seq. */
+  readonly conflicts: string[] = [];
+  private readonly identity = new Map<number, string>();
 
   constructor(private readonly root: string) {}
 
@@ -23,6 +26,10 @@ export class SeqCollector {
     let list = this.byDevice.get(msg.device);
     if (!list) this.byDevice.set(msg.device, (list = []));
     for (const r of msg.readings) {
+      const id = `${msg.device}/${r.point}@${r.ts}=${String(r.value)}`;
+      const prev = this.identity.get(r.seq);
+      if (prev === undefined) this.identity.set(r.seq, id);
+      else if (prev !== id && this.conflicts.length < 10) this.conflicts.push(`seq ${r.seq}: ${prev} vs ${id}`);
       this.seqs.push(r.seq);
       list.push(r.seq);
     }
