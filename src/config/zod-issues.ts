@@ -61,7 +61,18 @@ export function explainIssues(schema: z.ZodType, issues: readonly z.core.$ZodIss
                 ? `missing "${disc}" — expected one of: ${uv.values.join(', ')}`
                 : `unknown ${disc} ${show(got)}${guess ? ` — did you mean "${guess}"?` : ` — expected one of: ${uv.values.join(', ')}`}`,
           });
-        } else out.push({ path, message: `${issue.message}, got ${show(input)}` });
+        } else {
+          // A union of literals (e.g. protocol_version 4 | 5): list what is allowed.
+          const nested = (issue as { errors?: { code: string; values?: unknown[] }[][] }).errors ?? [];
+          const values = nested.flatMap((alt) => (alt.length === 1 && alt[0]?.code === 'invalid_value' ? (alt[0].values ?? []) : []));
+          out.push({
+            path,
+            message:
+              values.length === nested.length && values.length > 0
+                ? `expected ${values.map((v) => JSON.stringify(v)).join(' or ')}, got ${show(input)}`
+                : `${issue.message}, got ${show(input)}`,
+          });
+        }
         break;
       }
       case 'invalid_type':
@@ -87,9 +98,14 @@ export function explainIssues(schema: z.ZodType, issues: readonly z.core.$ZodIss
       case 'too_small':
       case 'too_big': {
         const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
-        const what = issue.origin === 'array' ? 'items' : issue.origin === 'string' ? 'characters' : '';
         const rel = issue.code === 'too_small' ? 'at least' : 'at most';
-        out.push({ path, message: `must be ${rel} ${String(bound)}${what ? ` ${what}` : ''}, got ${show(Array.isArray(input) ? `${input.length} items` : input)}`.replace(/"(\d+ items)"/, '$1') });
+        if (issue.origin === 'array' && Array.isArray(input)) {
+          out.push({ path, message: `needs ${rel} ${String(bound)} item${bound === 1 ? '' : 's'}, got ${input.length}` });
+        } else if (issue.origin === 'string' && typeof input === 'string') {
+          out.push({ path, message: `must be ${rel} ${String(bound)} characters long, got ${input.length}` });
+        } else {
+          out.push({ path, message: `must be ${rel} ${String(bound)}, got ${show(input)}` });
+        }
         break;
       }
       default:
