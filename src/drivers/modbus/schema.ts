@@ -26,10 +26,15 @@ const retries = z.number().int().min(0).max(5).default(1).meta({
 export const rtuBusSchema = z.strictObject({
   type: z.literal('modbus-rtu'),
   port: z.string().min(1).meta({ description: 'Serial device, e.g. /dev/ttyUSB0; prefer the stable /dev/serial/by-id/… path.' }),
-  baud: z.number().int().min(300).max(921_600).default(9600).meta({ description: 'Line speed; every slave on the bus must match.' }),
+  baud: z
+    .number({ error: (iss) => `expected a baud rate like 9600, got ${JSON.stringify(iss.input)}` })
+    .int()
+    .min(300)
+    .max(921_600)
+    .default(9600).meta({ description: 'Line speed; every slave on the bus must match.' }),
   parity: z.enum(['none', 'even', 'odd']).default('none').meta({ description: 'Parity; the Modbus spec default is even, most meters ship with none.' }),
-  data_bits: z.union([z.literal(7), z.literal(8)]).default(8),
-  stop_bits: z.union([z.literal(1), z.literal(2)]).default(1),
+  data_bits: z.union([z.literal(7), z.literal(8)], { error: 'expected 7 or 8 data bits (Modbus RTU uses 8)' }).default(8),
+  stop_bits: z.union([z.literal(1), z.literal(2)], { error: 'expected 1 or 2 stop bits' }).default(1),
   timeout: duration({ min: 1 }).prefault('500ms').meta({ description: 'How long to wait for an answer before giving up on a request.' }),
   inter_frame_delay: duration()
     .optional()
@@ -95,7 +100,7 @@ export const modbusDeviceSchema = z
     unit: z.number().int().min(0).max(255).optional().meta({ description: 'Slave / unit id (RTU 1-247; TCP default: the bus unit).' }),
     poll: duration({ min: 10 }).prefault('10s').meta({ description: 'How often every point is read (points may override).' }),
     address_base: z
-      .union([z.literal(0), z.literal(1)])
+      .union([z.literal(0), z.literal(1)], { error: 'expected 0 (protocol addresses) or 1 (the manual counts from 1)' })
       .default(0)
       .meta({ description: '0: addresses are protocol addresses; 1: the manual numbers registers from 1 (address 1 = protocol 0).' }),
     byte_order: endian.default('big').meta({ description: 'Default byte order inside a register.' }),
