@@ -8,6 +8,7 @@ import { simDriver } from './sim/index.js';
 import { modbusDriver } from './modbus/index.js';
 import { modbusRtuBus, modbusTcpBus } from './modbus/schema.js';
 import { gpioDriver } from './gpio/index.js';
+import { firmataDriver } from './firmata/index.js';
 import { serialDriver } from './serial/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- heterogeneous registry; each entry is typed at its definition
@@ -15,6 +16,7 @@ export const DRIVERS: readonly DriverDefinition<any>[] = [
   simDriver,
   modbusDriver,
   gpioDriver,
+  firmataDriver,
   serialDriver,
 ];
 
