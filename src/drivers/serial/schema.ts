@@ -26,7 +26,13 @@ export const serialDeviceSchema = z
       .string()
       .regex(/^\/dev\/\S+$|^\/\S+$/, { error: (iss) => `expected a device path like "/dev/serial/by-id/usb-…-port0", got ${JSON.stringify(iss.input)}` })
       .meta({ description: 'Serial device. Prefer /dev/serial/by-id/… links: /dev/ttyUSBn numbers change when adapters re-enumerate.' }),
-    baud: z.number().int().min(50).max(4_000_000).default(9600).meta({ description: 'Baud rate (PMS5003, SDS011 and most GPS modules: 9600).' }),
+    baud: z
+      .number({ error: (iss) => `expected a baud rate like 9600, got ${JSON.stringify(iss.input)}` })
+      .int()
+      .min(50)
+      .max(4_000_000)
+      .default(9600)
+      .meta({ description: 'Baud rate (PMS5003, SDS011 and most GPS modules: 9600).' }),
     data_bits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).default(8),
     parity: z.enum(['none', 'even', 'odd', 'mark', 'space']).default('none'),
     stop_bits: z.union([z.literal(1), z.literal(1.5), z.literal(2)]).default(1),
