@@ -1,0 +1,222 @@
+/**
+ * The raw baseline: a minimal hand-written loop with the same libraries citygate uses,
+ * and nothing else. One row per reading (better-sqlite3, WAL, batches of 100 per
+ * transaction), read 100 rows → one QoS 1 publish (mqtt.js) with a bounded in-flight
+ * window → delete those rows on PUBACK.
+ *
+ * Modes:
+ * - insert: batched inserts as fast as possible; readings/s and bytes written per reading.
+ * - loop:   drain of a backlog (readings/s), then end to end: a backlog plus live
+ *           readings arriving at `offeredPerS`, readings acknowledged per second.
+ * - pole:   N cycles of (insert 100, publish, delete on PUBACK): bytes written per cycle.
+ */
+import Database from 'better-sqlite3';
+import mqtt, { type MqttClient } from 'mqtt';
+import { join } from 'node:path';
+import { ioDelta, memStatus, readProcIo } from '../lib/proc.js';
+import { DEVICE, benchReading, bodyJson } from '../lib/readings.js';
+import { waitFor, workerMain } from '../lib/worker.js';
+
+type Sync = 'FULL' | 'NORMAL';
+
+interface Args {
+  mode: 'insert' | 'loop' | 'pole';
+  dir: string;
+  sync: Sync;
+  points: number;
+  /** insert: readings; loop: drain backlog; pole: cycles. */
+  n: number;
+  maxMs: number;
+  url?: string;
+  protocolVersion?: 4 | 5;
+  window?: number;
+  e2eBacklog?: number;
+  e2eMs?: number;
+  offeredPerS?: number;
+}
+
+const BATCH = 100;
+
+function openDb(file: string, sync: Sync) {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${sync}`);
+  db.exec('CREATE TABLE IF NOT EXISTS readings (seq INTEGER PRIMARY KEY, device TEXT NOT NULL, body TEXT NOT NULL)');
+  const ins = db.prepare('INSERT INTO readings (seq, device, body) VALUES (?, ?, ?)');
+  const t0 = Date.now();
+  let payloadBytes = 0;
+  /** Inserts readings [from, from + count) in transactions of `per` rows. */
+  const insertRange = (from: number, count: number, points: number, per = BATCH): void => {
+    const tx = db.transaction((a: number, b: number) => {
+      for (let i = a; i < b; i++) {
+        const body = bodyJson(benchReading(i, t0, points, 1), i + 1);
+        payloadBytes += body.length + 1;
+        ins.run(i + 1, DEVICE, body);
+      }
+    });
+    for (let a = from; a < from + count; a += per) tx(a, Math.min(a + per, from + count));
+  };
+  return { db, insertRange, payloadBytes: () => payloadBytes };
+}
+
+async function insertMode(a: Args) {
+  const { db, insertRange, payloadBytes } = openDb(join(a.dir, `raw-insert-${a.sync}.db`), a.sync);
+  const io0 = readProcIo();
+  const start = performance.now();
+  let n = 0;
+  while (n < a.n && performance.now() - start < a.maxMs) {
+    const k = Math.min(BATCH * 10, a.n - n);
+    insertRange(n, k, a.points);
+    n += k;
+  }
+  const secs = (performance.now() - start) / 1000;
+  db.close(); // the final checkpoint is part of what a reading costs on disk
+  const io = ioDelta(io0, readProcIo());
+  return { readings: n, perS: n / secs, writeBytesPerReading: io.write_bytes / n, wcharPerReading: io.wchar / n, payloadPerReading: payloadBytes() / n };
+}
+
+function connect(url: string, protocolVersion: 4 | 5): Promise<{ client: MqttClient; receiveMaximum: number }> {
+  return new Promise((resolve, reject) => {
+    const client = mqtt.connect(url, { protocolVersion, clean: true, reconnectPeriod: 0, queueQoSZero: false, clientId: `raw-${process.pid}` });
+    client.once('connect', (ack) => resolve({ client, receiveMaximum: ack.properties?.receiveMaximum ?? 65_535 }));
+    client.once('error', reject);
+  });
+}
+
+/** Reads 100 rows after the cursor, publishes them as one message, deletes them on PUBACK. */
+class Publisher {
+  cursor = 0;
+  inflight = 0;
+  acked = 0;
+  failed: Error | undefined;
+  private readonly read;
+  private readonly del;
+  constructor(
+    db: Database.Database,
+    private readonly client: MqttClient,
+    private readonly window: number,
+  ) {
+    this.read = db.prepare('SELECT seq, body FROM readings WHERE seq > ? ORDER BY seq LIMIT ?');
+    this.del = db.prepare('DELETE FROM readings WHERE seq BETWEEN ? AND ?');
+  }
+  pump(): void {
+    while (this.inflight < this.window) {
+      const rows = this.read.all(this.cursor, BATCH) as { seq: number; body: string }[];
+      const first = rows[0];
+      const last = rows[rows.length - 1];
+      if (!first || !last) return;
+      this.cursor = last.seq;
+      const payload = `{"gateway":"raw-gw","device":"${DEVICE}","readings":[${rows.map((r) => r.body).join(',')}]}`;
+      this.inflight++;
+      this.client.publish(`raw/raw-gw/data/${DEVICE}`, payload, { qos: 1 }, (err) => {
+        this.inflight--;
+        if (err) {
+          this.failed = err;
+          return;
+        }
+        this.del.run(first.seq, last.seq);
+        this.acked += rows.length;
+        this.pump();
+      });
+    }
+  }
+}
+
+async function loopMode(a: Args) {
+  if (!a.url || !a.protocolVersion) throw new Error('loop needs url and protocolVersion');
+  const { client, receiveMaximum } = await connect(a.url, a.protocolVersion);
+  const window = Math.min(a.window ?? 32, receiveMaximum);
+
+  // 1. drain: a backlog of a.n readings, inserted beforehand (not timed).
+  const d = openDb(join(a.dir, `raw-drain-${a.sync}.db`), a.sync);
+  d.db.pragma('synchronous = OFF');
+  d.insertRange(0, a.n, a.points, 5000);
+  d.db.pragma(`synchronous = ${a.sync}`);
+  const pub = new Publisher(d.db, client, window);
+  const t0 = performance.now();
+  pub.pump();
+  const drained = await waitFor(() => pub.acked >= a.n || pub.failed !== undefined, a.maxMs, 2);
+  const drainSecs = (performance.now() - t0) / 1000;
+  if (pub.failed) throw pub.failed;
+  await waitFor(() => pub.inflight === 0, 5000);
+  d.db.close();
+  const drain = { readings: pub.acked, perS: pub.acked / drainSecs, complete: drained };
+
+  // 2. end to end: a backlog plus live readings at offeredPerS, inserted 100 per transaction.
+  const backlog = a.e2eBacklog ?? 0;
+  const e = openDb(join(a.dir, `raw-e2e-${a.sync}.db`), a.sync);
+  e.db.pragma('synchronous = OFF');
+  e.insertRange(0, backlog, a.points, 5000);
+  e.db.pragma(`synchronous = ${a.sync}`);
+  const live = new Publisher(e.db, client, window);
+  const offered = a.offeredPerS ?? 100_000;
+  let produced = backlog;
+  let stop = false;
+  const start = performance.now();
+  const produce = (): void => {
+    if (stop) return;
+    const due = backlog + Math.floor(((performance.now() - start) * offered) / 1000);
+    const n = Math.min(due - produced, offered); // at most one second's worth per tick
+    if (n > 0) {
+      e.insertRange(produced, n, a.points);
+      produced += n;
+      live.pump();
+    }
+    setTimeout(produce, 1);
+  };
+  produce();
+  live.pump();
+  const ms = a.e2eMs ?? 8000;
+  await waitFor(() => live.failed !== undefined, ms, 50);
+  const secs = (performance.now() - start) / 1000;
+  const acked = live.acked;
+  stop = true;
+  if (live.failed) throw live.failed;
+  await waitFor(() => live.inflight === 0, 5000);
+  const left = produced - live.acked;
+  client.end(true);
+  e.db.close();
+  return {
+    window,
+    drain,
+    e2e: { perS: acked / secs, ingestPerS: (produced - backlog) / secs, backlog, backlogLeft: left, secs },
+    hwm: memStatus().hwm,
+  };
+}
+
+async function poleMode(a: Args) {
+  if (!a.url || !a.protocolVersion) throw new Error('pole needs url and protocolVersion');
+  const { client } = await connect(a.url, a.protocolVersion);
+  const { db, payloadBytes } = openDb(join(a.dir, `raw-pole-${a.sync}.db`), a.sync);
+  const ins = db.prepare('INSERT INTO readings (seq, device, body) VALUES (?, ?, ?)');
+  const del = db.prepare('DELETE FROM readings WHERE seq BETWEEN ? AND ?');
+  const tx = db.transaction((bodies: string[], first: number) => bodies.forEach((b, k) => ins.run(first + k, DEVICE, b)));
+  const t0 = Date.now();
+  let payload = 0;
+  const io0 = readProcIo();
+  const start = performance.now();
+  let cycles = 0;
+  let seq = 1;
+  while (cycles < a.n && performance.now() - start < a.maxMs) {
+    const bodies: string[] = [];
+    for (let p = 0; p < 100; p++) bodies.push(bodyJson(benchReading(cycles * 100 + p, t0, 100, 10_000), seq + p));
+    payload += bodies.reduce((s, b) => s + b.length + 1, 0);
+    tx(bodies, seq);
+    const msg = `{"gateway":"raw-gw","device":"${DEVICE}","readings":[${bodies.join(',')}]}`;
+    await new Promise<void>((resolve, reject) => client.publish(`raw/raw-gw/data/${DEVICE}`, msg, { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+    del.run(seq, seq + 99);
+    seq += 100;
+    cycles++;
+  }
+  client.end(true);
+  db.close();
+  const io = ioDelta(io0, readProcIo());
+  void payloadBytes;
+  return { cycles, writeBytesPerCycle: io.write_bytes / cycles, wcharPerCycle: io.wchar / cycles, payloadPerReading: payload / (cycles * 100) };
+}
+
+workerMain<Args, unknown>(async (a) => {
+  if (a.mode === 'insert') return insertMode(a);
+  if (a.mode === 'loop') return loopMode(a);
+  return poleMode(a);
+});
