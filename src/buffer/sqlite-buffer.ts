@@ -349,6 +349,57 @@ export class SqliteBuffer implements DurableBuffer {
     };
   }
 
+  /** Readings waiting per device (for `citygate queue stats`). */
+  perDevice(): { device: string; readings: number; first_seq: number; last_seq: number }[] {
+    return this.db
+      .prepare('SELECT device, sum(count) AS readings, min(first_seq) AS first_seq, max(last_seq) AS last_seq FROM batches GROUP BY device ORDER BY device')
+      .all() as { device: string; readings: number; first_seq: number; last_seq: number }[];
+  }
+
+  /**
+   * Delete buffered readings (all, or one device's) in chunks, yielding between
+   * chunks so a running process keeps breathing. The purge is recorded as an event
+   * naming what went: deliberate loss is still never silent.
+   */
+  async purge(opts: { device?: string; chunk?: number; onProgress?: (done: number) => void } = {}): Promise<number> {
+    const chunk = opts.chunk ?? 5000;
+    const select = opts.device
+      ? this.db.prepare('SELECT id, first_seq, last_seq, count, bytes FROM batches WHERE device = ? ORDER BY id LIMIT ?')
+      : this.db.prepare('SELECT id, first_seq, last_seq, count, bytes FROM batches ORDER BY id LIMIT ?');
+    let done = 0;
+    let first: number | undefined;
+    let last: number | undefined;
+    for (;;) {
+      const rows = (opts.device ? select.all(opts.device, chunk) : select.all(chunk)) as {
+        id: number;
+        first_seq: number;
+        last_seq: number;
+        count: number;
+        bytes: number;
+      }[];
+      if (rows.length === 0) break;
+      this.db.transaction(() => {
+        for (const r of rows) {
+          this.stmt.deleteOne.run(r.id);
+          first = Math.min(first ?? r.first_seq, r.first_seq);
+          last = Math.max(last ?? r.last_seq, r.last_seq);
+          done += r.count;
+          this.totalRows--;
+          this.totalReadings -= r.count;
+          this.totalBytes -= r.bytes;
+        }
+        this.stmt.setMeta.run('next_seq', this.nextSeq);
+      }).immediate();
+      opts.onProgress?.(done);
+      await new Promise((r) => setImmediate(r));
+    }
+    if (done > 0) {
+      this.eventNow({ type: 'buffer_purged', first_seq: first, last_seq: last, count: done, ...(opts.device ? { device: opts.device } : {}) });
+      this.db.pragma('incremental_vacuum');
+    }
+    return done;
+  }
+
   private reloadCounters(): void {
     const agg = this.stmt.aggregate.get() as { rows: number; readings: number | null; bytes: number | null; last: number | null };
     this.totalRows = agg.rows;

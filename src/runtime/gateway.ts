@@ -21,6 +21,7 @@ import { systemVitals } from '../health/system.js';
 import { VERSION } from '../version.js';
 import { buildDevices, type DeviceRuntime } from './devices.js';
 import { StatusServer } from '../health/http.js';
+import { removePid, writePid } from './pidfile.js';
 
 export interface GatewayOptions {
   clock?: Clock;
@@ -67,6 +68,7 @@ export class Gateway {
       maxReadingsPerRow: c.uplink.batch.max_readings,
       clock: this.clock,
     });
+    writePid(c.gateway.data_dir);
     this.log.info({ file: join(c.gateway.data_dir, 'buffer.db'), ...this.buffer.stats() }, 'buffer open');
     this.uplink = new MqttUplink({
       config: c.uplink,
@@ -198,6 +200,7 @@ export class Gateway {
     await this.resources.closeAll();
     await this.http?.stop();
     this.buffer.close();
+    removePid(this.config.gateway.data_dir);
     this.log.info('gateway stopped');
   }
 

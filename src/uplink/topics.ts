@@ -47,6 +47,7 @@ export interface HealthPayload {
 
 export type EventPayload =
   | { type: 'buffer_dropped'; ts: number; reason: 'max_bytes' | 'max_age'; first_seq: number; last_seq: number; count: number; dropped_total: number }
+  | { type: 'buffer_purged'; ts: number; first_seq: number; last_seq: number; count: number; device?: string }
   | { type: 'buffer_rejected'; ts: number; reason: 'max_bytes'; count: number; rejected_total: number }
   | { type: 'device_state'; ts: number; device: string; from: string; to: string; reason?: string }
   | { type: 'gateway_started' | 'gateway_stopping'; ts: number; version: string }

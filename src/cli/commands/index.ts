@@ -4,6 +4,8 @@ import { registerSchema } from './schema.js';
 import { registerValidate } from './validate.js';
 import { registerRun } from './run.js';
 import { registerDemo } from './demo.js';
+import { registerQueue } from './queue.js';
+import { registerStatus } from './status.js';
 
 /** Every top-level command, in the order `citygate --help` lists them. */
 export function registerCommands(program: Command): void {
@@ -12,4 +14,6 @@ export function registerCommands(program: Command): void {
   registerValidate(program);
   registerSchema(program);
   registerProbe(program);
+  registerStatus(program);
+  registerQueue(program);
 }

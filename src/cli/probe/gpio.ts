@@ -1,4 +1,157 @@
-import type { Command } from 'commander';
+/**
+ * `citygate probe gpio …`: GPIO checks for a technician at the pole.
+ *   info             which GPIO controller this board has and where BCM 0 sits in sysfs
+ *   watch PIN        print every edge with a timestamp, and the pulses the gpio driver
+ *                    would count (same debounce and edge logic, src/drivers/gpio)
+ *   set PIN LEVEL    drive an output (a relay) to 0 or 1
+ * Pins are BCM numbers. Setup problems (no sysfs GPIO, not in group gpio, no such pin)
+ * are UserErrors with the fix in the message: exit 1, no stack trace. `--sysfs-root` is
+ * hidden: it points the probe at a sysfs-shaped tree (tests), through the plain-file port.
+ */
+import { Option, type Command } from 'commander';
+import { systemClock } from '../../core/clock.js';
+import { UserError, describeError } from '../../core/errors.js';
+import { formatDuration, parseDuration } from '../../config/units.js';
+import { Debouncer } from '../../drivers/gpio/debounce.js';
+import { DEFAULT_DEBOUNCE_MS } from '../../drivers/gpio/schema.js';
+import { isPulse } from '../../drivers/gpio/tally.js';
+import { DEFAULT_SYSFS_ROOT, createGpioPort, kernelNumber, listChips, resolveController } from '../../ports/gpio/index.js';
+import { toLevel, type Level } from '../../ports/gpio/port.js';
 
-// Placeholder until the gpio probe lands (its issue owns this file).
-export function registerGpioProbe(_probe: Command): void {}
+interface CommonOpts {
+  sysfsRoot?: string;
+  activeLow?: boolean;
+}
+
+const out = (line: string): void => void process.stdout.write(`${line}\n`);
+
+function parsePin(arg: string): number {
+  if (!/^\d{1,2}$/.test(arg) || Number(arg) > 57) {
+    throw new UserError(`expected a BCM GPIO number like 17, got "${arg}" (GPIO17 is physical pin 11 on the header)`);
+  }
+  return Number(arg);
+}
+
+function parseMs(arg: string, what: string): number {
+  const ms = parseDuration(arg);
+  if (ms === undefined) throw new UserError(`--${what}: expected a duration like "10s" or "20ms", got "${arg}"`);
+  return ms;
+}
+
+function sysfsOption(): Option {
+  return new Option('--sysfs-root <dir>', 'sysfs GPIO directory (tests)').default(DEFAULT_SYSFS_ROOT).hideHelp();
+}
+
+async function locate(pin: number, root: string): Promise<string> {
+  const c = await resolveController(root);
+  return `sysfs gpio${kernelNumber(c, pin)}, ${c.label} base ${c.base}`;
+}
+
+async function info(opts: CommonOpts): Promise<void> {
+  const root = opts.sysfsRoot ?? DEFAULT_SYSFS_ROOT;
+  for (const c of await listChips(root)) out(`${c.name}  base ${c.base}  ngpio ${c.ngpio}  ${c.label}`);
+  const c = await resolveController(root);
+  out(`header GPIO: ${c.label}; BCM pin N is sysfs gpio${c.base}+N (BCM 17 = gpio${c.base + 17})`);
+}
+
+interface WatchOpts extends CommonOpts {
+  duration?: string;
+  edge: string;
+  debounce: string;
+}
+
+async function watch(pinArg: string, opts: WatchOpts): Promise<void> {
+  const pin = parsePin(pinArg);
+  const durationMs = opts.duration === undefined ? undefined : parseMs(opts.duration, 'duration');
+  const debounceMs = parseMs(opts.debounce, 'debounce');
+  const edge = opts.edge;
+  if (edge !== 'rising' && edge !== 'falling' && edge !== 'both') {
+    throw new UserError(`--edge: expected rising, falling or both, got "${edge}"`);
+  }
+  const root = opts.sysfsRoot ?? DEFAULT_SYSFS_ROOT;
+  const where = await locate(pin, root);
+  const line = await createGpioPort(root).open(pin, { direction: 'in', edge: 'both', activeLow: opts.activeLow ?? false });
+  const t0 = systemClock.mono();
+  const stamp = (): string =>
+    `${new Date(systemClock.now()).toISOString()}  +${((systemClock.mono() - t0) / 1000).toFixed(3)}s`;
+  let edges = 0;
+  let pulses = 0;
+  try {
+    const first = await line.read();
+    out(
+      `watching GPIO ${pin} (${where})${opts.activeLow ? ', active low' : ''}: counting ${edge} edges, ` +
+        `debounce ${formatDuration(debounceMs)}; ${durationMs === undefined ? 'Ctrl-C to stop' : `for ${formatDuration(durationMs)}`}`,
+    );
+    out(`${stamp()}  level ${first}`);
+    const debouncer = new Debouncer(systemClock, debounceMs, first, (level) => {
+      if (!isPulse(edge, level)) return;
+      pulses++;
+      out(`${stamp()}  pulse ${pulses} (level ${level} held ${formatDuration(debounceMs)})`);
+    });
+    const unwatch = line.watch(
+      (v: Level) => {
+        edges++;
+        out(`${stamp()}  edge  → ${v} (${v === 1 ? 'rising' : 'falling'})`);
+        debouncer.raw(v);
+      },
+      (err) => process.stderr.write(`citygate: GPIO ${pin}: ${describeError(err)}\n`),
+    );
+    await new Promise<void>((resolve) => {
+      // a ref'd timer keeps the process alive while we wait (clock timers are unref'd)
+      const keep = setInterval(() => undefined, 60_000);
+      const done = (): void => {
+        clearInterval(keep);
+        clearTimeout(timer);
+        process.removeListener('SIGINT', done);
+        resolve();
+      };
+      const timer = durationMs === undefined ? undefined : setTimeout(done, durationMs + debounceMs);
+      process.once('SIGINT', done);
+    });
+    unwatch();
+    debouncer.dispose();
+    out(`${edges} edge${edges === 1 ? '' : 's'}, ${pulses} pulse${pulses === 1 ? '' : 's'} counted, ${debouncer.stats.rejected} bounce burst${debouncer.stats.rejected === 1 ? '' : 's'} rejected`);
+  } finally {
+    await line.close();
+  }
+}
+
+async function set(pinArg: string, levelArg: string, opts: CommonOpts): Promise<void> {
+  const pin = parsePin(pinArg);
+  const level = toLevel(levelArg);
+  if (level === undefined) throw new UserError(`expected a level 0 or 1 (or on/off), got "${levelArg}"`);
+  const root = opts.sysfsRoot ?? DEFAULT_SYSFS_ROOT;
+  const where = await locate(pin, root);
+  // `initial` drives the level as the line becomes an output: no glitch to the other level.
+  const line = await createGpioPort(root).open(pin, { direction: 'out', initial: level, activeLow: opts.activeLow ?? false });
+  const back = await line.read();
+  // The line is deliberately left exported: unexporting could let it float, and the
+  // technician wants the relay to stay where they put it.
+  out(`GPIO ${pin} (${where}) set to ${level}${opts.activeLow ? ' (active low)' : ''}; reads back ${back}`);
+  if (back !== level) throw new Error(`GPIO ${pin} reads ${back} after being set to ${level}: something else drives the pin`);
+  out('the pin keeps this level until set again, a reboot, or a gateway device that owns the pin changes it');
+}
+
+export function registerGpioProbe(probe: Command): void {
+  const gpio = probe.command('gpio').description('GPIO: controller info, watch edges and pulses, set an output (BCM numbers)');
+  gpio
+    .command('info')
+    .description('show the GPIO controllers and where BCM pins sit in sysfs (base 0, 512 or 571)')
+    .addOption(sysfsOption())
+    .action((opts: CommonOpts) => info(opts));
+  gpio
+    .command('watch <pin>')
+    .description('print edges with timestamps and the pulses a counter would count')
+    .option('--duration <time>', 'stop after this long (e.g. 10s); default: until Ctrl-C')
+    .option('--edge <edge>', 'which transitions count as a pulse: rising, falling or both', 'falling')
+    .option('--debounce <time>', 'a level must hold this long to count', `${DEFAULT_DEBOUNCE_MS}ms`)
+    .option('--active-low', 'invert the level (switch to ground with a pull-up)')
+    .addOption(sysfsOption())
+    .action((pin: string, opts: WatchOpts) => watch(pin, opts));
+  gpio
+    .command('set <pin> <level>')
+    .description('drive an output to 0 or 1 (e.g. a relay)')
+    .option('--active-low', 'invert the level (relay boards that switch on at 0 V)')
+    .addOption(sysfsOption())
+    .action((pin: string, level: string, opts: CommonOpts) => set(pin, level, opts));
+}
