@@ -1,0 +1,342 @@
+/**
+ * The delivery promise against a real Mosquitto (spawned on a free port with its own
+ * config: test/helpers/mosquitto.ts), over MQTT 3.1.1 and MQTT 5. The consumer is a
+ * separate persistent QoS 1 subscriber, as upstream would be:
+ * 1. broker restart mid-stream: every seq arrives, in order per device, duplicates
+ *    only around the reconnect;
+ * 2. broker down while the buffer fills past max_bytes: the oldest are dropped, the
+ *    `events` messages name exactly the dropped ranges, everything else arrives;
+ * 3. TLS with a CA and a client certificate generated at test time; a wrong CA, or
+ *    no client certificate, never gets online;
+ * 4. MQTT 5 limits (Receive Maximum from max_inflight_messages, Maximum Packet Size):
+ *    the gateway never exceeds them, so Mosquitto never disconnects it.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { Gateway } from '../../src/runtime/gateway.js';
+import type { GatewayConfig } from '../../src/config/schema.js';
+import { SeqCollector } from '../helpers/seq-collector.js';
+import { simDevice, testConfig } from '../helpers/gateway-config.js';
+import { Mosquitto, closeClient, persistentSubscriber } from '../helpers/mosquitto.js';
+import { makeTestCerts, otherCa, type TestCerts } from '../helpers/certs.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Mosquitto's default max_inflight_messages towards a subscriber. */
+const BROKER_INFLIGHT = 20;
+
+let gateway: Gateway | undefined;
+let broker: Mosquitto | undefined;
+let sub: MqttClient | undefined;
+
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail') {
+    if (gateway?.uplink) {
+      const rows = gateway.buffer.read(0, 5).map((r) => ({ id: r.id, device: r.device, seqs: `${r.firstSeq}-${r.lastSeq}` }));
+      const cursor = (gateway.uplink as unknown as { cursor: number }).cursor;
+      console.error('uplink', gateway.uplink.stats(), 'cursor', cursor, 'buffer', gateway.buffer.stats(), 'oldest rows', rows);
+    }
+    if (broker) console.error(`mosquitto log (${broker.dir}):\n${broker.logTail(60)}`);
+  }
+  await gateway?.stop().catch(() => undefined);
+  await closeClient(sub);
+  await broker?.stop();
+  gateway = undefined;
+  sub = undefined;
+  broker = undefined;
+});
+
+async function subscribe(config: GatewayConfig, pv: 4 | 5, name: string, tls?: TestCerts): Promise<SeqCollector> {
+  const root = `citygate/${config.gateway.id}`;
+  const seen = new SeqCollector(root);
+  sub = await persistentSubscriber(broker!.url, {
+    clientId: `upstream-${name}-v${pv}`,
+    protocolVersion: pv,
+    topics: [`${root}/data/+`, `${root}/events`],
+    onMessage: (t, p) => seen.add(t, p),
+    ...(tls ? { tls: { ca: tls.ca, cert: tls.clientCert, key: tls.clientKey } } : {}),
+  });
+  return seen;
+}
+
+/** Stop every device and commit what they emitted: the end of the stream. Returns the last seq. */
+async function endOfStream(g: Gateway): Promise<number> {
+  for (const d of g.devices) await d.supervisor.stop();
+  g.committer.flush();
+  return g.buffer.stats().nextSeq - 1;
+}
+
+/** Seqs as compact ranges ("1-50 77"), for readable failure messages. */
+function ranges(seqs: number[]): string[] {
+  const out: string[] = [];
+  const sorted = [...seqs].sort((a, b) => a - b);
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    out.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return out.length > 20 ? [...out.slice(0, 20), `… ${out.length - 20} more ranges`] : out;
+}
+
+async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms}ms waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+for (const pv of [4, 5] as const) {
+  const mqttName = pv === 4 ? 'MQTT 3.1.1' : 'MQTT 5';
+
+  describe(`Mosquitto, ${mqttName}`, () => {
+    it('broker restart mid-stream: every seq, in order, duplicates only around the reconnect', async () => {
+      broker = new Mosquitto();
+      await broker.start();
+      const config = testConfig({
+        url: broker.url,
+        id: `restart-v${pv}`,
+        protocolVersion: pv,
+        devices: [simDevice('a', '5ms', 4), simDevice('b', '7ms', 3)],
+      });
+      const seen = await subscribe(config, pv, 'restart');
+      gateway = new Gateway(config, { drainMs: 2000 });
+      await gateway.start();
+
+      await seen.waitFor(() => seen.unique.size > 500, 10_000, 'first readings');
+      await broker.stop(); // SIGTERM: the subscriber's session and queue are saved
+      const seqAtOutage = gateway.buffer.stats().nextSeq;
+      await sleep(2500);
+      expect(gateway.uplink.stats().state).not.toBe('online');
+      expect(gateway.buffer.stats().nextSeq).toBeGreaterThan(seqAtOutage + 500); // kept accepting while down
+
+      await broker.start(); // same port, same persistence file
+      await until(() => gateway!.uplink.stats().state === 'online', 10_000, 'the uplink to reconnect');
+      await sleep(1000);
+      const last = await endOfStream(gateway);
+      await seen.waitFor(() => seen.missing(1, last).length === 0, 30_000, `every seq up to ${last}`);
+
+      expect(ranges(seen.missing(1, last))).toEqual([]);
+      expect(seen.orderViolations()).toEqual([]);
+      expect(seen.byDevice.size).toBe(2);
+      expect(gateway.uplink.stats().reconnects).toBeGreaterThanOrEqual(1);
+      // Duplicates only from what was in flight at the outage: the gateway's window
+      // towards the broker, and the broker's window towards the subscriber.
+      const bound = (config.uplink.inflight + BROKER_INFLIGHT) * config.uplink.batch.max_readings;
+      expect(seen.duplicates).toBeLessThanOrEqual(bound);
+      await until(() => gateway!.buffer.stats().readings === 0, 10_000, 'buffer drained');
+    });
+
+    it('broker down while the buffer overflows: oldest dropped, the events name exactly the dropped ranges, the rest arrives', async () => {
+      broker = new Mosquitto();
+      await broker.start();
+      const config = testConfig({
+        url: broker.url,
+        id: `overflow-v${pv}`,
+        protocolVersion: pv,
+        buffer: { max_bytes: '64KiB' },
+        devices: [simDevice('fill', '2ms', 10)],
+      });
+      const seen = await subscribe(config, pv, 'overflow');
+      gateway = new Gateway(config, { drainMs: 2000 });
+      await gateway.start();
+      const stats = () => gateway!.buffer.stats();
+
+      await seen.waitFor(() => seen.unique.size > 300, 10_000, 'first readings');
+      await broker.stop();
+      const seqAtOutage = stats().nextSeq;
+      const inflightReadings = config.uplink.inflight * config.uplink.batch.max_readings;
+      await until(() => stats().droppedTotal > 2000, 30_000, 'the buffer to overflow and drop');
+      // End the stream before the broker returns, so nothing new is dropped while the
+      // backlog drains (a drop during the drain may hit rows already in flight).
+      const last = await endOfStream(gateway);
+      expect(stats().bytes).toBeLessThanOrEqual(64 * 1024);
+      const droppedTotal = stats().droppedTotal;
+
+      await broker.start();
+      await until(() => stats().readings === 0 && stats().pendingEvents === 0, 30_000, 'buffer and events delivered');
+      await seen.waitFor(
+        () => seen.events.filter((e) => e.type === 'buffer_dropped').reduce((n, e) => n + e.count, 0) >= droppedTotal,
+        10_000,
+        'every buffer_dropped event',
+      );
+
+      const drops = seen.events.flatMap((e) => (e.type === 'buffer_dropped' ? [e] : []));
+      expect(drops.length).toBeGreaterThan(0);
+      const dropped = new Set<number>();
+      for (const e of drops) {
+        expect(e.reason).toBe('max_bytes');
+        expect(e.count).toBe(e.last_seq - e.first_seq + 1);
+        for (let s = e.first_seq; s <= e.last_seq; s++) {
+          expect(dropped.has(s), `seq ${s} reported dropped twice`).toBe(false);
+          dropped.add(s);
+        }
+      }
+      expect(dropped.size).toBe(droppedTotal);
+      const neither = seen.missing(1, last).filter((s) => !dropped.has(s));
+      expect(ranges(neither), 'seqs neither delivered nor reported dropped').toEqual([]);
+      // Delivered and also reported dropped: only what was in flight when the broker
+      // went down (it got them, its PUBACKs never reached us, so they stayed in the
+      // buffer and were dropped with the oldest). Anything more is a double report.
+      const both = [...seen.unique].filter((s) => dropped.has(s));
+      expect(both.length, `delivered and dropped: ${ranges(both).join(' ')}`).toBeLessThanOrEqual(inflightReadings);
+      expect(both.every((s) => s < seqAtOutage)).toBe(true);
+      expect(dropped.size + seen.unique.size - both.length).toBe(last);
+      // The oldest went: every dropped seq is older than every reading delivered after the outage.
+      const afterOutage = [...seen.unique].filter((s) => s > Math.max(...dropped));
+      expect(afterOutage.length).toBeGreaterThan(0);
+      expect(seen.orderViolations()).toEqual([]);
+    });
+
+    it('a slow device: the buffer empties between readings and delivery keeps going', async () => {
+      // Street-pole load: a reading now and then, so every PUBACK empties the buffer.
+      // Regression: SQLite reuses the rowid of a deleted last row, so a row committed
+      // after the buffer emptied got an id at or below the uplink's read cursor and was
+      // never sent until a reconnect (see the report on issue 2).
+      broker = new Mosquitto();
+      await broker.start();
+      const config = testConfig({
+        url: broker.url,
+        id: `slow-v${pv}`,
+        protocolVersion: pv,
+        devices: [simDevice('slow', '300ms', 1)],
+      });
+      const seen = await subscribe(config, pv, 'slow');
+      gateway = new Gateway(config, { drainMs: 2000 });
+      await gateway.start();
+      await sleep(4000); // past several ack flushes (1 s) with an empty buffer in between
+      const newest = gateway.buffer.stats().nextSeq - 1;
+      expect(newest).toBeGreaterThanOrEqual(10);
+      // Each reading should be out within its batch delay plus a round trip.
+      await seen.waitFor(() => seen.missing(1, newest).length === 0, 3000, `every seq up to ${newest} while running`);
+      expect(gateway.uplink.stats().reconnects).toBe(0);
+    });
+
+    it('TLS with a CA and a client certificate: delivery works', async () => {
+      const certs = makeTestCerts();
+      broker = new Mosquitto({ tls: { ca: certs.ca, cert: certs.serverCert, key: certs.serverKey } });
+      await broker.start();
+      const config = testConfig({
+        url: broker.url,
+        id: `tls-v${pv}`,
+        protocolVersion: pv,
+        uplink: { tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey } },
+        devices: [simDevice('a', '5ms', 4)],
+      });
+      expect(config.uplink.url.startsWith('mqtts://')).toBe(true);
+      const seen = await subscribe(config, pv, 'tls', certs);
+      gateway = new Gateway(config, { drainMs: 2000 });
+      await gateway.start();
+
+      await seen.waitFor(() => seen.unique.size > 300, 10_000, 'readings over TLS');
+      const last = await endOfStream(gateway);
+      await seen.waitFor(() => seen.missing(1, last).length === 0, 15_000, `every seq up to ${last}`);
+      expect(seen.orderViolations()).toEqual([]);
+      expect(gateway.uplink.stats().insecure).toBe(false);
+      expect(gateway.uplink.stats().reconnects).toBe(0);
+      expect(broker.log()).toMatch(/New client connected .* as citygate-tls-v\d/);
+    });
+  });
+}
+
+describe('Mosquitto, TLS refusals (certificates are always verified)', () => {
+  async function neverOnline(config: GatewayConfig, ms: number): Promise<string[]> {
+    gateway = new Gateway(config, { drainMs: 500 });
+    await gateway.start();
+    const states = new Set<string>();
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      states.add(gateway.uplink.stats().state);
+      await sleep(20);
+    }
+    return [...states];
+  }
+
+  for (const pv of [4, 5] as const) {
+    it(`a broker certificate from the wrong CA is refused (MQTT ${pv === 4 ? '3.1.1' : '5'})`, async () => {
+      const certs = makeTestCerts();
+      const wrong = otherCa();
+      broker = new Mosquitto({ tls: { ca: certs.ca, cert: certs.serverCert, key: certs.serverKey } });
+      await broker.start();
+      const config = testConfig({
+        url: broker.url,
+        id: `wrong-ca-v${pv}`,
+        protocolVersion: pv,
+        uplink: { tls: { ca: wrong.ca, cert: certs.clientCert, key: certs.clientKey } },
+      });
+      const states = await neverOnline(config, 3000);
+      expect(states).not.toContain('online');
+      const u = gateway!.uplink.stats();
+      expect(u.lastError).toMatch(/TLS/);
+      expect(u.published).toBe(0);
+      expect(broker.log()).not.toMatch(/New client connected/);
+    });
+  }
+
+  it('a client without a certificate is refused by require_certificate', async () => {
+    const certs = makeTestCerts();
+    broker = new Mosquitto({ tls: { ca: certs.ca, cert: certs.serverCert, key: certs.serverKey } });
+    await broker.start();
+    const config = testConfig({ url: broker.url, id: 'no-client-cert', protocolVersion: 5, uplink: { tls: { ca: certs.ca } } });
+    const states = await neverOnline(config, 3000);
+    expect(states).not.toContain('online');
+    expect(gateway!.uplink.stats().lastError).toBeDefined();
+    expect(broker.log()).not.toMatch(/New client connected/);
+  });
+
+  it('a client certificate from another CA is refused', async () => {
+    const certs = makeTestCerts();
+    const wrong = otherCa();
+    broker = new Mosquitto({ tls: { ca: certs.ca, cert: certs.serverCert, key: certs.serverKey } });
+    await broker.start();
+    const config = testConfig({
+      url: broker.url,
+      id: 'foreign-client-cert',
+      protocolVersion: 5,
+      uplink: { tls: { ca: certs.ca, cert: wrong.clientCert, key: wrong.clientKey } },
+    });
+    const states = await neverOnline(config, 3000);
+    expect(states).not.toContain('online');
+    expect(broker.log()).not.toMatch(/New client connected/);
+  });
+});
+
+describe('Mosquitto, MQTT 5 limits: Receive Maximum and Maximum Packet Size', () => {
+  it('never exceeds them: no disconnect, window lowered, everything arrives', async () => {
+    const receiveMaximum = 5;
+    const maxPacketSize = 2048;
+    broker = new Mosquitto({ maxInflightMessages: receiveMaximum, maxPacketSize });
+    await broker.start();
+    const config = testConfig({
+      url: broker.url,
+      id: 'limits-v5',
+      protocolVersion: 5,
+      // 50 readings of ~80 bytes do not fit in 2 KiB: the batcher must split by bytes.
+      devices: [simDevice('a', '5ms', 6), simDevice('b', '5ms', 6)],
+    });
+    const seen = await subscribe(config, 5, 'limits');
+    let maxInflight = 0;
+    gateway = new Gateway(config, { drainMs: 2000 });
+    await gateway.start();
+    const sampler = setInterval(() => {
+      maxInflight = Math.max(maxInflight, gateway?.uplink.stats().inflight ?? 0);
+    }, 2);
+    try {
+      await seen.waitFor(() => seen.unique.size > 3000, 20_000, 'readings under the limits');
+      // Let a few health snapshots (interval 1 s) go out too.
+      await sleep(2500);
+      const last = await endOfStream(gateway);
+      await seen.waitFor(() => seen.missing(1, last).length === 0, 20_000, `every seq up to ${last}`);
+    } finally {
+      clearInterval(sampler);
+    }
+    const u = gateway.uplink.stats();
+    expect(u.window).toBeLessThanOrEqual(receiveMaximum - 2); // two slots kept for status and events
+    expect(maxInflight).toBeLessThanOrEqual(u.window);
+    expect(broker.log()).not.toMatch(/oversize packet|exceeded|protocol error/i);
+    expect(u.reconnects, `uplink reconnected (${u.lastError ?? 'no error'})`).toBe(0);
+    expect(broker.log().match(/New client connected .* as citygate-limits-v5/g)?.length).toBe(1);
+    expect(seen.orderViolations()).toEqual([]);
+    expect(seen.messages).toBeGreaterThan(seen.unique.size / config.uplink.batch.max_readings); // split by bytes
+  });
+});
