@@ -126,6 +126,12 @@ export function decodeRegisters(regs: ArrayLike<number>, type: DataType, order: 
   }
 }
 
+/** A 64-bit integer exactly, as a bigint (for display where 2^53 is not enough). */
+export function decodeBigInt(regs: ArrayLike<number>, signed: boolean, order: Order = 'ABCD'): bigint {
+  const b = toBigEndian(regs, order, true);
+  return signed ? b.readBigInt64BE(0) : b.readBigUInt64BE(0);
+}
+
 /** Bit `bit` (0 = least significant) of a register value as received. */
 export function registerBit(reg: number, bit: number): boolean {
   return ((reg >> bit) & 1) === 1;
