@@ -6,6 +6,7 @@ import { registerRun } from './run.js';
 import { registerDemo } from './demo.js';
 import { registerQueue } from './queue.js';
 import { registerStatus } from './status.js';
+import { registerDoctor } from './doctor.js';
 
 /** Every top-level command, in the order `citygate --help` lists them. */
 export function registerCommands(program: Command): void {
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerProbe(program);
   registerStatus(program);
   registerQueue(program);
+  registerDoctor(program);
 }
