@@ -25,6 +25,8 @@ export interface SysfsFilePortOptions {
 
 class FileLine implements GpioLine {
   private closed = false;
+  /** The last level read: a new watch compares against it, so no edge after a read is missed. */
+  private lastRead: Level | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
@@ -43,7 +45,8 @@ class FileLine implements GpioLine {
   async read(): Promise<Level> {
     try {
       const raw = (await readFile(join(this.dir, 'value'), 'utf8')).trim();
-      return this.invert(raw === '1' ? 1 : 0);
+      this.lastRead = this.invert(raw === '1' ? 1 : 0);
+      return this.lastRead;
     } catch (err) {
       throw new Error(`GPIO ${this.pin} (gpio${this.kernel}): read failed: ${describeError(err)}`, { cause: err });
     }
@@ -58,7 +61,7 @@ class FileLine implements GpioLine {
   }
 
   watch(listener: (value: Level) => void, onError?: (err: Error) => void): () => void {
-    let last: Level | undefined;
+    let last: Level | undefined = this.lastRead;
     let stopped = false;
     let timer: NodeJS.Timeout;
     const poll = async (): Promise<void> => {
