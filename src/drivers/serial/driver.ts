@@ -48,6 +48,9 @@ export class SerialDriver implements Driver {
       clockOffset: c.clock_offset ?? true,
     });
     const protocol = this.protocol;
+    // Zero counters show up in health from the start: "0 checksum failures" is information.
+    for (const name of Object.keys(protocol.counters())) ctx.health.count(name, 0);
+    for (const name of ['opens', 'port_lost', 'open_failures']) ctx.health.count(name, 0);
     this.link = new ReconnectingSerial({
       settings: { path: c.port, baudRate: c.baud, dataBits: c.data_bits, parity: c.parity, stopBits: c.stop_bits },
       ports: this.deps.ports ?? new NodeSerialPorts(),

@@ -121,7 +121,7 @@ export class ReconnectingSerial {
     conn.onError((err) => this.safely(() => this.opts.onError?.(err)));
     conn.onClose((err) => {
       if (this.conn !== conn || this.stopped) return;
-      this.lost(err ?? new Error(`serial port ${this.path} closed`));
+      this.lost(new Error(`serial port ${this.path} lost: ${err ? describeError(err) : 'closed'}`));
     });
     this.startWatch(conn);
     this.safely(() => this.opts.onOpen?.());
