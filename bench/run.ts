@@ -13,7 +13,7 @@
  * failed; the run always finishes and always prints the table.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchContext, BenchRow, BenchSection } from './types.js';
@@ -35,6 +35,7 @@ interface SectionResult {
 }
 
 const started = Date.now();
+const loadavgStart = loadavg();
 function log(line: string): void {
   const t = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
   process.stderr.write(`[${t}s] ${line}\n`);
@@ -151,7 +152,9 @@ async function main(): Promise<void> {
     else rmSync(tmpRoot, { recursive: true, force: true });
   }
   const text = table(results);
-  const header = `citygate bench — ${new Date(started).toISOString()} — node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? '?'}, scale ${scale}`;
+  const load = loadavg().map((l) => l.toFixed(1)).join(' ');
+  const busy = Math.max(loadavgStart[0] ?? 0, loadavg()[0] ?? 0) > cpu.length ? ` — WARNING: load average ${load} on ${cpu.length} CPUs, other work was competing: figures are low` : ` — load ${load}`;
+  const header = `citygate bench — ${new Date(started).toISOString()} — node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? '?'}, scale ${scale}${busy}`;
   process.stdout.write(`\n${header}\n\n${text}\n`);
   const out = process.env.BENCH_OUT ?? join(REPO, 'bench-results.json');
   writeFileSync(
@@ -165,6 +168,8 @@ async function main(): Promise<void> {
         cpuModel: cpu[0]?.model,
         scale,
         quick,
+        loadavgStart,
+        loadavgEnd: loadavg(),
         sections: results,
       },
       null,

@@ -36,6 +36,8 @@ export function memStatus(): { rss: number; hwm: number } {
 /** Samples RSS on a timer; `max` is the highest seen. */
 export class RssSampler {
   max = 0;
+  /** process.memoryUsage() (MB) when the highest RSS was seen. */
+  atMax: Record<string, number> = {};
   samples: number[] = [];
   private timer: NodeJS.Timeout | undefined;
 
@@ -48,7 +50,12 @@ export class RssSampler {
 
   sample(): number {
     const rss = memStatus().rss;
-    if (rss > this.max) this.max = rss;
+    if (rss > this.max) {
+      this.max = rss;
+      const m = process.memoryUsage();
+      this.atMax = { rss: m.rss / MB, heapTotal: m.heapTotal / MB, heapUsed: m.heapUsed / MB, external: m.external / MB, arrayBuffers: m.arrayBuffers / MB };
+      for (const k of Object.keys(this.atMax)) this.atMax[k] = Math.round((this.atMax[k] ?? 0) * 10) / 10;
+    }
     if (this.samples.length < 10_000) this.samples.push(rss);
     return rss;
   }

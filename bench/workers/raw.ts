@@ -156,7 +156,7 @@ async function loopMode(a: Args) {
   const produce = (): void => {
     if (stop) return;
     const due = backlog + Math.floor(((performance.now() - start) * offered) / 1000);
-    const n = Math.min(due - produced, offered); // at most one second's worth per tick
+    const n = Math.min(due - produced, BATCH * 10); // at most 10 transactions per tick: the publisher gets its turn
     if (n > 0) {
       e.insertRange(produced, n, a.points);
       produced += n;
