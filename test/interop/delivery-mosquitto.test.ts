@@ -344,3 +344,24 @@ describe('Mosquitto, MQTT 5 limits: Receive Maximum and Maximum Packet Size', ()
     expect(seen.messages).toBeGreaterThan(seen.unique.size / config.uplink.batch.max_readings); // split by bytes
   });
 });
+
+describe('Mosquitto, MQTT 5 Maximum Packet Size and the health snapshot', () => {
+  it('a health snapshot larger than the broker allows never gets the gateway disconnected', async () => {
+    const maxPacketSize = 2048;
+    broker = new Mosquitto({ maxPacketSize });
+    await broker.start();
+    // 24 devices: the retained health snapshot (~150 bytes per device) outgrows 2 KiB.
+    const devices = Array.from({ length: 24 }, (_, i) => simDevice(`device-${i}`, '100ms', 1));
+    const config = testConfig({ url: broker.url, id: 'big-health-v5', protocolVersion: 5, devices });
+    const seen = await subscribe(config, 5, 'big-health');
+    gateway = new Gateway(config, { drainMs: 2000 });
+    await gateway.start();
+    expect(Buffer.byteLength(JSON.stringify(gateway.health()))).toBeGreaterThan(maxPacketSize);
+    await sleep(3500); // three health intervals (1 s)
+    const last = await endOfStream(gateway);
+    await seen.waitFor(() => seen.missing(1, last).length === 0, 15_000, `every seq up to ${last}`);
+    const u = gateway.uplink.stats();
+    expect(broker.log()).not.toMatch(/oversize packet/);
+    expect(u.reconnects, `uplink reconnected (${u.lastError ?? 'no error'})`).toBe(0);
+  });
+});
