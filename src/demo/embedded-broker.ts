@@ -23,6 +23,8 @@ export class EmbeddedBroker {
   constructor(
     private readonly host = '127.0.0.1',
     port = 0,
+    /** aedes options, e.g. authorizePublish to script a broker that never acknowledges. */
+    private readonly options: Parameters<typeof Aedes.createBroker>[0] = {},
   ) {
     this.port = port;
   }
@@ -34,7 +36,7 @@ export class EmbeddedBroker {
   }
 
   async start(): Promise<number> {
-    const broker = await Aedes.createBroker();
+    const broker = await Aedes.createBroker(this.options);
     broker.on('publish', (packet, client) => {
       if (!client) return;
       const m = { topic: packet.topic, payload: Buffer.from(packet.payload), retain: packet.retain, qos: packet.qos };
