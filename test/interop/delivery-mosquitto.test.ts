@@ -365,3 +365,42 @@ describe('Mosquitto, MQTT 5 Maximum Packet Size and the health snapshot', () => 
     expect(u.reconnects, `uplink reconnected (${u.lastError ?? 'no error'})`).toBe(0);
   });
 });
+
+describe('Mosquitto, username and password', () => {
+  it('delivers with the right password; a wrong one never gets online and says why', async () => {
+    broker = new Mosquitto({ users: { 'gw-auth': 's3cret-pass', upstream: 'up-pass' } });
+    await broker.start();
+    const config = testConfig({
+      url: broker.url,
+      id: 'auth-v5',
+      protocolVersion: 5,
+      uplink: { username: 'gw-auth', password: 's3cret-pass' },
+      devices: [simDevice('a', '10ms', 2)],
+    });
+    const root = `citygate/${config.gateway.id}`;
+    const seen = new SeqCollector(root);
+    // The upstream subscriber needs an account too.
+    const mqtt = await import('mqtt');
+    sub = await mqtt.default.connectAsync(broker.url, { clientId: 'upstream-auth', username: 'upstream', password: 'up-pass', protocolVersion: 5 });
+    sub.on('message', (t, p) => seen.add(t, p));
+    await sub.subscribeAsync(`${root}/data/+`, { qos: 1 });
+    gateway = new Gateway(config, { drainMs: 2000 });
+    await gateway.start();
+    await seen.waitFor(() => seen.unique.size > 100, 10_000, 'readings with a password');
+    const last = await endOfStream(gateway);
+    await seen.waitFor(() => seen.missing(1, last).length === 0, 10_000, `every seq up to ${last}`);
+    await gateway.stop();
+
+    const wrong = testConfig({ url: broker.url, id: 'auth-wrong', protocolVersion: 5, uplink: { username: 'gw-auth', password: 'nope' } });
+    gateway = new Gateway(wrong, { drainMs: 200 });
+    await gateway.start();
+    const states = new Set<string>();
+    for (const end = Date.now() + 2500; Date.now() < end; await sleep(20)) states.add(gateway.uplink.stats().state);
+    expect([...states]).not.toContain('online');
+    // Mosquitto answers a wrong password with "not authorized" (5 / 0x87), not "bad
+    // username or password" (4 / 0x86): the message must still point at the password.
+    expect(gateway.uplink.stats().lastError).toMatch(/refused/);
+    expect(gateway.uplink.stats().lastError).toMatch(/password/);
+    expect(gateway.uplink.stats().lastError).not.toContain('nope'); // never echo the secret
+  });
+});
