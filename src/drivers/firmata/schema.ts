@@ -30,24 +30,31 @@ export const firmataPointSchema = z
       .meta({ description: 'thermometer: the sensor chip (johnny-five Thermometer controller).' }),
     pull_up: z.boolean().optional().meta({ description: "digital: enable the board's internal pull-up (switch to ground)." }),
   })
-  .superRefine((p, ctx) => {
-    const type = pointType(p);
-    if ((type === 'analog' || type === 'thermometer') && !(typeof p.pin === 'string' && analogPin.test(p.pin))) {
-      ctx.addIssue({ code: 'custom', path: ['pin'], message: `${type === "analog" ? "an" : "a"} ${type} point needs an analog pin like "A0", got ${JSON.stringify(p.pin)}` });
-    }
-    if (type === 'digital' && typeof p.pin !== 'number') {
-      ctx.addIssue({ code: 'custom', path: ['pin'], message: `a digital point needs a pin number like 7, got ${JSON.stringify(p.pin)}` });
-    }
-    if (type === 'thermometer' && !p.controller) {
-      ctx.addIssue({ code: 'custom', path: ['controller'], message: `a thermometer needs controller: one of ${THERMOMETER_CONTROLLERS.join(', ')}` });
-    }
-    if (type !== 'thermometer' && p.controller) {
-      ctx.addIssue({ code: 'custom', path: ['controller'], message: 'controller applies to type thermometer only' });
-    }
-    if (type !== 'digital' && p.pull_up !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['pull_up'], message: 'pull_up applies to digital points only' });
-    }
-  });
+  .superRefine(
+    (p, ctx) => {
+      // Runs even when other keys failed (`when` below), so all problems show at once;
+      // checks needing a key that is itself invalid are skipped.
+      if (p.type !== undefined && !['analog', 'digital', 'thermometer'].includes(p.type)) return;
+      if (typeof p.pin !== 'string' && typeof p.pin !== 'number') return;
+      const type = pointType(p);
+      if ((type === 'analog' || type === 'thermometer') && !(typeof p.pin === 'string' && analogPin.test(p.pin))) {
+        ctx.addIssue({ code: 'custom', path: ['pin'], message: `${type === "analog" ? "an" : "a"} ${type} point needs an analog pin like "A0", got ${JSON.stringify(p.pin)}` });
+      }
+      if (type === 'digital' && typeof p.pin !== 'number') {
+        ctx.addIssue({ code: 'custom', path: ['pin'], message: `a digital point needs a pin number like 7, got ${JSON.stringify(p.pin)}` });
+      }
+      if (type === 'thermometer' && !p.controller) {
+        ctx.addIssue({ code: 'custom', path: ['controller'], message: `a thermometer needs controller: one of ${THERMOMETER_CONTROLLERS.join(', ')}` });
+      }
+      if (type !== 'thermometer' && p.controller) {
+        ctx.addIssue({ code: 'custom', path: ['controller'], message: 'controller applies to type thermometer only' });
+      }
+      if (type !== 'digital' && p.pull_up !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['pull_up'], message: 'pull_up applies to digital points only' });
+      }
+    },
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  );
 
 export type FirmataPointConfig = z.output<typeof firmataPointSchema>;
 export type FirmataPointType = 'analog' | 'digital' | 'thermometer';
@@ -84,15 +91,20 @@ export const firmataDeviceSchema = z
     aref: z.number().positive().max(5.5).default(5).meta({ description: 'Analog reference voltage (V), used by thermometer controllers.' }),
     points: z.array(firmataPointSchema).min(1),
   })
-  .superRefine((c, ctx) => {
-    const seen = new Map<string, number>();
-    c.points.forEach((p, i) => {
-      const first = seen.get(p.name);
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['points', i, 'name'], message: `duplicate point name "${p.name}" (also points[${first}])` });
-      } else seen.set(p.name, i);
-    });
-  });
+  .superRefine(
+    (c, ctx) => {
+      if (!Array.isArray(c.points)) return;
+      const seen = new Map<string, number>();
+      c.points.forEach((p, i) => {
+        if (typeof p?.name !== 'string') return;
+        const first = seen.get(p.name);
+        if (first !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['points', i, 'name'], message: `duplicate point name "${p.name}" (also points[${first}])` });
+        } else seen.set(p.name, i);
+      });
+    },
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  );
 
 export type FirmataDeviceConfig = z.output<typeof firmataDeviceSchema>;
 

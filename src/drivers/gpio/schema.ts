@@ -52,25 +52,31 @@ export const gpioDeviceSchema = z
     initial: level.optional().meta({ description: 'output: level driven at start (default 0).' }),
     safe: level.optional().meta({ description: 'output: level driven at shutdown or driver restart (default: initial).' }),
   })
-  .superRefine((c, ctx) => {
-    const only = (key: keyof typeof c, modes: string[]): void => {
-      if (c[key] !== undefined && !modes.includes(c.mode)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [key],
-          message: `${key} applies to mode ${modes.join(' or ')}, not ${c.mode}`,
-        });
-      }
-    };
-    only('edge', ['counter']);
-    only('debounce', ['input', 'counter']);
-    only('scale', ['counter']);
-    only('rate_per', ['counter']);
-    only('rate_unit', ['counter']);
-    only('point', ['input', 'output']);
-    only('initial', ['output']);
-    only('safe', ['output']);
-  });
+  .superRefine(
+    (c, ctx) => {
+      // Runs even when other keys failed (see `when` below), so every misplaced key is
+      // reported at once; a mode that is itself invalid has no keys to compare against.
+      if (!['input', 'counter', 'output'].includes(c.mode)) return;
+      const only = (key: keyof typeof c, modes: string[]): void => {
+        if (c[key] !== undefined && !modes.includes(c.mode)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `${key} applies to mode ${modes.join(' or ')}, not ${c.mode}`,
+          });
+        }
+      };
+      only('edge', ['counter']);
+      only('debounce', ['input', 'counter']);
+      only('scale', ['counter']);
+      only('rate_per', ['counter']);
+      only('rate_unit', ['counter']);
+      only('point', ['input', 'output']);
+      only('initial', ['output']);
+      only('safe', ['output']);
+    },
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  );
 
 export type GpioDeviceConfig = z.output<typeof gpioDeviceSchema>;
 
