@@ -322,9 +322,27 @@ describe('Mosquitto, MQTT 5 limits: Receive Maximum and Maximum Packet Size', ()
     let maxInflight = 0;
     gateway = new Gateway(config, { drainMs: 2000 });
     await gateway.start();
+    // On the wire: QoS 1 PUBLISHes (data, events, status) sent and not yet PUBACKed,
+    // watched on the uplink's live mqtt.js client (test-only introspection).
+    const onWire = new Set<number>();
+    let maxOnWire = 0;
+    let watched: MqttClient | undefined;
+    let biggest = 0;
     const sampler = setInterval(() => {
       maxInflight = Math.max(maxInflight, gateway?.uplink.stats().inflight ?? 0);
-    }, 2);
+      const client = (gateway?.uplink as unknown as { client?: MqttClient } | undefined)?.client;
+      if (!client || client === watched) return;
+      watched = client;
+      client.on('packetsend', (p) => {
+        if (p.cmd !== 'publish') return;
+        biggest = Math.max(biggest, Buffer.byteLength(p.topic) + Buffer.byteLength(p.payload as Buffer | string) + 16);
+        if (p.qos === 1 && p.messageId !== undefined) onWire.add(p.messageId);
+        maxOnWire = Math.max(maxOnWire, onWire.size);
+      });
+      client.on('packetreceive', (p) => {
+        if (p.cmd === 'puback' && p.messageId !== undefined) onWire.delete(p.messageId);
+      });
+    }, 1);
     try {
       await seen.waitFor(() => seen.unique.size > 3000, 20_000, 'readings under the limits');
       // Let a few health snapshots (interval 1 s) go out too.
@@ -337,6 +355,10 @@ describe('Mosquitto, MQTT 5 limits: Receive Maximum and Maximum Packet Size', ()
     const u = gateway.uplink.stats();
     expect(u.window).toBeLessThanOrEqual(receiveMaximum - 2); // two slots kept for status and events
     expect(maxInflight).toBeLessThanOrEqual(u.window);
+    expect(watched, 'the uplink client was never seen').toBeDefined();
+    expect(maxOnWire).toBeGreaterThan(1);
+    expect(maxOnWire).toBeLessThanOrEqual(receiveMaximum);
+    expect(biggest).toBeLessThanOrEqual(maxPacketSize);
     expect(broker.log()).not.toMatch(/oversize packet|exceeded|protocol error/i);
     expect(u.reconnects, `uplink reconnected (${u.lastError ?? 'no error'})`).toBe(0);
     expect(broker.log().match(/New client connected .* as citygate-limits-v5/g)?.length).toBe(1);
