@@ -5,7 +5,8 @@
  * 3. scale: value × scale + offset, then round to `precision`;
  * 4. range: outside `valid_range` → quality "bad" (the value is still sent);
  * 5. report-on-change: with `deadband`, only moves of at least that much are
- *    reported, plus one every `max_silence` and on any quality change.
+ *    reported, plus one every `max_silence` and on any quality change;
+ * 6. a reading stamped while the wall clock is untrusted (no NTP yet) is "uncertain".
  * Pure apart from the clock; one instance per device.
  */
 import type { Clock } from '../core/clock.js';
@@ -26,6 +27,8 @@ export class DevicePipeline {
     readonly device: string,
     points: readonly PointPipelineConfig[],
     private readonly clock: Clock,
+    /** False while the wall clock is known to be wrong: readings become "uncertain". */
+    private readonly clockTrusted: () => boolean = () => true,
   ) {
     for (const p of points) this.points.set(p.name, p);
   }
@@ -52,6 +55,7 @@ export class DevicePipeline {
     }
 
     if (cfg?.deadband !== undefined && !this.shouldReport(s.point, value, quality, cfg)) return undefined;
+    if (s.ts === undefined && quality === 'good' && !this.clockTrusted()) quality = 'uncertain';
 
     const unit = s.unit ?? cfg?.unit;
     const r: Reading = { device: this.device, point: s.point, value, ts: s.ts ?? this.clock.now(), quality };

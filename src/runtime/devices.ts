@@ -32,6 +32,9 @@ export interface DeviceWiring {
   resources: RefCountedResources;
   state: StateStore;
   onTransition: (device: string, from: DeviceState, to: DeviceState, reason?: string) => void;
+  /** Called before samples are stamped (clock-step detection). */
+  beforeStamp?: () => void;
+  clockTrusted?: () => boolean;
 }
 
 export function buildDevices(w: DeviceWiring): DeviceRuntime[] {
@@ -42,7 +45,7 @@ export function buildDevices(w: DeviceWiring): DeviceRuntime[] {
     if (cfg.enabled === false) continue;
     const def = findDriver(cfg.driver);
     if (!def) throw new Error(`device ${cfg.id}: no driver "${cfg.driver}" in this build`);
-    const pipeline = new DevicePipeline(cfg.id, def.pointConfigs?.(raw) ?? cfg.points ?? [], w.clock);
+    const pipeline = new DevicePipeline(cfg.id, def.pointConfigs?.(raw) ?? cfg.points ?? [], w.clock, w.clockTrusted);
     const opts: ConstructorParameters<typeof DeviceHealth>[2] = { onTransition: w.onTransition };
     if (typeof cfg.poll === 'number') opts.staleAfterMs = Math.max(cfg.poll * 3, 5000);
     const health = new DeviceHealth(cfg.id, w.clock, opts);
@@ -68,6 +71,7 @@ export function buildDevices(w: DeviceWiring): DeviceRuntime[] {
       emit(samples) {
         if (signal.aborted) return;
         try {
+          w.beforeStamp?.();
           if (Array.isArray(samples)) for (const s of samples as Sample[]) emitOne(s);
           else emitOne(samples as Sample);
         } catch (err) {

@@ -22,6 +22,7 @@ import { VERSION } from '../version.js';
 import { buildDevices, type DeviceRuntime } from './devices.js';
 import { StatusServer } from '../health/http.js';
 import { removePid, writePid } from './pidfile.js';
+import { TimeWatch } from './time-watch.js';
 
 export interface GatewayOptions {
   clock?: Clock;
@@ -99,7 +100,18 @@ export class Gateway {
       this.http = new StatusServer(c.health.http, () => this.health(), this.log);
       await this.http.start().catch((err) => this.log.warn(`status page not started: ${describeError(err)}`));
     }
+    const timeWatch = new TimeWatch(this.clock, (offset, from, to) => {
+      // Everything stamped with the old clock is committed first, so last_seq_before is exact.
+      this.committer.flush();
+      const lastSeq = this.buffer.stats().nextSeq - 1;
+      this.log.warn({ offset_ms: offset }, `wall clock stepped by ${offset} ms (NTP sync?); readings up to seq ${lastSeq} used the old clock`);
+      this.buffer.addEvent({ type: 'clock_step', offset_ms: offset, from, to, last_seq_before: lastSeq });
+      this.uplink.notify();
+    });
+    if (!timeWatch.trusted()) this.log.warn('wall clock is before 2025: not synchronised yet — readings are marked "uncertain" until it is');
     this.devices = buildDevices({
+      beforeStamp: () => timeWatch.check(),
+      clockTrusted: () => timeWatch.trusted(),
       config: c,
       clock: this.clock,
       log: this.log,

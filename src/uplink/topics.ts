@@ -51,7 +51,7 @@ export type EventPayload =
   | { type: 'buffer_rejected'; ts: number; reason: 'max_bytes'; count: number; rejected_total: number }
   | { type: 'device_state'; ts: number; device: string; from: string; to: string; reason?: string }
   | { type: 'gateway_started' | 'gateway_stopping'; ts: number; version: string }
-  | { type: 'config_reload'; ts: number };
+  | { type: 'clock_step'; ts: number; offset_ms: number; from: number; to: number; last_seq_before: number };
 
 export interface TopicPayloads {
   data: DataPayload;

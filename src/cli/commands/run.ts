@@ -4,6 +4,7 @@ import { formatIssue } from '../../config/issues.js';
 import { createLogger } from '../../core/log.js';
 import { Gateway } from '../../runtime/gateway.js';
 import { runUntilSignal } from '../../runtime/signals.js';
+import { notifyReady } from '../../runtime/sd-notify.js';
 
 export function registerRun(program: Command): void {
   program
@@ -19,6 +20,7 @@ export function registerRun(program: Command): void {
       const drainMs = Math.max(0, Number(opts.drain) * 1000 || 0);
       const gateway = new Gateway(config, { log, drainMs });
       await gateway.start();
+      await notifyReady(log);
       process.exitCode = await runUntilSignal(() => gateway.stop(), log, drainMs + 10_000);
     });
 }
