@@ -304,7 +304,7 @@ export class SqliteBuffer implements DurableBuffer {
   private maybeVacuum(): void {
     const free = Number(this.stmt.freelist.pluck().get());
     const pages = Number(this.stmt.pageCount.pluck().get());
-    if (free > 4096 && free > (pages - free) * 2) this.db.pragma('incremental_vacuum(2048)');
+    if (free > 1024 && free > (pages - free) * 2) this.db.pragma('incremental_vacuum(2048)');
   }
 
   expire(): number {
