@@ -59,6 +59,7 @@ interface Job {
   seq: number;
   resolve(r: BusResult): void;
   reject(e: unknown): void;
+  unlisten?: () => void;
 }
 
 const MAX_RX = 64 * 1024;
@@ -101,17 +102,19 @@ export class ModbusBus {
       let i = this.queue.length;
       while (i > 0 && (this.queue[i - 1]?.req.priority ?? 0) > p) i--;
       this.queue.splice(i, 0, job);
-      req.signal?.addEventListener(
-        'abort',
-        () => {
+      if (req.signal) {
+        // Only while queued: the listener is removed when the job leaves the queue,
+        // so a long-lived device signal does not collect one listener per request.
+        const onAbort = (): void => {
           const at = this.queue.indexOf(job);
           if (at >= 0) {
             this.queue.splice(at, 1);
             reject(req.signal?.reason ?? new Error('aborted'));
           }
-        },
-        { once: true },
-      );
+        };
+        req.signal.addEventListener('abort', onAbort, { once: true });
+        job.unlisten = () => req.signal?.removeEventListener('abort', onAbort);
+      }
       void this.pump();
     });
   }
@@ -121,6 +124,7 @@ export class ModbusBus {
     this.busy = true;
     try {
       for (let job = this.queue.shift(); job; job = this.queue.shift()) {
+        job.unlisten?.();
         try {
           job.resolve(await this.run(job.req));
         } catch (err) {
@@ -136,7 +140,7 @@ export class ModbusBus {
     const retries = req.retries ?? this.opts.retries;
     const timeout = req.timeoutMs ?? this.opts.timeoutMs;
     for (let attempt = 0; ; attempt++) {
-      await this.ensureOpen();
+      if (!this.linkUp || !this.opts.link.isOpen) await this.ensureOpen();
       this.stats.requests++;
       const t0 = this.opts.clock.mono();
       try {
@@ -341,7 +345,10 @@ export class ModbusBus {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(new ModbusLinkError(`bus ${this.name} closed`));
+    for (const job of this.queue.splice(0)) {
+      job.unlisten?.();
+      job.reject(new ModbusLinkError(`bus ${this.name} closed`));
+    }
     this.onLinkDown?.(new Error('bus closed'));
     this.linkUp = false;
     await this.opts.link.close();

@@ -3,6 +3,10 @@
  * override the device poll), each poll sending its planned reads through the shared
  * bus with the poll's due time as priority.
  *
+ * A poll that falls due while the previous one of its group is still running (a
+ * busy bus) runs right after it, once: the bus stays busy, nothing piles up, and
+ * `overruns` counts how often the interval could not be kept.
+ *
  * A slave that stops answering must not stall its neighbours (ThingsBoard gateway
  * #1456, Telegraf #11782): on a timeout or bad frame the rest of that poll is
  * abandoned and the device is *backed off*: its regular polls are suspended and a
@@ -45,6 +49,8 @@ export interface PollerDeps {
 
 interface GroupState extends PollGroup {
   running: boolean;
+  /** Due time of a poll that fell due while the previous one was still running. */
+  pending?: number;
   cancel?: () => void;
 }
 
@@ -93,7 +99,13 @@ export class DevicePoller {
       }
       this.schedule(g, next);
       if (this.backedOff) return; // the probe owns the device while it is backed off
-      if (g.running) return void this.d.health.count('overruns');
+      if (g.running) {
+        // The previous poll is still waiting for the bus: run one more right after
+        // it (never a backlog), keeping its due time so it is not starved.
+        this.d.health.count('overruns');
+        g.pending ??= due;
+        return;
+      }
       void this.poll(g, due);
     });
   }
@@ -116,6 +128,9 @@ export class DevicePoller {
       }
     } finally {
       g.running = false;
+      const next = g.pending;
+      g.pending = undefined;
+      if (next !== undefined && !this.stopped && !this.backedOff) void this.poll(g, next);
     }
   }
 
