@@ -2,6 +2,7 @@
  * The bus layer against an in-process Modbus TCP server with scripted faults: every
  * fault is followed by a good exchange, proving the bus recovered on its own.
  */
+import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/core/clock.js';
 import type { ModbusBus } from '../../../src/drivers/modbus/bus.js';
@@ -142,6 +143,22 @@ describe('Modbus TCP bus', () => {
     await Promise.all([first, ...all]);
     expect(order).toEqual([0, 1, 2, 3]); // FIFO would be 0, 3, 2, 1
     expect(maxInFlight).toBe(1);
+  });
+
+  it('keeps no abort listener per request on a long-lived device signal', async () => {
+    const ac = new AbortController();
+    for (let i = 0; i < 50; i++) await bus.request({ ...read(1), signal: ac.signal });
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('a request still queued when its device stops is rejected with the reason', async () => {
+    server.fault = () => ({ kind: 'delay', ms: 50 });
+    const ac = new AbortController();
+    const first = bus.request(read(1));
+    const queued = bus.request({ ...read(1), signal: ac.signal });
+    ac.abort(new Error('device stopped'));
+    await expect(queued).rejects.toThrow('device stopped');
+    await first;
   });
 
   it('rejects queued requests on close', async () => {
