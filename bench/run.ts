@@ -119,7 +119,7 @@ function table(results: SectionResult[]): string {
         fmt(r.value),
         r.unit,
         fmt(r.baseline),
-        r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}×`,
+        r.ratio === undefined ? '' : `${r.ratio >= 10 ? fmt(r.ratio) : r.ratio.toFixed(2)}×`,
         r.target ?? '',
         r.ok === undefined ? '' : r.ok ? 'yes' : 'NO',
       ]);

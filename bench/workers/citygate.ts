@@ -32,6 +32,7 @@ interface Args {
   synchronous?: 'full' | 'normal';
   n?: number;
   points?: number;
+  poll?: string;
   ms?: number;
   warmMs?: number;
   board?: string;
@@ -124,7 +125,7 @@ async function drain(a: Args) {
 
 async function e2e(a: Args) {
   const rss = new RssSampler().start(100);
-  const gw = await started(a, [benchSimDevice(a.points ?? 102)]);
+  const gw = await started(a, [benchSimDevice(a.points ?? 501, a.poll ?? '10ms')]);
   await online(gw);
   await sleep(a.warmMs ?? 300);
   const b0 = gw.buffer.stats();

@@ -12,15 +12,18 @@
  */
 import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ioDelta, memStatus, readProcIo } from '../lib/proc.js';
 import { DEVICE, benchReading, bodyJson } from '../lib/readings.js';
 import { waitFor, workerMain } from '../lib/worker.js';
 
-type Sync = 'FULL' | 'NORMAL';
+type Sync = 'FULL' | 'NORMAL' | 'OFF';
 
 interface Args {
-  mode: 'insert' | 'loop' | 'pole';
+  mode: 'insert' | 'prefill' | 'loop' | 'pole';
+  /** loop: a database written by prefill, copied before use. */
+  template?: string;
   dir: string;
   sync: Sync;
   points: number;
@@ -88,6 +91,7 @@ class Publisher {
   cursor = 0;
   inflight = 0;
   acked = 0;
+  stopped = false;
   failed: Error | undefined;
   private readonly read;
   private readonly del;
@@ -100,7 +104,7 @@ class Publisher {
     this.del = db.prepare('DELETE FROM readings WHERE seq BETWEEN ? AND ?');
   }
   pump(): void {
-    while (this.inflight < this.window) {
+    while (!this.stopped && this.inflight < this.window) {
       const rows = this.read.all(this.cursor, BATCH) as { seq: number; body: string }[];
       const first = rows[0];
       const last = rows[rows.length - 1];
@@ -127,35 +131,48 @@ async function loopMode(a: Args) {
   const { client, receiveMaximum } = await connect(a.url, a.protocolVersion);
   const window = Math.min(a.window ?? 32, receiveMaximum);
 
-  // 1. drain: a backlog of a.n readings, inserted beforehand (not timed).
-  const d = openDb(join(a.dir, `raw-drain-${a.sync}.db`), a.sync);
-  d.db.pragma('synchronous = OFF');
-  d.insertRange(0, a.n, a.points, 5000);
-  d.db.pragma(`synchronous = ${a.sync}`);
-  const pub = new Publisher(d.db, client, window);
+  // 1. drain: a backlog of a.n readings, inserted beforehand (not timed), stopped after maxMs.
+  const file = join(a.dir, `raw-loop-${a.sync}.db`);
+  let next: number;
+  if (a.template) {
+    copyFileSync(a.template, file);
+    next = a.n;
+  } else {
+    const p = openDb(file, 'OFF');
+    p.insertRange(0, a.n, a.points, 5000);
+    p.db.close();
+    next = a.n;
+  }
+  const e = openDb(file, a.sync);
+  const pub = new Publisher(e.db, client, window);
   const t0 = performance.now();
   pub.pump();
   const drained = await waitFor(() => pub.acked >= a.n || pub.failed !== undefined, a.maxMs, 2);
   const drainSecs = (performance.now() - t0) / 1000;
+  const drainAcked = pub.acked;
+  pub.stopped = true;
   if (pub.failed) throw pub.failed;
   await waitFor(() => pub.inflight === 0, 5000);
-  d.db.close();
-  const drain = { readings: pub.acked, perS: pub.acked / drainSecs, complete: drained };
+  const drain = { readings: drainAcked, perS: drainAcked / drainSecs, complete: drained, secs: drainSecs };
 
-  // 2. end to end: a backlog plus live readings at offeredPerS, inserted 100 per transaction.
-  const backlog = a.e2eBacklog ?? 0;
-  const e = openDb(join(a.dir, `raw-e2e-${a.sync}.db`), a.sync);
-  e.db.pragma('synchronous = OFF');
-  e.insertRange(0, backlog, a.points, 5000);
-  e.db.pragma(`synchronous = ${a.sync}`);
+  // 2. end to end on what is left, topped up to e2eBacklog, plus live readings at offeredPerS.
+  const left0 = (e.db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n;
+  const backlog = Math.max(left0, a.e2eBacklog ?? 0);
+  if (left0 < backlog) {
+    e.db.pragma('synchronous = OFF');
+    e.insertRange(next, backlog - left0, a.points, 5000);
+    e.db.pragma(`synchronous = ${a.sync}`);
+    next += backlog - left0;
+  }
   const live = new Publisher(e.db, client, window);
   const offered = a.offeredPerS ?? 100_000;
-  let produced = backlog;
+  const first = next;
+  let produced = next;
   let stop = false;
   const start = performance.now();
   const produce = (): void => {
     if (stop) return;
-    const due = backlog + Math.floor(((performance.now() - start) * offered) / 1000);
+    const due = first + Math.floor(((performance.now() - start) * offered) / 1000);
     const n = Math.min(due - produced, BATCH * 10); // at most 10 transactions per tick: the publisher gets its turn
     if (n > 0) {
       e.insertRange(produced, n, a.points);
@@ -171,15 +188,16 @@ async function loopMode(a: Args) {
   const secs = (performance.now() - start) / 1000;
   const acked = live.acked;
   stop = true;
+  live.stopped = true;
   if (live.failed) throw live.failed;
   await waitFor(() => live.inflight === 0, 5000);
-  const left = produced - live.acked;
+  const left = (e.db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n;
   client.end(true);
   e.db.close();
   return {
     window,
     drain,
-    e2e: { perS: acked / secs, ingestPerS: (produced - backlog) / secs, backlog, backlogLeft: left, secs },
+    e2e: { perS: acked / secs, ingestPerS: (produced - first) / secs, backlog, backlogLeft: left, secs },
     hwm: memStatus().hwm,
   };
 }
@@ -215,8 +233,18 @@ async function poleMode(a: Args) {
   return { cycles, writeBytesPerCycle: io.write_bytes / cycles, wcharPerCycle: io.wchar / cycles, payloadPerReading: payload / (cycles * 100) };
 }
 
+/** A backlog database for the loop to copy: a.n rows, written without fsync. */
+async function prefillMode(a: Args) {
+  if (!a.template) throw new Error('prefill needs template');
+  const p = openDb(a.template, 'OFF');
+  p.insertRange(0, a.n, a.points, 5000);
+  p.db.close();
+  return { readings: a.n };
+}
+
 workerMain<Args, unknown>(async (a) => {
   if (a.mode === 'insert') return insertMode(a);
+  if (a.mode === 'prefill') return prefillMode(a);
   if (a.mode === 'loop') return loopMode(a);
   return poleMode(a);
 });
