@@ -70,15 +70,15 @@ export class FirmataDriver implements Driver {
     }
   }
 
+  /** Polls every `poll`, anchored to `t0` so ticks do not drift; a late loop skips ticks. */
   private schedule(ctx: DriverContext, t0: number): void {
-    let n = 0;
+    let n = 1;
     const tick = (): void => {
       if (ctx.signal.aborted || this.failed || !this.link) return;
       this.poll(ctx);
       n = Math.max(n + 1, Math.floor((ctx.clock.mono() - t0) / this.config.poll) + 1);
       this.cancelPoll = ctx.clock.setTimer(t0 + n * this.config.poll - ctx.clock.mono(), tick);
     };
-    n = 1;
     this.cancelPoll = ctx.clock.setTimer(this.config.poll, tick);
   }
 

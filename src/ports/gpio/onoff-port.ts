@@ -16,7 +16,7 @@
 import { createRequire } from 'node:module';
 import type { Gpio as OnoffGpio, Direction, BinaryValue } from 'onoff';
 import { describeError } from '../../core/errors.js';
-import { GpioSetupError, lineBusy, permissionDenied } from './errors.js';
+import { GpioSetupError, lineBusy, permissionDenied, sysfsMissing } from './errors.js';
 import type { GpioLine, GpioLineOptions, GpioPort, Level } from './port.js';
 import { DEFAULT_SYSFS_ROOT, preflight } from './sysfs.js';
 
@@ -112,11 +112,14 @@ export class OnoffGpioPort implements GpioPort {
   }
 }
 
-function translate(pin: number, kernel: number, err: unknown): Error {
+/** onoff's errno errors, as a technician should read them. */
+export function translate(pin: number, kernel: number, err: unknown): Error {
   if (err instanceof GpioSetupError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'EACCES' || code === 'EPERM') return permissionDenied(`/sys/class/gpio/gpio${kernel}`, err);
   if (code === 'EBUSY') return lineBusy(pin, kernel, err);
+  // onoff always uses /sys/class/gpio, whatever root the preflight checked
+  if (code === 'ENOENT') return sysfsMissing('/sys/class/gpio');
   return new GpioSetupError(
     'io',
     `GPIO ${pin} (sysfs gpio${kernel}): cannot set up the line: ${describeError(err)}` +

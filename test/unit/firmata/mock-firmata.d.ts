@@ -1,2 +1,0 @@
-// mock-firmata ships no types; the tests load it through createRequire and cast.
-declare module 'mock-firmata';
