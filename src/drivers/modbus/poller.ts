@@ -147,6 +147,7 @@ export class DevicePoller {
         ...(this.d.timeoutMs !== undefined ? { timeoutMs: this.d.timeoutMs } : {}),
         ...(probe ? { retries: 0 } : {}),
       });
+      if (this.stopped) return 'link'; // answered after stop(): the device is gone, emit nothing
       this.d.health.success(r.latencyMs);
       this.d.emit(decodeRead(read, r.data));
       return 'ok';
