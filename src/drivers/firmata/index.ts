@@ -22,6 +22,7 @@ export class FirmataDriver implements Driver {
   private cancelPoll: (() => void) | undefined;
   private readonly latest = new Map<string, Value>();
   private failed = false;
+  private stopRequested = false;
   private readonly where: string;
 
   constructor(
@@ -34,6 +35,7 @@ export class FirmataDriver implements Driver {
   async start(ctx: DriverContext): Promise<void> {
     const c = this.config;
     this.failed = false;
+    this.stopRequested = false;
     this.latest.clear();
     const link = await this.open({
       port: c.port,
@@ -45,6 +47,8 @@ export class FirmataDriver implements Driver {
       signal: ctx.signal,
     });
     this.link = link;
+    // stop() may have been called during the handshake: do not leave the board open
+    if (this.stopRequested) return this.stop();
     ctx.log.info({ device: c.id, port: c.port }, `${this.where}: ${link.description}`);
     link.onLost((err) => this.fail(ctx, err));
 
@@ -108,6 +112,7 @@ export class FirmataDriver implements Driver {
   }
 
   async stop(): Promise<void> {
+    this.stopRequested = true;
     this.cancelPoll?.();
     this.cancelPoll = undefined;
     const link = this.link;

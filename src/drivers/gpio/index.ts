@@ -23,7 +23,8 @@ export class GpioDriver implements Driver {
   private readonly where: string;
   private line: GpioLine | undefined;
   private runner: ModeRunner | undefined;
-  private stopping: Promise<void> | undefined;
+  private stopRequested = false;
+  private stopChain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly config: GpioDeviceConfig,
@@ -36,7 +37,7 @@ export class GpioDriver implements Driver {
   }
 
   async start(ctx: DriverContext): Promise<void> {
-    this.stopping = undefined;
+    this.stopRequested = false;
     const s = this.settings;
     const line = await this.portFactory().open(
       s.pin,
@@ -46,18 +47,17 @@ export class GpioDriver implements Driver {
           { direction: 'in', edge: 'both', activeLow: s.activeLow },
     );
     this.line = line;
+    // stop() may have been called while the line was opening: do not leave it running
+    if (this.stopRequested) return this.stop();
     const env: ModeEnv = { ctx, line, settings: s, where: this.where };
-    switch (this.config.mode) {
-      case 'input':
-        this.runner = await startInput(env);
-        break;
-      case 'counter':
-        this.runner = await startCounter(env);
-        break;
-      case 'output':
-        this.runner = await startOutput(env);
-        break;
+    const startMode = { input: startInput, counter: startCounter, output: startOutput }[this.config.mode];
+    try {
+      this.runner = await startMode(env);
+    } catch (err) {
+      await this.stop();
+      throw err;
     }
+    if (this.stopRequested) return this.stop();
   }
 
   /** The `gpio_set` action: `{ value: 0 | 1 | true | false | "on" | "off" }`. */
@@ -67,16 +67,21 @@ export class GpioDriver implements Driver {
       throw new Error(`${this.where}: gpio_set needs value 0 or 1 (or true/false, "on"/"off"), got ${JSON.stringify(args.value)}`);
     }
     const runner = this.runner as OutputRunner | undefined;
-    if (!runner || this.stopping) throw new Error(`${this.where}: not running; not set`);
+    if (!runner || this.stopRequested) throw new Error(`${this.where}: not running; not set`);
     return { pin: this.settings.pin, value: await runner.set(value) };
   }
 
+  /**
+   * Idempotent; each call also releases whatever a start still in progress has opened
+   * since the previous call (start() calls it again when it notices the request).
+   */
   stop(): Promise<void> {
-    this.stopping ??= this.doStop();
-    return this.stopping;
+    this.stopRequested = true;
+    this.stopChain = this.stopChain.then(() => this.release());
+    return this.stopChain;
   }
 
-  private async doStop(): Promise<void> {
+  private async release(): Promise<void> {
     const runner = this.runner;
     const line = this.line;
     this.runner = undefined;

@@ -144,6 +144,14 @@ describe('firmata driver (mock-firmata)', () => {
     await expect(driver.stop()).resolves.toBeUndefined();
   });
 
+  it('stop() during the handshake closes the board once the handshake completes', async () => {
+    const { driver, start, handles, clock } = await started();
+    await driver.stop();
+    await start;
+    expect(handles[0]?.closed).toBe(true);
+    expect(clock.pending()).toBe(0);
+  });
+
   it('restarts cleanly after a failure (a new board session)', async () => {
     const { driver, ctx, start, handles, clock } = await started();
     await start;

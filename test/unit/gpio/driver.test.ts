@@ -187,6 +187,20 @@ describe('gpio driver: output', () => {
     await expect(driver.stop()).resolves.toBeUndefined();
   });
 
+  it('stop() during start releases the line the start opens afterwards', async () => {
+    const port = new FakeGpioPort();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = { open: async (pin: number, o: Parameters<FakeGpioPort['open']>[1]) => (await gate, port.open(pin, o)) };
+    const driver = new GpioDriver(config(relay), () => slow);
+    const starting = driver.start(testContext({ clock: new FakeClock() }));
+    await driver.stop();
+    release();
+    await starting;
+    expect(port.line(18).closed).toBe(true);
+    expect(port.line(18).writes).toEqual([]);
+  });
+
   it('input and counter devices expose no actions', () => {
     expect(new GpioDriver(config({ pin: 4, mode: 'input' })).actions).toEqual({});
   });
