@@ -32,6 +32,8 @@ export class SerialDriver implements Driver {
   private link: ReconnectingSerial | undefined;
   private protocol: Protocol | undefined;
   private reported: Record<string, number> = {};
+  /** Set while the port is lost or reopened without a good frame yet. */
+  private down = false;
 
   constructor(
     private readonly config: SerialDeviceConfig,
@@ -43,6 +45,7 @@ export class SerialDriver implements Driver {
     const where = `serial ${c.port}`;
     const log = ctx.log.child({ device: ctx.device, port: c.port, protocol: c.protocol });
     this.reported = {};
+    this.down = false;
     this.protocol = createProtocol(c.protocol, {
       lines: { regex: c.regex, columns: c.columns, separator: c.separator, convert: c.convert, max_line: c.max_line },
       clockOffset: c.clock_offset ?? true,
@@ -62,10 +65,13 @@ export class SerialDriver implements Driver {
       onOpen: () => {
         ctx.health.count('opens');
         log.info(`serial port ${c.port} open at ${c.baud} baud`);
+        // Still down until a frame proves the sensor is there; say where we are.
+        if (this.down) ctx.health.setState('down', `serial port ${c.port} reopened; waiting for a valid ${c.protocol} frame`);
       },
       onDown: (err, retryMs, wasOpen) => {
         ctx.health.count(wasOpen ? 'port_lost' : 'open_failures');
         const reason = `${err.message} — reopening in ${formatDuration(retryMs)}`;
+        this.down = true;
         ctx.health.setState('down', reason);
         log.warn(`device ${ctx.device}: ${reason}`);
       },
@@ -95,6 +101,7 @@ export class SerialDriver implements Driver {
     for (const samples of frames) {
       if (samples.length > 0) ctx.emit(samples);
       ctx.health.success();
+      this.down = false;
     }
   }
 

@@ -85,6 +85,7 @@ describe('serial driver over SerialPortMock', () => {
     clock.advance(4000);
     await settle();
     expect(driver.connected).toBe(true);
+    expect(ctx.health.snapshot()).toMatchObject({ state: 'down', reason: `serial port ${PORT} reopened; waiting for a valid pms5003 frame` });
     bench.send((PMS5003_FRAMES[1] as { bytes: Uint8Array }).bytes);
     await ctx.waitForSamples(24);
     snap = ctx.health.snapshot();
