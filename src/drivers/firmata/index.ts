@@ -20,16 +20,21 @@ import { serialFirmataIo } from './serial-io.js';
 export class FirmataDriver implements Driver {
   private link: FirmataLink | undefined;
   private cancelPoll: (() => void) | undefined;
-  private readonly latest = new Map<string, Value>();
+  /** Latest value of each point and when (monotonic) the board reported it. */
+  private readonly latest = new Map<string, { value: Value; at: number }>();
   private failed = false;
   private stopRequested = false;
   private readonly where: string;
+  /** Points the board reports continuously (analog, thermometer), by name. */
+  private readonly streaming: string[];
+  private startedAt = 0;
 
   constructor(
     private readonly config: FirmataDeviceConfig,
     private readonly open: OpenFirmataLink = johnnyFiveLink(serialFirmataIo()),
   ) {
     this.where = `firmata device "${config.id}" on ${config.port}`;
+    this.streaming = config.points.filter((p) => pointType(p) !== 'digital').map((p) => p.name);
   }
 
   async start(ctx: DriverContext): Promise<void> {
@@ -53,17 +58,18 @@ export class FirmataDriver implements Driver {
     link.onLost((err) => this.fail(ctx, err));
 
     try {
-      for (const p of c.points) this.subscribe(link, p);
+      for (const p of c.points) this.subscribe(link, p, ctx);
     } catch (err) {
       // a pin this board does not have: release the port before the supervisor retries
       await this.stop();
       throw new Error(`${this.where}: ${(err as Error).message}`, { cause: err });
     }
-    this.schedule(ctx, ctx.clock.mono());
+    this.startedAt = ctx.clock.mono();
+    this.schedule(ctx, this.startedAt);
   }
 
-  private subscribe(link: FirmataLink, p: FirmataDeviceConfig['points'][number]): void {
-    const set = (v: Value): void => void this.latest.set(p.name, v);
+  private subscribe(link: FirmataLink, p: FirmataDeviceConfig['points'][number], ctx: DriverContext): void {
+    const set = (value: Value): void => void this.latest.set(p.name, { value, at: ctx.clock.mono() });
     switch (pointType(p)) {
       case 'analog':
         return link.analog(analogChannel(p.pin), set);
@@ -95,7 +101,21 @@ export class FirmataDriver implements Driver {
       return;
     }
     link.ping();
-    const samples = this.config.points.filter((p) => this.latest.has(p.name)).map((p) => ({ point: p.name, value: this.latest.get(p.name) as Value }));
+    // Analog pins stream every sampling interval; one that went quiet while the board still
+    // answers pings has lost its reporting (a reset we did not see): restart to set it up again.
+    const now = ctx.clock.mono();
+    for (const p of this.streaming) {
+      const since = this.latest.get(p)?.at ?? this.startedAt;
+      if (now - since > this.config.stale_after) {
+        this.fail(ctx, new Error(`${this.where}: point "${p}" has not been reported for ${Math.round(now - since)}ms — the board stopped reporting it (reset?)`));
+        return;
+      }
+    }
+    const samples = [];
+    for (const p of this.config.points) {
+      const v = this.latest.get(p.name);
+      if (v) samples.push({ point: p.name, value: v.value });
+    }
     if (samples.length > 0) {
       ctx.emit(samples);
       ctx.health.success();

@@ -150,6 +150,9 @@ class JohnnyFiveLink implements FirmataLink {
       this.pingOutstanding = false;
       this.mark();
     });
+    // We never ask for the firmware after the handshake: hearing it again means the board
+    // rebooted (reset button, brown-out, watchdog) and forgot its pin modes and reporting.
+    this.listen('queryfirmware', () => this.lostLocal(undefined, 'the board reset (it announced its firmware again)'));
     this.listen('close', (e) => this.lostLocal(e, 'the port closed'));
     this.listen('disconnect', (e) => this.lostLocal(e, 'the board disconnected'));
     this.listen('error', (e) => this.lostLocal(e, 'port error'));
@@ -197,19 +200,21 @@ class JohnnyFiveLink implements FirmataLink {
 
   thermometer(channel: number, controller: string, cb: (celsius: number) => void): void {
     this.checkAnalog(channel);
+    // enabled: false — no johnny-five interval: its "data" events repeat the last raw value
+    // on a timer, which would make a dead board look alive. We convert on each real report
+    // instead; the Thermometer's own analog-read listener runs first (registered first).
     const t = new this.five.Thermometer({
       controller,
       pin: `A${channel}`,
       board: this.board,
-      freq: this.opts.samplingIntervalMs,
       aref: this.opts.aref,
+      enabled: false,
     });
-    this.events.push(`analog-read-${channel}`);
-    this.analogChannels.push(channel);
-    t.on('data', () => {
+    this.listen(`analog-read-${channel}`, () => {
       this.mark();
       cb(t.celsius);
     });
+    this.analogChannels.push(channel);
     this.thermometers.push(t);
   }
 

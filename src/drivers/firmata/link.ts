@@ -9,13 +9,14 @@
  *   the port cannot be opened, the board does not answer within `timeoutMs`, or `signal`
  *   aborts. Its error names the port and what to check.
  * - `analog`, `digital` and `thermometer` subscribe to a pin; callbacks fire whenever the
- *   board reports (analog: every sampling interval; digital: on change). They reject pins
- *   the board does not have (synchronously, with an error naming the pin).
+ *   board reports (analog and thermometer: every sampling interval; digital: on change),
+ *   never from a timer of their own, so a callback always means fresh data. They reject
+ *   pins the board does not have (synchronously, with an error naming the pin).
  * - `lastHeard()` is the monotonic time of the last message from the board; `ping()` asks
  *   the board to answer (a version query), which also makes an unplugged port fail its
  *   write (serialport shows an unplug only then: FIELD-NOTES).
- * - `onLost(cb)`: the port closed or errored under us (unplug). Fired at most once; never
- *   after `close()`.
+ * - `onLost(cb)`: the port closed or errored under us (unplug), or the board rebooted
+ *   (it forgets pin modes and reporting). Fired at most once; never after `close()`.
  * - `close()` stops every subscription and timer and closes the port. Idempotent, never
  *   rejects, and never exits the process.
  */

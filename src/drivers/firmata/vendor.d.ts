@@ -28,6 +28,8 @@ declare module 'johnny-five' {
     board: Board;
     freq?: number;
     aref?: number;
+    /** false: no interval timer; read `celsius` when you like. */
+    enabled?: boolean;
   }
 
   export class Thermometer extends EventEmitter {

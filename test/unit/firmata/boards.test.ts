@@ -36,7 +36,7 @@ describe('boards/firmata-analog.yaml', () => {
 
   it('reads the LM35, the LDR, the battery divider and the bench switch', async () => {
     const handles: MockHandle[] = [];
-    const cfg = { ...uno(), sampling_interval: 10 };
+    const cfg = uno();
     const clock = new FakeClock();
     const ctx = testContext({ clock, device: 'uno' });
     const driver = new FirmataDriver(
@@ -54,7 +54,6 @@ describe('boards/firmata-analog.yaml', () => {
     io.emit('analog-read-1', 512);
     io.emit('analog-read-2', 817); // 12.49 V after the pipeline's scale
     io.emit('digital-read-7', 0);
-    await new Promise((r) => setTimeout(r, 40));
     clock.advance(10_000);
     expect(ctx.samples).toEqual([
       { point: 'shelter-temp', value: 22 },

@@ -6,7 +6,6 @@ import { firmataDeviceSchema, type FirmataDeviceConfig } from '../../../src/driv
 import { testContext } from '../../helpers/driver-context.js';
 import { mockIo, purgeBoards, type MockHandle } from './fixtures/mock-io.js';
 
-const realTime = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 function config(extra: Record<string, unknown> = {}): FirmataDeviceConfig {
@@ -54,7 +53,6 @@ describe('firmata driver (mock-firmata)', () => {
     io.emit('analog-read-1', 612);
     io.emit('analog-read-0', 31); // LM35: 31/1023 × 5 V = 151.5 mV → 15 °C
     io.emit('digital-read-7', 1);
-    await realTime(40); // the johnny-five Thermometer publishes on its own (real) interval
     clock.advance(1000);
     expect(ctx.samples).toEqual([
       { point: 'light', value: 612 },
@@ -106,6 +104,41 @@ describe('firmata driver (mock-firmata)', () => {
     expect(ctx.failures).toEqual([]);
     clock.advance(1000);
     expect(String(ctx.failures[0])).toMatch(/firmata device "ard" on \/dev\/ttyACM0: no message from the board for 6000ms/);
+  });
+
+  it('an analog pin that stops reporting while the board still answers pings fails the driver', async () => {
+    const { clock, ctx, start, handles } = await started(config({ points: [{ name: 'light', pin: 'A1' }] }));
+    await start;
+    const io = handles[0]?.io;
+    for (let i = 0; i < 5; i++) {
+      io?.emit('analog-read-1', 100 + i);
+      clock.advance(1000);
+      await flush();
+    }
+    expect(ctx.failures).toEqual([]);
+    for (let i = 0; i < 6; i++) {
+      clock.advance(1000);
+      await flush();
+    }
+    expect(String(ctx.failures[0])).toMatch(/firmata device "ard" on \/dev\/ttyACM0: point "light" has not been reported for 6000ms/);
+  });
+
+  it('a board that announces its firmware again has rebooted: fail, so the restart sets it up again', async () => {
+    const { ctx, start, handles } = await started();
+    await start;
+    handles[0]?.io.emit('queryfirmware');
+    expect(String(ctx.failures[0])).toMatch(/firmata board on \/dev\/ttyACM0: the board reset \(it announced its firmware again\)/);
+  });
+
+  it('a thermometer reports only when the board does (no johnny-five timer)', async () => {
+    const { clock, ctx, start, handles } = await started(config({ points: [{ name: 't', pin: 'A0', type: 'thermometer', controller: 'TMP36' }] }));
+    await start;
+    clock.advance(1000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ctx.samples).toEqual([]);
+    handles[0]?.io.emit('analog-read-0', 153); // 748 mV → 24.8 °C, rounded by the TMP36 controller
+    clock.advance(1000);
+    expect(ctx.samples).toEqual([{ point: 't', value: 25 }]);
   });
 
   it('pings answered by the board keep a quiet (digital-only) board alive', async () => {
