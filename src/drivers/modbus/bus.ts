@@ -265,7 +265,7 @@ export class ModbusBus {
         }
         if (!tcp && this.rx.length > 0) {
           const r = parseRtuResponse(this.rx, unit, fc, plen);
-          const fault = r.kind === 'need-more' ? 'truncated' : 'garbage';
+          const fault = r.kind === 'need-more' && r.candidate ? 'truncated' : 'garbage';
           return finish(new ModbusFrameError(fault, `unit ${unit} sent ${this.rx.length} bytes that are not a valid answer (${fault})`));
         }
         finish(

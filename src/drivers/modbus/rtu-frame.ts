@@ -42,13 +42,14 @@ export function rtuCrcOk(frame: Uint8Array): boolean {
 
 export type RtuParse =
   | { kind: 'frame'; pdu: Buffer; skipped: number; end: number }
-  | { kind: 'need-more' }
+  | { kind: 'need-more'; candidate: boolean }
   | { kind: 'bad'; fault: 'crc' | 'garbage'; detail: string };
 
 /**
  * Look in `buf` for the response from `unit` to function `fc`, whose normal PDU is
  * `pduLength` bytes (an exception PDU is 2). `need-more` means a candidate has begun
- * but is incomplete, or too few bytes have arrived to judge.
+ * but is incomplete (`candidate: true`: a truncated frame if nothing more comes), or
+ * too few bytes have arrived to judge (`candidate: false`: garbage if nothing more comes).
  */
 export function parseRtuResponse(buf: Buffer, unit: number, fc: number, pduLength: number): RtuParse {
   let incomplete = false;
@@ -76,12 +77,12 @@ export function parseRtuResponse(buf: Buffer, unit: number, fc: number, pduLengt
     if (plen === pduLength && (fc <= 4) && buf[i + 2] !== pduLength - 2) continue;
     return { kind: 'frame', pdu: Buffer.from(buf.subarray(i + 1, i + 1 + plen)), skipped: i, end };
   }
-  if (incomplete) return { kind: 'need-more' };
+  if (incomplete) return { kind: 'need-more', candidate: true };
   if (crcBad) return { kind: 'bad', fault: 'crc', detail: 'CRC mismatch' };
   if (buf.length >= pduLength + 3) {
     return { kind: 'bad', fault: 'garbage', detail: `${buf.length} bytes without a frame from unit ${unit}` };
   }
-  return { kind: 'need-more' };
+  return { kind: 'need-more', candidate: false };
 }
 
 /** Modbus RTU's silent interval: 3.5 character times (11 bits each), 1.75 ms above 19200 baud (spec §2.5.1.1). */
