@@ -5,7 +5,9 @@
  *
  * Library behaviour handled here:
  * - `close` can fire twice after an unplug (FIELD-NOTES, tested on Node 20): the
- *   connection reports the first one only.
+ *   connection reports the first one only (proved by test/unit/serial/port.test.ts
+ *   "reports an unplug once" and driver.test.ts "serialport closing twice").
+ * - A failed `close()` after an unplug ("Port is not open") still counts as closed.
  * - A stream that is not open queues writes until it opens; our `write` refuses instead,
  *   so nothing piles up in memory while a port is unplugged.
  * - An 'error' event without a listener would crash the process: we always listen.
