@@ -22,6 +22,7 @@ import type { Reading } from '../core/reading.js';
 import type { StateStore } from '../core/state-store.js';
 
 export interface StoredBatch {
+  /** Increases with every row and is never reused (it is the row's first seq). */
   id: number;
   device: string;
   firstSeq: number;

@@ -9,6 +9,8 @@
  * - A commit touches only the `batches` table: the next `seq` is derived from the
  *   newest row and written to `meta` only when rows are deleted (so an emptied
  *   buffer still remembers it). One page per commit instead of two: less SD wear.
+ * - A row's id is its first seq. A plain rowid would be reused once the table
+ *   empties, and the uplink, reading "rows after id N", would skip the new rows.
  * - Acknowledged rows are deleted in groups (`ackFlushRows` / `ackFlushMs`), not one
  *   statement per PUBACK. A crash before the group is applied re-sends those rows:
  *   duplicates, which at-least-once allows; never loss.
@@ -68,7 +70,7 @@ export class SqliteBuffer implements DurableBuffer {
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS batches (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY, -- = first_seq: never reused (a rowid would be, once the table empties)
         device TEXT NOT NULL,
         first_seq INTEGER NOT NULL,
         last_seq INTEGER NOT NULL,
@@ -108,7 +110,7 @@ export class SqliteBuffer implements DurableBuffer {
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       insert: db.prepare(
-        'INSERT INTO batches (device, first_seq, last_seq, count, committed_at, bytes, payload) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO batches (id, device, first_seq, last_seq, count, committed_at, bytes, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       read: db.prepare('SELECT id, device, first_seq, last_seq, count, payload FROM batches WHERE id > ? ORDER BY id LIMIT ?'),
       oldest: db.prepare('SELECT id, first_seq, last_seq, count, bytes, committed_at FROM batches ORDER BY id LIMIT ?'),
@@ -145,7 +147,7 @@ export class SqliteBuffer implements DurableBuffer {
       }
       const now = this.opts.clock.now();
       for (const r of rows) {
-        this.stmt.insert.run(r.device, r.firstSeq, r.firstSeq + r.count - 1, r.count, now, r.bytes, r.blob);
+        this.stmt.insert.run(r.firstSeq, r.device, r.firstSeq, r.firstSeq + r.count - 1, r.count, now, r.bytes, r.blob);
       }
       return { accepted: readings.length, firstSeq: start, lastSeq: start + readings.length - 1, rejected: 0, dropped };
     });

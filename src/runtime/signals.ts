@@ -1,12 +1,13 @@
 /**
  * Graceful shutdown for the service: SIGTERM (systemd) and SIGINT (Ctrl-C) stop the
  * gateway in order within a bounded time; a second signal, or the deadline passing,
- * exits at once (everything committed is already safe on disk). An uncaught
- * exception is logged, committed readings stay safe, and the process exits 2 so
- * systemd restarts it.
+ * exits at once (everything committed is already safe on disk). Uncaught exceptions
+ * go to the fault domains (fault-domain.ts): a driver's restarts that driver; any
+ * other exits 2 so systemd restarts the process.
  */
 import type { Logger } from 'pino';
 import { describeError } from '../core/errors.js';
+import { installFaultHandlers } from './fault-domain.js';
 
 export function runUntilSignal(stop: () => Promise<void>, log: Logger, deadlineMs: number): Promise<number> {
   return new Promise((resolve) => {
@@ -36,9 +37,6 @@ export function runUntilSignal(stop: () => Promise<void>, log: Logger, deadlineM
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    process.on('uncaughtException', (err) => {
-      log.fatal({ err }, `uncaught exception: ${describeError(err)} — exiting; committed readings are safe`);
-      process.exit(2);
-    });
+    installFaultHandlers(log);
   });
 }

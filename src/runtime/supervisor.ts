@@ -10,6 +10,7 @@ import type { Clock } from '../core/clock.js';
 import { Backoff } from '../core/backoff.js';
 import { describeError } from '../core/errors.js';
 import type { Driver, DriverContext } from '../core/driver.js';
+import { driverScope } from './fault-domain.js';
 
 export interface SupervisorOptions {
   device: string;
@@ -56,10 +57,13 @@ export class Supervisor {
       void this.failed(ac, err);
     };
     try {
-      const driver = this.o.create();
-      this.driver = driver;
-      this.runStartedAt = this.o.clock.mono();
-      await driver.start(this.o.context(ac.signal, fail));
+      // Everything the driver schedules inherits this scope (see fault-domain.ts).
+      await driverScope.run({ device: this.o.device, fail }, async () => {
+        const driver = this.o.create();
+        this.driver = driver;
+        this.runStartedAt = this.o.clock.mono();
+        await driver.start(this.o.context(ac.signal, fail));
+      });
     } catch (err) {
       fail(err);
     }

@@ -39,6 +39,10 @@ export class SimDriver implements Driver {
     let done = 0;
     const tick = (): void => {
       if (ctx.signal.aborted) return;
+      if (this.config.crash_after !== undefined && ctx.clock.mono() - t0 >= this.config.crash_after) {
+        // Deliberately unhandled: the supervisor's fault domain must catch it.
+        throw new Error(`simulated crash after ${this.config.crash_after}ms (crash_after)`);
+      }
       const due = Math.floor((ctx.clock.mono() - t0) / poll) + 1;
       const n = Math.min(due - done, MAX_CATCH_UP);
       for (let k = 0; k < n; k++) {

@@ -38,6 +38,9 @@ export const simDeviceSchema = z.strictObject({
     .max(1)
     .default(0)
     .meta({ description: 'Probability that a poll fails (reported to health, no readings): for demos and tests.' }),
+  crash_after: duration({ min: 1 })
+    .optional()
+    .meta({ description: 'Throw from the poll timer after running this long: proves a crashing driver is restarted alone.' }),
   seed: z.number().int().optional().meta({ description: 'Seed for random_walk and error_rate, for reproducible runs.' }),
   points: z.array(simPointSchema).min(1),
 });

@@ -139,3 +139,17 @@ describe('SqliteBuffer', () => {
     expect(buffer.readEvents(10).map((e) => JSON.parse(e.payload).type)).toEqual(['y']);
   });
 });
+
+describe('SqliteBuffer row ids', () => {
+  it('never reuses an id once the table empties, so a reader after id N sees every new row', () => {
+    const { buffer } = open();
+    buffer.commit(many('a', 5));
+    const rows = buffer.read(0, 10);
+    const cursor = rows[rows.length - 1]!.id;
+    buffer.ack(rows.map((r) => r.id));
+    buffer.flushAcks();
+    expect(buffer.stats().rows).toBe(0);
+    buffer.commit(many('a', 3));
+    expect(buffer.read(cursor, 10).map((r) => r.firstSeq)).toEqual([6]);
+  });
+});
