@@ -62,11 +62,9 @@ export class GroupCommitter {
     if (this.pending.length === 0) return { accepted: 0, rejected: 0, dropped: 0 };
     const batch = this.pending;
     this.pending = [];
+    let r: CommitResult;
     try {
-      const r = this.buffer.commit(batch);
-      this.failing = false;
-      this.opts.onCommit?.(r);
-      return r;
+      r = this.buffer.commit(batch);
     } catch (err) {
       this.failing = true;
       this.pending = batch.concat(this.pending);
@@ -74,6 +72,11 @@ export class GroupCommitter {
       this.schedule();
       return undefined;
     }
+    this.failing = false;
+    // Outside the try: a listener's failure must never re-queue readings that are
+    // already committed (they would be stored twice under two seqs).
+    this.opts.onCommit?.(r);
+    return r;
   }
 
   stop(): void {

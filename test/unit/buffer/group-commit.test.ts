@@ -60,3 +60,23 @@ describe('GroupCommitter', () => {
     expect(gc.waiting).toBe(0);
   });
 });
+
+describe('GroupCommitter listeners', () => {
+  it('a throwing onCommit never makes readings commit twice', () => {
+    const clock = new FakeClock();
+    const { buffer, commits } = fakeBuffer();
+    const gc = new GroupCommitter(buffer, {
+      intervalMs: 100,
+      max: 1000,
+      clock,
+      onCommit: () => {
+        throw new Error('listener bug');
+      },
+    });
+    gc.add(r(1));
+    expect(() => gc.flush()).toThrow('listener bug');
+    clock.advance(1000);
+    expect(commits).toEqual([[1]]);
+    expect(gc.waiting).toBe(0);
+  });
+});
