@@ -25,6 +25,11 @@ interface CommonOpts {
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
+/** The line was exported before we came: maybe by a running gateway. We leave it exported. */
+const SHARED = (pin: number): string =>
+  `note: GPIO ${pin} was already exported — if a running gateway owns it, the probe shares the line ` +
+  '(and leaves it exported); stop the service first for a clean test';
+
 function parsePin(arg: string): number {
   if (!/^\d{1,2}$/.test(arg) || Number(arg) > 57) {
     throw new UserError(`expected a BCM GPIO number like 17, got "${arg}" (GPIO17 is physical pin 11 on the header)`);
@@ -82,6 +87,7 @@ async function watch(pinArg: string, opts: WatchOpts): Promise<void> {
       `watching GPIO ${pin} (${where})${opts.activeLow ? ', active low' : ''}: counting ${edge} edges, ` +
         `debounce ${formatDuration(debounceMs)}; ${durationMs === undefined ? 'Ctrl-C to stop' : `for ${formatDuration(durationMs)}`}`,
     );
+    if (line.preexisting) out(SHARED(pin));
     out(`${stamp()}  level ${first}`);
     const debouncer = new Debouncer(systemClock, debounceMs, first, (level) => {
       if (!isPulse(edge, level)) return;
@@ -127,6 +133,7 @@ async function set(pinArg: string, levelArg: string, opts: CommonOpts): Promise<
   const back = await line.read();
   // The line is deliberately left exported: unexporting could let it float, and the
   // technician wants the relay to stay where they put it.
+  if (line.preexisting) out(SHARED(pin));
   out(`GPIO ${pin} (${where}) set to ${level}${opts.activeLow ? ' (active low)' : ''}; reads back ${back}`);
   if (back !== level) throw new Error(`GPIO ${pin} reads ${back} after being set to ${level}: something else drives the pin`);
   out('the pin keeps this level until set again, a reboot, or a gateway device that owns the pin changes it');

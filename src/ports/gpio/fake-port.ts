@@ -12,6 +12,7 @@ export class FakeLine implements GpioLine {
   /** Every level written, in order (outputs). */
   readonly writes: Level[] = [];
   closed = false;
+  readonly preexisting = false;
   /** When set, read() and write() reject with this. */
   failWith: Error | undefined;
   private readonly listeners = new Set<(v: Level) => void>();

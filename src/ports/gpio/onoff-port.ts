@@ -13,6 +13,7 @@
  *   injected clock in the driver.
  * onoff is loaded lazily: its native epoll addon only exists on Linux.
  */
+import { closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Gpio as OnoffGpio, Direction, BinaryValue } from 'onoff';
 import { describeError } from '../../core/errors.js';
@@ -44,6 +45,7 @@ class OnoffLine implements GpioLine {
     readonly pin: number,
     private readonly kernel: number,
     private readonly gpio: OnoffGpio,
+    readonly preexisting: boolean,
     private readonly release: () => void,
   ) {}
 
@@ -80,7 +82,15 @@ class OnoffLine implements GpioLine {
     this.closed = true;
     this.listeners.clear();
     try {
-      this.gpio.unexport(); // also unwatches and closes the value fd
+      if (!this.preexisting) {
+        this.gpio.unexport(); // also unwatches and closes the value fd
+      } else {
+        // onoff has no "close without unexport"; its unexport() is unwatchAll + close of the
+        // value fd + the unexport write, so do the first two through its private fd.
+        this.gpio.unwatchAll();
+        const fd = (this.gpio as unknown as { _valueFd?: number })._valueFd;
+        if (typeof fd === 'number') closeSync(fd);
+      }
     } catch {
       // shutdown carries on; the kernel frees the line at reboot
     }
@@ -96,7 +106,7 @@ export class OnoffGpioPort implements GpioPort {
 
   async open(pin: number, opts: GpioLineOptions): Promise<GpioLine> {
     if (this.open_.has(pin)) throw new Error(`GPIO ${pin} is already open in this process`);
-    const { kernel } = await preflight(this.root, pin);
+    const { kernel, exported } = await preflight(this.root, pin);
     const activeLow = opts.activeLow ?? false;
     const direction: Direction = opts.direction === 'out' ? outputDirection(opts.initial ?? 0, activeLow) : 'in';
     let gpio: OnoffGpio;
@@ -108,7 +118,7 @@ export class OnoffGpioPort implements GpioPort {
       throw translate(pin, kernel, err);
     }
     this.open_.add(pin);
-    return new OnoffLine(pin, kernel, gpio, () => this.open_.delete(pin));
+    return new OnoffLine(pin, kernel, gpio, exported, () => this.open_.delete(pin));
   }
 }
 

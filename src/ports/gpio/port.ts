@@ -40,13 +40,16 @@ export interface GpioLineOptions {
  *   asynchronously and never re-entrantly; bounces come through as they are (debouncing
  *   is the caller's, so it runs on the injected clock). `onError` receives watch faults;
  *   the line stays open. Returns an unsubscribe function.
- * - `close()` stops watching and releases the line (unexport). Idempotent; never rejects:
- *   a failed unexport is reported by returning normally (the kernel frees it on reboot)
- *   because shutdown must carry on.
+ * - `close()` stops watching and releases the line. It unexports the line only if this
+ *   open exported it: a line that was already exported (by another program, e.g. a running
+ *   gateway while a technician runs the probe) stays exported. Idempotent; never rejects,
+ *   because shutdown must carry on (a failed unexport is freed by the kernel at reboot).
+ * - `preexisting` says whether the line was already exported when it was opened.
  */
 export interface GpioLine {
   /** BCM number. */
   readonly pin: number;
+  readonly preexisting: boolean;
   read(): Promise<Level>;
   write(value: Level): Promise<void>;
   watch(listener: (value: Level) => void, onError?: (err: Error) => void): () => void;

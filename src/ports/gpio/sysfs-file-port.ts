@@ -36,6 +36,7 @@ class FileLine implements GpioLine {
     private readonly kernel: number,
     private readonly activeLow: boolean,
     private readonly pollMs: number,
+    readonly preexisting: boolean,
   ) {}
 
   private invert(v: Level): Level {
@@ -91,7 +92,7 @@ class FileLine implements GpioLine {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await writeFile(join(this.root, 'unexport'), String(this.kernel)).catch(() => undefined);
+    if (!this.preexisting) await writeFile(join(this.root, 'unexport'), String(this.kernel)).catch(() => undefined);
   }
 }
 
@@ -102,7 +103,7 @@ export class SysfsFileGpioPort implements GpioPort {
   ) {}
 
   async open(pin: number, opts: GpioLineOptions): Promise<GpioLine> {
-    const { kernel } = await preflight(this.root, pin);
+    const { kernel, exported } = await preflight(this.root, pin);
     const dir = join(this.root, `gpio${kernel}`);
     const write = async (file: string, text: string): Promise<void> => {
       try {
@@ -113,7 +114,7 @@ export class SysfsFileGpioPort implements GpioPort {
         throw new GpioSetupError('io', `GPIO ${pin} (gpio${kernel}): writing ${file} failed: ${describeError(err)}`);
       }
     };
-    if (!(await isExported(this.root, kernel))) {
+    if (!exported) {
       await write('export', String(kernel));
       const end = Date.now() + (this.opts.exportWaitMs ?? 1000);
       while (!(await isExported(this.root, kernel))) {
@@ -125,7 +126,7 @@ export class SysfsFileGpioPort implements GpioPort {
     }
     const rel = `gpio${kernel}`;
     await write(`${rel}/active_low`, opts.activeLow ? '1' : '0');
-    const line = new FileLine(pin, dir, this.root, kernel, opts.activeLow ?? false, this.opts.pollMs ?? 5);
+    const line = new FileLine(pin, dir, this.root, kernel, opts.activeLow ?? false, this.opts.pollMs ?? 5, exported);
     if (opts.direction === 'out') {
       await write(`${rel}/direction`, 'out');
       await line.write(opts.initial ?? 0);

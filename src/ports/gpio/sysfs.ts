@@ -118,11 +118,17 @@ export async function isExported(root: string, kernel: number): Promise<boolean>
   }
 }
 
-/** Everything a port checks before opening BCM `pin`: sysfs present, controller found, pin valid, export writable. */
-export async function preflight(root: string, pin: number): Promise<{ controller: GpioController; kernel: number }> {
+/**
+ * Everything a port checks before opening BCM `pin`: sysfs present, controller found, pin
+ * valid, export (or the already exported line) writable. `exported` says whether the line
+ * was already exported — by an earlier run that crashed, or by another program (a running
+ * gateway, when this is the probe) — so the port knows not to unexport it on close.
+ */
+export async function preflight(root: string, pin: number): Promise<{ controller: GpioController; kernel: number; exported: boolean }> {
   const controller = await resolveController(root);
   const kernel = kernelNumber(controller, pin);
-  if (!(await isExported(root, kernel))) await checkExportAccess(root);
+  const exported = await isExported(root, kernel);
+  if (!exported) await checkExportAccess(root);
   else await checkLineAccess(root, kernel);
-  return { controller, kernel };
+  return { controller, kernel, exported };
 }

@@ -43,7 +43,9 @@ describe('SysfsFileGpioPort', () => {
     expect([read(root, 'gpio530/direction'), read(root, 'gpio530/value')]).toEqual(['out', '0']);
     await line.write(0);
     expect(read(root, 'gpio530/value')).toBe('1');
+    expect(line.preexisting).toBe(true);
     await line.close();
+    expect(read(root, 'unexport')).toBe(''); // exported by someone else: stays exported
   });
 
   it('watch reports changes after the last read, and stops on unsubscribe', async () => {

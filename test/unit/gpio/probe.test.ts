@@ -35,6 +35,8 @@ describe('citygate probe gpio', { timeout: 90_000 }, () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('GPIO 18 (sysfs gpio530, pinctrl-bcm2711 base 512) set to 1; reads back 1');
+    expect(r.stdout).toContain('note: GPIO 18 was already exported');
+    expect(readFileSync(join(root, 'unexport'), 'utf8')).toBe('');
     expect(readFileSync(join(root, 'gpio530', 'direction'), 'utf8')).toBe('out');
     expect(readFileSync(join(root, 'gpio530', 'value'), 'utf8')).toBe('1');
   });
