@@ -278,10 +278,11 @@ export class MqttUplink implements Uplink {
   }
 
   async stop(deadlineMs: number): Promise<void> {
-    const end = this.o.clock.mono() + deadlineMs;
+    // Real time, not the injected clock: this waits on the network, and must end.
+    const end = performance.now() + deadlineMs;
     this.draining = true;
     this.pump();
-    while (this.st === 'online' && this.o.clock.mono() < end) {
+    while (this.st === 'online' && performance.now() < end) {
       const idle = this.sentAt.size === 0 && this.queue.length === 0 && this.o.buffer.read(this.cursor, 1).length === 0;
       if (idle && this.eventsInflight.size === 0) break;
       this.pump();
