@@ -70,6 +70,8 @@ export interface DurableBuffer {
   addEvent(payload: object): void;
   readEvents(limit: number): StoredEvent[];
   ackEvent(id: number): void;
+  /** Cheap: whether any event waits (no query). */
+  hasEvents(): boolean;
   readonly state: StateStore;
   stats(): BufferStats;
   close(): void;

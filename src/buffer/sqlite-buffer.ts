@@ -54,6 +54,7 @@ export class SqliteBuffer implements DurableBuffer {
   private firstPendingAckAt = 0;
   private cancelAckFlush: (() => void) | undefined;
   private droppedTotal = 0;
+  private pendingEvents = 0;
   private rejectedTotal = 0;
   readonly state: StateStore;
   private readonly stmt: ReturnType<SqliteBuffer['prepare']>;
@@ -90,6 +91,7 @@ export class SqliteBuffer implements DurableBuffer {
     this.totalReadings = agg.readings ?? 0;
     this.totalBytes = agg.bytes ?? 0;
     this.droppedTotal = meta('dropped_total');
+    this.pendingEvents = (this.stmt.countEvents.get() as { n: number }).n;
     this.rejectedTotal = meta('rejected_total');
     const stateStmt = { get: this.stmt.getState, set: this.stmt.setState };
     this.state = {
@@ -241,9 +243,12 @@ export class SqliteBuffer implements DurableBuffer {
 
   private eventNow(body: Record<string, unknown>): void {
     this.stmt.addEvent.run(JSON.stringify({ ...body, ts: this.opts.clock.now() }));
+    this.pendingEvents++;
     const max = this.opts.maxEvents ?? 10_000;
-    const n = (this.stmt.countEvents.get() as { n: number }).n;
-    if (n > max) this.stmt.trimEvents.run(n - max);
+    if (this.pendingEvents > max) {
+      this.stmt.trimEvents.run(this.pendingEvents - max);
+      this.pendingEvents = max;
+    }
   }
 
   read(afterId: number, limit: number): StoredBatch[] {
@@ -325,7 +330,11 @@ export class SqliteBuffer implements DurableBuffer {
   }
 
   ackEvent(id: number): void {
-    this.stmt.ackEvent.run(id);
+    if (this.stmt.ackEvent.run(id).changes > 0) this.pendingEvents--;
+  }
+
+  hasEvents(): boolean {
+    return this.pendingEvents > 0;
   }
 
   stats(): BufferStats {
@@ -346,7 +355,7 @@ export class SqliteBuffer implements DurableBuffer {
       nextSeq: this.nextSeq,
       droppedTotal: this.droppedTotal,
       rejectedTotal: this.rejectedTotal,
-      pendingEvents: (this.stmt.countEvents.get() as { n: number }).n,
+      pendingEvents: this.pendingEvents,
       fileBytes,
     };
   }

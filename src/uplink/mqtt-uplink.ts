@@ -259,7 +259,7 @@ export class MqttUplink implements Uplink {
   }
 
   private pumpEvents(): void {
-    if (this.eventsInflight.size > 0 || !this.client) return;
+    if (this.eventsInflight.size > 0 || !this.client || !this.o.buffer.hasEvents()) return;
     const [ev] = this.o.buffer.readEvents(1);
     if (!ev) return;
     const g = this.gen;
