@@ -87,6 +87,11 @@ export interface DriverDefinition<C extends BaseDeviceConfig = BaseDeviceConfig>
    * when they are not simply `config.points` (e.g. generated or fixed point sets).
    */
   pointConfigs?(config: C): PointPipelineConfig[];
+  /**
+   * What the driver will do with this whole (validated) config, for
+   * `citygate validate --explain` (e.g. Modbus requests per poll). Pure.
+   */
+  explain?(config: { buses: Record<string, unknown>; devices: readonly unknown[] }): string;
   /** Names of the buses this device uses (checked to exist, and of the right type). */
   buses?(config: C): { name: string; types: readonly string[] }[];
 }

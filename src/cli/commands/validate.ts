@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { checkConfigText } from '../../config/load.js';
 import { formatIssue } from '../../config/issues.js';
 import { UserError } from '../../core/errors.js';
+import { DRIVERS } from '../../drivers/registry.js';
 
 export function registerValidate(program: Command): void {
   program
@@ -10,7 +11,8 @@ export function registerValidate(program: Command): void {
     .description('check config files: every problem as file:line:col; exit 1 on any')
     .argument('<files...>', 'gateway YAML files')
     .option('--strict-env', 'treat unset ${ENV} variables as errors (they are warnings by default)')
-    .action((files: string[], opts: { strictEnv?: boolean }) => {
+    .option('--explain', 'also show what each driver will do (e.g. Modbus requests per poll)')
+    .action((files: string[], opts: { strictEnv?: boolean; explain?: boolean }) => {
       let bad = 0;
       for (const file of files) {
         let text: string;
@@ -35,6 +37,13 @@ export function registerValidate(program: Command): void {
         process.stdout.write(
           `${file}: ok — gateway ${c.gateway.id}, ${c.devices.length} device${c.devices.length === 1 ? '' : 's'} (${enabled} enabled), ${Object.keys(c.buses).length} bus${Object.keys(c.buses).length === 1 ? '' : 'es'}, uplink ${c.uplink.url}\n`,
         );
+        if (opts.explain) {
+          const used = new Set(c.devices.map((d) => d.driver));
+          for (const def of DRIVERS) {
+            const text = used.has(def.name) ? def.explain?.(c) : undefined;
+            if (text) process.stdout.write(`\n${text.trimEnd()}\n`);
+          }
+        }
       }
       if (bad) throw new UserError(`${bad} of ${files.length} file${files.length === 1 ? '' : 's'} failed validation`);
     });
