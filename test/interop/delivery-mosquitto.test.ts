@@ -231,7 +231,7 @@ for (const pv of [4, 5] as const) {
       // Street-pole load: a reading now and then, so every PUBACK empties the buffer.
       // Regression: SQLite reuses the rowid of a deleted last row, so a row committed
       // after the buffer emptied got an id at or below the uplink's read cursor and was
-      // never sent until a reconnect (see the report on issue 2).
+      // never sent until a reconnect (fixed in eed02a0: a row's id is its first seq).
       broker = new Mosquitto();
       await broker.start();
       const config = testConfig({
