@@ -23,6 +23,9 @@ export const uplinkSchema = z.strictObject({
     .regex(/^(mqtts?|wss?):\/\/[^/\s]+/, {
       error: (iss) => `expected a broker URL like "mqtts://broker.example:8883" (mqtt, mqtts, ws or wss), got ${JSON.stringify(iss.input)}`,
     })
+    .refine((u) => !/^[a-z]+:\/\/[^/@]*@/.test(u), {
+      error: 'credentials do not belong in the URL (URLs end up in logs) — use uplink.username and uplink.password',
+    })
     .meta({ description: 'Broker URL: mqtt://, mqtts:// (TLS), ws:// or wss:// (TLS). Plain mqtt:// is for loopback only.' }),
   protocol_version: z
     .union([z.literal(4), z.literal(5)])
