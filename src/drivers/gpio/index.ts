@@ -9,6 +9,7 @@
  * across faults (the supervisor, via ctx.fail).
  */
 import type { Driver, DriverAction, DriverContext, DriverDefinition } from '../../core/driver.js';
+import { describeError } from '../../core/errors.js';
 import { createGpioPort } from '../../ports/gpio/index.js';
 import { toLevel, type GpioLine, type GpioPort } from '../../ports/gpio/port.js';
 import { startCounter } from './counter.js';
@@ -39,13 +40,17 @@ export class GpioDriver implements Driver {
   async start(ctx: DriverContext): Promise<void> {
     this.stopRequested = false;
     const s = this.settings;
-    const line = await this.portFactory().open(
-      s.pin,
-      this.config.mode === 'output'
-        ? { direction: 'out', initial: s.initial, activeLow: s.activeLow }
-        : // both edges: the debouncer needs every transition to know when a level has settled
-          { direction: 'in', edge: 'both', activeLow: s.activeLow },
-    );
+    const line = await this.portFactory()
+      .open(
+        s.pin,
+        this.config.mode === 'output'
+          ? { direction: 'out', initial: s.initial, activeLow: s.activeLow }
+          : // both edges: the debouncer needs every transition to know when a level has settled
+            { direction: 'in', edge: 'both', activeLow: s.activeLow },
+      )
+      .catch((err: unknown) => {
+        throw new Error(`${this.where}: ${describeError(err)}`, { cause: err });
+      });
     this.line = line;
     // stop() may have been called while the line was opening: do not leave it running
     if (this.stopRequested) return this.stop();

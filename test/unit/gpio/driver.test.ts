@@ -183,7 +183,7 @@ describe('gpio driver: output', () => {
     const port = new FakeGpioPort();
     port.failOpen = new Error('EBUSY');
     const driver = new GpioDriver(config(relay), () => port);
-    await expect(driver.start(testContext())).rejects.toThrow('EBUSY');
+    await expect(driver.start(testContext())).rejects.toThrow(/^gpio device "dev" \(GPIO 18\): EBUSY$/);
     await expect(driver.stop()).resolves.toBeUndefined();
   });
 
