@@ -23,6 +23,9 @@ import { DEFAULT_SYSFS_ROOT, preflight } from './sysfs.js';
 
 type OnoffModule = typeof import('onoff');
 
+/** How long udev gets to fix a freshly exported line's permissions before the retry. */
+const UDEV_GRACE_MS = 250;
+
 let onoff: OnoffModule | undefined;
 function loadOnoff(): OnoffModule {
   onoff ??= createRequire(import.meta.url)('onoff') as OnoffModule;
@@ -101,21 +104,38 @@ class OnoffLine implements GpioLine {
 export class OnoffGpioPort implements GpioPort {
   private readonly open_ = new Set<number>();
 
-  /** `root` is only for the preflight checks: onoff itself always uses /sys/class/gpio. */
-  constructor(private readonly root = DEFAULT_SYSFS_ROOT) {}
+  /**
+   * `root` is only for the preflight checks: onoff itself always uses /sys/class/gpio.
+   * `gpioClass` replaces onoff's Gpio in adapter tests (onoff cannot run off a Pi).
+   */
+  constructor(
+    private readonly root = DEFAULT_SYSFS_ROOT,
+    private readonly gpioClass?: OnoffModule['Gpio'],
+  ) {}
 
   async open(pin: number, opts: GpioLineOptions): Promise<GpioLine> {
     if (this.open_.has(pin)) throw new Error(`GPIO ${pin} is already open in this process`);
     const { kernel, exported } = await preflight(this.root, pin);
     const activeLow = opts.activeLow ?? false;
     const direction: Direction = opts.direction === 'out' ? outputDirection(opts.initial ?? 0, activeLow) : 'in';
+    const Gpio = this.gpioClass ?? loadOnoff().Gpio;
+    // onoff writes `edge` only for inputs (writing it on an output can EIO: fivdi/onoff #87)
+    const edge = opts.direction === 'in' ? (opts.edge ?? 'none') : 'none';
     let gpio: OnoffGpio;
     try {
-      const { Gpio } = loadOnoff();
-      // onoff writes `edge` only for inputs (writing it on an output can EIO: fivdi/onoff #87)
-      gpio = new Gpio(kernel, direction, opts.direction === 'in' ? (opts.edge ?? 'none') : 'none', { activeLow });
+      gpio = new Gpio(kernel, direction, edge, { activeLow });
     } catch (err) {
-      throw translate(pin, kernel, err);
+      // Right after an export, udev may still be handing the new files to group gpio and
+      // onoff's busy-wait can give up first (raspberrypi/linux #553): give udev a moment
+      // and try once more; the line is exported by then, so onoff only configures it.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (exported || (code !== 'EACCES' && code !== 'EPERM')) throw translate(pin, kernel, err);
+      await new Promise((r) => setTimeout(r, UDEV_GRACE_MS));
+      try {
+        gpio = new Gpio(kernel, direction, edge, { activeLow });
+      } catch (again) {
+        throw translate(pin, kernel, again);
+      }
     }
     this.open_.add(pin);
     return new OnoffLine(pin, kernel, gpio, exported, () => this.open_.delete(pin));

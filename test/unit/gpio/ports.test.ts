@@ -94,3 +94,92 @@ describe('OnoffGpioPort (no Pi needed for these)', () => {
     expect(cases[3]?.message).toMatch(/^GPIO 17 \(sysfs gpio529\): cannot set up the line: .*rejected the line number/);
   });
 });
+
+describe('OnoffGpioPort adapter logic, with a stand-in for onoff\'s Gpio', () => {
+  type Cb = (err: Error | null | undefined, v: 0 | 1) => void;
+  function standIn(failures: string[]) {
+    const made: FakeOnoff[] = [];
+    class FakeOnoff {
+      listeners: Cb[] = [];
+      unexported = false;
+      unwatched = false;
+      value: 0 | 1 = 0;
+      constructor(
+        readonly kernel: number,
+        readonly direction: string,
+        readonly edge: string,
+        readonly options: { activeLow: boolean },
+      ) {
+        const code = failures.shift();
+        if (code) throw Object.assign(new Error(`${code}: permission denied, open '/sys/class/gpio/gpio${kernel}/value'`), { code });
+        made.push(this);
+      }
+      async read() {
+        return this.value;
+      }
+      async write(v: 0 | 1) {
+        this.value = v;
+      }
+      watch(cb: Cb) {
+        this.listeners.push(cb);
+      }
+      unwatch(cb: Cb) {
+        this.listeners = this.listeners.filter((l) => l !== cb);
+      }
+      unwatchAll() {
+        this.unwatched = true;
+        this.listeners = [];
+      }
+      unexport() {
+        this.unexported = true;
+      }
+    }
+    return { made, cls: FakeOnoff as unknown as ConstructorParameters<typeof OnoffGpioPort>[1] };
+  }
+
+  it('opens base + BCM with the edge for inputs, raw direction for outputs, and unexports what it exported', async () => {
+    const { made, cls } = standIn([]);
+    const port = new OnoffGpioPort(buildTree(TREES['rp1-pi5'] ?? []), cls);
+    const input = await port.open(17, { direction: 'in', edge: 'both', activeLow: true });
+    const out = await port.open(18, { direction: 'out', initial: 1, activeLow: true });
+    expect(made.map((g) => [g.kernel, g.direction, g.edge, g.options.activeLow])).toEqual([
+      [588, 'in', 'both', true],
+      [589, 'low', 'none', true],
+    ]);
+    await expect(port.open(17, { direction: 'in' })).rejects.toThrow('GPIO 17 is already open');
+    const seen: number[] = [];
+    const errors: string[] = [];
+    input.watch((v) => seen.push(v), (e) => errors.push(e.message));
+    made[0]?.listeners.forEach((l) => l(null, 1));
+    made[0]?.listeners.forEach((l) => l(new Error('EIO'), 0));
+    expect(seen).toEqual([1]);
+    expect(errors).toEqual(['GPIO 17: watch failed: EIO']);
+    await input.close();
+    await out.close();
+    expect(made.map((g) => g.unexported)).toEqual([true, true]);
+    await expect(port.open(17, { direction: 'in' })).resolves.toBeDefined(); // released
+  });
+
+  it('retries once when udev has not yet fixed the permissions of a line it just exported', async () => {
+    const { made, cls } = standIn(['EACCES']);
+    const line = await new OnoffGpioPort(buildTree(pi4()), cls).open(17, { direction: 'in', edge: 'both' });
+    expect(made).toHaveLength(1);
+    expect(line.preexisting).toBe(false);
+  });
+
+  it('does not retry for a line that was already exported, and says what to do', async () => {
+    const { cls } = standIn(['EACCES', 'EACCES']);
+    const root = buildTree(pi4(), { exported: [529] });
+    const err = await new OnoffGpioPort(root, cls).open(17, { direction: 'in' }).catch((e: unknown) => e);
+    expect((err as GpioSetupError).problem).toBe('permission');
+  });
+
+  it('leaves a line it found exported exported (a running gateway may own it)', async () => {
+    const { made, cls } = standIn([]);
+    const line = await new OnoffGpioPort(buildTree(pi4(), { exported: [529] }), cls).open(17, { direction: 'in' });
+    expect(line.preexisting).toBe(true);
+    await line.close();
+    expect(made[0]?.unexported).toBe(false);
+    expect(made[0]?.unwatched).toBe(true);
+  });
+});
