@@ -8,7 +8,10 @@
  *   "join group gpio" rather than a bare EACCES (test/unit/gpio/sysfs.test.ts);
  * - its constructor busy-waits (up to 10,000 open() attempts) while udev fixes the
  *   permissions of a freshly exported line; that blocks the event loop for a moment once
- *   per open, which we accept over re-implementing export;
+ *   per open, which we accept over re-implementing export. If udev is slower than the
+ *   busy-wait, we retry once after a short pause (test/unit/gpio/ports.test.ts);
+ * - its unexport() is the only way to close a line; a line someone else exported is
+ *   closed without unexporting it (see OnoffLine.close);
  * - its own debounce is lodash's on wall time; we leave it off and debounce on the
  *   injected clock in the driver.
  * onoff is loaded lazily: its native epoll addon only exists on Linux.
