@@ -43,9 +43,11 @@ export interface BusOptions {
 export interface BusRequest {
   unit: number;
   request: ModbusRequest;
+  /** Lower goes first: a poll's due time (mono ms); writes use -Infinity. */
   priority?: number;
   timeoutMs?: number;
   retries?: number;
+  /** If aborted while the request waits in the queue, it is rejected with the reason instead of sent. */
   signal?: AbortSignal;
 }
 
@@ -59,7 +61,18 @@ interface Job {
   seq: number;
   resolve(r: BusResult): void;
   reject(e: unknown): void;
-  unlisten?: () => void;
+}
+
+/** The one exchange on the wire. */
+interface Flight {
+  unit: number;
+  fc: number;
+  plen: number;
+  tid: number;
+  timeoutMs: number;
+  resolve(pdu: Buffer): void;
+  reject(err: Error): void;
+  cancelTimer: (() => void) | undefined;
 }
 
 const MAX_RX = 64 * 1024;
@@ -76,8 +89,7 @@ export class ModbusBus {
   private readonly backoff: Backoff;
   private rx: Buffer = Buffer.alloc(0);
   private lastRxAt = 0;
-  private onRx: (() => void) | undefined;
-  private onLinkDown: ((err: Error) => void) | undefined;
+  private flight: Flight | undefined;
   private tid = 0;
   private timeoutStreak = 0;
   private opens = 0;
@@ -102,19 +114,6 @@ export class ModbusBus {
       let i = this.queue.length;
       while (i > 0 && (this.queue[i - 1]?.req.priority ?? 0) > p) i--;
       this.queue.splice(i, 0, job);
-      if (req.signal) {
-        // Only while queued: the listener is removed when the job leaves the queue,
-        // so a long-lived device signal does not collect one listener per request.
-        const onAbort = (): void => {
-          const at = this.queue.indexOf(job);
-          if (at >= 0) {
-            this.queue.splice(at, 1);
-            reject(req.signal?.reason ?? new Error('aborted'));
-          }
-        };
-        req.signal.addEventListener('abort', onAbort, { once: true });
-        job.unlisten = () => req.signal?.removeEventListener('abort', onAbort);
-      }
       void this.pump();
     });
   }
@@ -124,7 +123,13 @@ export class ModbusBus {
     this.busy = true;
     try {
       for (let job = this.queue.shift(); job; job = this.queue.shift()) {
-        job.unlisten?.();
+        // A device stopped while its request waited: drop it without touching the
+        // line. (Checked here rather than with an abort listener per request: this
+        // is the hot path, and a listener per request is what leaked before.)
+        if (job.req.signal?.aborted) {
+          job.reject(job.req.signal.reason ?? new Error('aborted'));
+          continue;
+        }
         try {
           job.resolve(await this.run(job.req));
         } catch (err) {
@@ -211,10 +216,12 @@ export class ModbusBus {
     this.rx = Buffer.alloc(0);
   }
 
+  /**
+   * Send one frame and wait for its answer. The in-flight exchange lives in
+   * `this.flight` (not in closures) because this is the hot path: one per request.
+   */
   private exchange(unit: number, request: ModbusRequest, timeoutMs: number): Promise<Buffer> {
-    const fc = functionCode(request);
     const pdu = encodeRequest(request);
-    const plen = responseLength(request);
     const tcp = this.opts.kind === 'tcp';
     const tid = (this.tid = (this.tid + 1) & 0xffff);
     if (!tcp) {
@@ -223,64 +230,77 @@ export class ModbusBus {
       this.rx = Buffer.alloc(0);
     }
     return new Promise<Buffer>((resolve, reject) => {
-      let cancelTimer = (): void => undefined;
-      const finish = (err: Error | undefined, out?: Buffer): void => {
-        cancelTimer();
-        this.onRx = undefined;
-        this.onLinkDown = undefined;
-        if (err) reject(err);
-        else resolve(out as Buffer);
-      };
-      const check = (): void => {
-        if (tcp) {
-          for (;;) {
-            const r = parseTcpFrame(this.rx);
-            if (r.kind === 'need-more') return;
-            if (r.kind === 'bad') return finish(new ModbusFrameError('garbage', `${this.opts.link.name}: ${r.detail}`));
-            this.rx = this.rx.subarray(r.end);
-            if (r.tid !== tid) {
-              this.stats.stale_responses++; // a late answer to a request we gave up on
-              continue;
-            }
-            if (r.unit !== unit) return finish(new ModbusFrameError('mismatch', `answer came from unit ${r.unit}, expected ${unit}`));
-            return finish(undefined, r.pdu);
-          }
-        }
-        const r = parseRtuResponse(this.rx, unit, fc, plen);
-        if (r.kind === 'frame') {
-          this.stats.noise_bytes += r.skipped;
-          this.rx = this.rx.subarray(r.end);
-          return finish(undefined, r.pdu);
-        }
-        // A complete frame from our slave with a bad CRC fails now; anything else
-        // may still be followed by the real answer, so the timeout decides.
-        if (r.kind === 'bad' && r.fault === 'crc') finish(new ModbusFrameError('crc', `CRC error in the answer from unit ${unit}`));
-      };
-      this.onRx = check;
-      this.onLinkDown = (err) => finish(new ModbusLinkError(`${this.opts.link.name} went down during a request to unit ${unit}: ${describeError(err)}`));
-      cancelTimer = this.opts.clock.setTimer(timeoutMs, () => {
-        if (tcp && this.rx.length > 0) {
-          // Half a frame on a stream: whatever follows would be misread. Reconnect.
-          return finish(new ModbusFrameError('truncated', `${this.opts.link.name} sent ${this.rx.length} bytes of an unfinished frame`));
-        }
-        if (!tcp && this.rx.length > 0) {
-          const r = parseRtuResponse(this.rx, unit, fc, plen);
-          const fault = r.kind === 'need-more' && r.candidate ? 'truncated' : 'garbage';
-          return finish(new ModbusFrameError(fault, `unit ${unit} sent ${this.rx.length} bytes that are not a valid answer (${fault})`));
-        }
-        finish(
-          new ModbusTimeoutError(
-            `unit ${unit} on bus ${this.name} did not answer within ${timeoutMs}ms — check the unit id, wiring (A/B swapped?), baud rate and parity`,
-          ),
-        );
-      });
-      this.opts.link.write(tcp ? buildTcpFrame(tid, unit, pdu) : buildRtuFrame(unit, pdu)).catch((err: unknown) => {
-        void this.dropLink(`write to ${this.opts.link.name} failed: ${describeError(err)}`, false);
-        finish(new ModbusLinkError(`cannot write to ${this.opts.link.name}: ${describeError(err)}`));
-      });
-      if (this.rx.length > 0) check(); // TCP: bytes that arrived before we asked
+      this.flight = { unit, fc: functionCode(request), plen: responseLength(request), tid, timeoutMs, resolve, reject, cancelTimer: undefined };
+      this.flight.cancelTimer = this.opts.clock.setTimer(timeoutMs, this.onTimeout);
+      this.opts.link.write(tcp ? buildTcpFrame(tid, unit, pdu) : buildRtuFrame(unit, pdu)).catch(this.onWriteError);
+      if (this.rx.length > 0) this.check(); // TCP: bytes that arrived before we asked
     });
   }
+
+  private finish(err: Error | undefined, out?: Buffer): void {
+    const f = this.flight;
+    if (!f) return;
+    this.flight = undefined;
+    f.cancelTimer?.();
+    if (err) f.reject(err);
+    else f.resolve(out as Buffer);
+  }
+
+  /** Look for the in-flight exchange's answer in what has been received. */
+  private check(): void {
+    const f = this.flight;
+    if (!f) return;
+    if (this.opts.kind === 'tcp') {
+      for (;;) {
+        const r = parseTcpFrame(this.rx);
+        if (r.kind === 'need-more') return;
+        if (r.kind === 'bad') return this.finish(new ModbusFrameError('garbage', `${this.opts.link.name}: ${r.detail}`));
+        this.rx = this.rx.subarray(r.end);
+        if (r.tid !== f.tid) {
+          this.stats.stale_responses++; // a late answer to a request we gave up on
+          continue;
+        }
+        if (r.unit !== f.unit) return this.finish(new ModbusFrameError('mismatch', `answer came from unit ${r.unit}, expected ${f.unit}`));
+        return this.finish(undefined, r.pdu);
+      }
+    }
+    const r = parseRtuResponse(this.rx, f.unit, f.fc, f.plen);
+    if (r.kind === 'frame') {
+      this.stats.noise_bytes += r.skipped;
+      this.rx = this.rx.subarray(r.end);
+      return this.finish(undefined, r.pdu);
+    }
+    // A complete frame from our slave with a bad CRC fails now; anything else may
+    // still be followed by the real answer, so the timeout decides.
+    if (r.kind === 'bad' && r.fault === 'crc') this.finish(new ModbusFrameError('crc', `CRC error in the answer from unit ${f.unit}`));
+  }
+
+  private readonly onTimeout = (): void => {
+    const f = this.flight;
+    if (!f) return;
+    f.cancelTimer = undefined;
+    const tcp = this.opts.kind === 'tcp';
+    if (tcp && this.rx.length > 0) {
+      // Half a frame on a stream: whatever follows would be misread. Reconnect.
+      return this.finish(new ModbusFrameError('truncated', `${this.opts.link.name} sent ${this.rx.length} bytes of an unfinished frame`));
+    }
+    if (!tcp && this.rx.length > 0) {
+      const r = parseRtuResponse(this.rx, f.unit, f.fc, f.plen);
+      const fault = r.kind === 'need-more' && r.candidate ? 'truncated' : 'garbage';
+      return this.finish(new ModbusFrameError(fault, `unit ${f.unit} sent ${this.rx.length} bytes that are not a valid answer (${fault})`));
+    }
+    this.finish(
+      new ModbusTimeoutError(
+        `unit ${f.unit} on bus ${this.name} did not answer within ${f.timeoutMs}ms — check the unit id, wiring (A/B swapped?), baud rate and parity`,
+      ),
+    );
+  };
+
+  private readonly onWriteError = (err: unknown): void => {
+    const unit = this.flight?.unit;
+    void this.dropLink(`write to ${this.opts.link.name} failed: ${describeError(err)}`, false);
+    this.finish(new ModbusLinkError(`cannot write to ${this.opts.link.name}${unit === undefined ? '' : ` (unit ${unit})`}: ${describeError(err)}`));
+  };
 
   private async ensureOpen(): Promise<void> {
     if (this.linkUp && this.opts.link.isOpen) return;
@@ -318,7 +338,7 @@ export class ModbusBus {
       this.stats.noise_bytes += this.rx.length;
       this.rx = Buffer.alloc(0);
     }
-    this.onRx?.();
+    this.check();
   }
 
   private async dropLink(reason: string, active: boolean, err?: Error): Promise<void> {
@@ -330,7 +350,8 @@ export class ModbusBus {
       // Reconnect immediately after one drop; back off only if reopening keeps failing.
       this.nextOpenAt = active ? 0 : this.opts.clock.mono() + this.backoff.next();
     }
-    this.onLinkDown?.(err ?? new Error(reason));
+    const unit = this.flight?.unit;
+    if (this.flight) this.finish(new ModbusLinkError(`${this.opts.link.name} went down during a request to unit ${unit}: ${describeError(err ?? new Error(reason))}`));
     await this.opts.link.close();
     this.rx = Buffer.alloc(0);
   }
@@ -346,10 +367,9 @@ export class ModbusBus {
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) {
-      job.unlisten?.();
       job.reject(new ModbusLinkError(`bus ${this.name} closed`));
     }
-    this.onLinkDown?.(new Error('bus closed'));
+    this.finish(new ModbusLinkError(`bus ${this.name} closed`));
     this.linkUp = false;
     await this.opts.link.close();
   }

@@ -67,7 +67,7 @@ export function registerCount(type: DataType, length = 1): number {
 /** The big-endian bytes of `regs` after undoing `order` (strings: byte order only). */
 function toBigEndian(regs: ArrayLike<number>, order: Order, wordsToo: boolean): Buffer {
   const n = regs.length;
-  const b = Buffer.alloc(n * 2);
+  const b = Buffer.allocUnsafe(n * 2); // every byte is written below; pooled, so cheap per point
   const ws = wordsToo && swapsWords(order);
   const bs = swapsBytes(order);
   for (let i = 0; i < n; i++) {

@@ -22,7 +22,7 @@ import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
 import type { Sample } from '../../core/reading.js';
 import type { DeviceHealthReporter } from '../../health/device-health.js';
-import type { ModbusBus } from './bus.js';
+import type { BusRequest, ModbusBus } from './bus.js';
 import { decodeRead } from './decode-points.js';
 import { EXCEPTION_NAMES, ModbusExceptionError, ModbusFrameError, ModbusLinkError, ModbusTimeoutError } from './errors.js';
 import { splitRead, type PlannedRead } from './plan.js';
@@ -139,14 +139,10 @@ export class DevicePoller {
     const where = `device ${this.d.device}, bus ${this.d.busName}, unit ${this.d.unit}, ${read.table} ${read.address}+${read.count}`;
     this.d.health.count('requests');
     try {
-      const r = await this.d.bus.request({
-        unit: this.d.unit,
-        request: { kind: 'read', table: read.table, address: read.address, count: read.count },
-        priority,
-        signal: this.d.signal,
-        ...(this.d.timeoutMs !== undefined ? { timeoutMs: this.d.timeoutMs } : {}),
-        ...(probe ? { retries: 0 } : {}),
-      });
+      const req: BusRequest = { unit: this.d.unit, request: { kind: 'read', table: read.table, address: read.address, count: read.count }, priority, signal: this.d.signal };
+      if (this.d.timeoutMs !== undefined) req.timeoutMs = this.d.timeoutMs;
+      if (probe) req.retries = 0;
+      const r = await this.d.bus.request(req);
       if (this.stopped) return 'link'; // answered after stop(): the device is gone, emit nothing
       this.d.health.success(r.latencyMs);
       this.d.emit(decodeRead(read, r.data));
