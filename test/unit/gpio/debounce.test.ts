@@ -99,3 +99,49 @@ describe('Debouncer (settle rule on the injected clock)', () => {
     );
   });
 });
+
+describe('Debouncer + isPulse: a bouncing rain gauge counts every tip exactly once', () => {
+  it('property: N tips with random bounces shorter than the debounce give N pulses', async () => {
+    const { isPulse } = await import('../../../src/drivers/gpio/tally.js');
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 5, max: 50 }), // debounce ms
+        fc.array(
+          fc.record({
+            bounces: fc.integer({ min: 0, max: 6 }),
+            bounceGap: fc.double({ min: 0.05, max: 1, noNaN: true }), // × debounce / 8
+            hold: fc.double({ min: 1.1, max: 10, noNaN: true }), // × debounce
+            gap: fc.double({ min: 1.1, max: 10, noNaN: true }), // × debounce
+          }),
+          { maxLength: 40 },
+        ),
+        (debounce, tips) => {
+          const clock = new FakeClock();
+          let pulses = 0;
+          const d = new Debouncer(clock, debounce, 1, (level) => {
+            if (isPulse('falling', level)) pulses++;
+          });
+          const bounce = (to: Level, n: number, gapMs: number): void => {
+            // contact moves to `to`, bouncing back n times before it stays
+            for (let i = 0; i < n; i++) {
+              d.raw(to);
+              clock.advance(gapMs);
+              d.raw((1 - to) as Level);
+              clock.advance(gapMs);
+            }
+            d.raw(to);
+          };
+          for (const t of tips) {
+            const g = (t.bounceGap * debounce) / 8;
+            bounce(0, t.bounces, g);
+            clock.advance(t.hold * debounce);
+            bounce(1, t.bounces, g);
+            clock.advance(t.gap * debounce);
+          }
+          expect(pulses).toBe(tips.length);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
