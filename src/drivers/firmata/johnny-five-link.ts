@@ -152,7 +152,7 @@ class JohnnyFiveLink implements FirmataLink {
     });
     // We never ask for the firmware after the handshake: hearing it again means the board
     // rebooted (reset button, brown-out, watchdog) and forgot its pin modes and reporting.
-    this.listen('queryfirmware', () => this.lostLocal(undefined, 'the board reset (it announced its firmware again)'));
+    this.listen('queryfirmware', () => this.lostLocal(undefined, 'the board reset (it announced its firmware again)', ''));
     this.listen('close', (e) => this.lostLocal(e, 'the port closed'));
     this.listen('disconnect', (e) => this.lostLocal(e, 'the board disconnected'));
     this.listen('error', (e) => this.lostLocal(e, 'port error'));
@@ -238,11 +238,11 @@ class JohnnyFiveLink implements FirmataLink {
     if (early) queueMicrotask(() => cb(early));
   }
 
-  private lostLocal(e: unknown, what: string): void {
+  private lostLocal(e: unknown, what: string, hint = ' — unplugged or reset?'): void {
     if (this.closed || this.lost) return;
     this.lost = true;
     const detail = e instanceof Error ? `: ${describeError(e)}` : '';
-    this.lostErr = new Error(`firmata board on ${this.opts.port}: ${what}${detail} — unplugged or reset?`, { cause: e });
+    this.lostErr = new Error(`firmata board on ${this.opts.port}: ${what}${detail}${hint}`, { cause: e });
     this.lostCb?.(this.lostErr);
   }
 

@@ -127,7 +127,7 @@ describe('firmata driver (mock-firmata)', () => {
     const { ctx, start, handles } = await started();
     await start;
     handles[0]?.io.emit('queryfirmware');
-    expect(String(ctx.failures[0])).toMatch(/firmata board on \/dev\/ttyACM0: the board reset \(it announced its firmware again\)/);
+    expect(String(ctx.failures[0])).toMatch(/firmata board on \/dev\/ttyACM0: the board reset \(it announced its firmware again\)$/);
   });
 
   it('a thermometer reports only when the board does (no johnny-five timer)', async () => {
