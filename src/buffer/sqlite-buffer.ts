@@ -136,6 +136,8 @@ export class SqliteBuffer implements DurableBuffer {
     const start = this.nextSeq;
     const rows = this.encode(readings, start);
     const incoming = rows.reduce((n, r) => n + r.bytes, 0);
+    // Delivered rows first: never drop (and report) what was already acknowledged.
+    if (this.totalBytes + incoming > this.opts.maxBytes && this.pendingAcks.length > 0) this.flushAcks();
     const run = this.db.transaction((): CommitResult => {
       let dropped = 0;
       if (this.totalBytes + incoming > this.opts.maxBytes) {

@@ -23,6 +23,7 @@ import { buildDevices, type DeviceRuntime } from './devices.js';
 import { StatusServer } from '../health/http.js';
 import { removePid, writePid } from './pidfile.js';
 import { TimeWatch } from './time-watch.js';
+import { compactHealth } from '../health/compact.js';
 
 export interface GatewayOptions {
   clock?: Clock;
@@ -133,7 +134,8 @@ export class Gateway {
     this.cancelHealth = this.clock.setTimer(this.config.health.interval, () => {
       try {
         for (const d of this.devices) d.health.check();
-        this.uplink.publishHealth(JSON.stringify(this.health()));
+        const h = this.health();
+        this.uplink.publishHealth([() => JSON.stringify(h), () => JSON.stringify(compactHealth(h))]);
       } catch (err) {
         this.log.warn(`health snapshot failed: ${describeError(err)}`);
       }

@@ -8,6 +8,7 @@
  * - The will is the retained `status` {"state":"offline"}.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { IClientOptions } from 'mqtt';
 import type { UplinkConfig } from '../config/schema.js';
 import { UserError } from '../core/errors.js';
@@ -51,7 +52,10 @@ export function clientOptions(cfg: UplinkConfig, gatewayId: string, topics: Topi
     if (ca) opts.ca = ca;
     if (cert) opts.cert = cert;
     if (key) opts.key = key;
-    opts.servername = cfg.tls?.servername ?? url.hostname;
+    // SNI takes host names only (Node warns, DEP0123, when given an IP address).
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const servername = cfg.tls?.servername ?? (isIP(host) === 0 ? host : undefined);
+    if (servername) opts.servername = servername;
   }
   return opts;
 }

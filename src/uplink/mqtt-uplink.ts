@@ -273,8 +273,20 @@ export class MqttUplink implements Uplink {
     });
   }
 
-  publishHealth(payload: string): void {
-    if (this.st === 'online') this.client?.publish(this.o.topics.health, payload, { qos: 0, retain: true });
+  publishHealth(payload: string | (() => string)[]): void {
+    if (this.st !== 'online') return;
+    // Candidates from most to least detailed: the first that fits the broker's
+    // Maximum Packet Size is sent (an oversize packet gets us disconnected).
+    const candidates = typeof payload === 'string' ? [() => payload] : payload;
+    for (const make of candidates) {
+      const text = make();
+      const size = Buffer.byteLength(text) + Buffer.byteLength(this.o.topics.health) + 16;
+      if (size <= this.maxPacket) {
+        this.client?.publish(this.o.topics.health, text, { qos: 0, retain: true });
+        return;
+      }
+    }
+    this.o.log.warn({ maxPacket: this.maxPacket }, 'uplink: health snapshot larger than the broker accepts: not sent');
   }
 
   async stop(deadlineMs: number): Promise<void> {
@@ -327,9 +339,14 @@ export class MqttUplink implements Uplink {
 function explainMqttError(err: Error & { code?: string | number }): string {
   const code = err.code;
   if (code === 4 || code === 134) return 'broker refused the connection: bad username or password — check uplink.username/password';
-  if (code === 5 || code === 135) return 'broker refused the connection: not authorized — check the broker ACL for this client';
+  if (code === 5 || code === 135)
+    return 'broker refused the connection: not authorized — check uplink.username/password (Mosquitto answers a wrong password this way) and the broker ACL for this client';
   if (code === 1 || code === 132) return 'broker refused the MQTT protocol version — try uplink.protocol_version: 4';
   if (code === 2 || code === 133) return 'broker rejected the client id — check uplink.client_id';
+  if (typeof code === 'string' && /ALERT_CERTIFICATE_REQUIRED/.test(code))
+    return `TLS: the broker requires a client certificate (${code}) — set uplink.tls.cert and uplink.tls.key`;
+  if (typeof code === 'string' && /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|ACCESS_DENIED)/.test(code))
+    return `TLS: the broker refused our client certificate (${code}) — check uplink.tls.cert/key and that the broker trusts the CA that signed it`;
   if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code))
     return `TLS: broker certificate not trusted (${code}) — check uplink.tls.ca and the broker's hostname`;
   if (code === 'ECONNREFUSED') return 'connection refused — is the broker running and the port right?';

@@ -22,8 +22,11 @@ export interface Uplink {
   start(): void;
   /** New data was committed: publish it when the batch rules allow. */
   notify(): void;
-  /** Publish a retained snapshot (health); dropped when offline. */
-  publishHealth(payload: string): void;
+  /**
+   * Publish a retained snapshot (health); dropped when offline. Given several
+   * renderings (most detailed first), sends the first that fits the broker's limit.
+   */
+  publishHealth(payload: string | (() => string)[]): void;
   /** Deliver what can be delivered before `deadlineMs`, publish offline status, disconnect. */
   stop(deadlineMs: number): Promise<void>;
   stats(): UplinkStats;
