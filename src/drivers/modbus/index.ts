@@ -20,6 +20,7 @@ import { DevicePoller } from './poller.js';
 import type { PointSpec } from './points.js';
 import { modbusDeviceSchema, type ModbusBusConfig, type ModbusDeviceConfig } from './schema.js';
 import { modbusWrite } from './write.js';
+import { explainModbusPlan } from './explain.js';
 
 export class ModbusDriver implements Driver {
   private bus: ModbusBus | undefined;
@@ -104,4 +105,5 @@ export const modbusDriver: DriverDefinition<ModbusDeviceConfig> = {
   // Two devices with one unit id on one bus would answer each other's requests.
   claims: (config) => [`modbus:${config.bus} unit ${config.unit ?? 'default'}`],
   buses: (config) => [{ name: config.bus, types: ['modbus-rtu', 'modbus-tcp'] }],
+  explain: (config) => explainModbusPlan(config),
 };

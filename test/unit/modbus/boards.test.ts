@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkConfigText } from '../../../src/config/load.js';
 import { explainModbusPlan } from '../../../src/drivers/modbus/explain.js';
+import { modbusDriver } from '../../../src/drivers/modbus/index.js';
 import { devicePlan } from '../../../src/drivers/modbus/device-plan.js';
 import type { ModbusDeviceConfig } from '../../../src/drivers/modbus/schema.js';
 
@@ -52,6 +53,7 @@ describe('modbus example boards', () => {
     expect(text).toContain('  every 10s: 3 requests for 30 points (80 items read)');
     expect(text).toContain('    FC04 read input 342-345 (4) → total_energy, total_reactive_energy');
     expect(text).toMatch(/bus rs485-1: ≈\d+(\.\d)?% busy\n$/);
+    expect(modbusDriver.explain?.(load('sdm630-three-phase.yaml'))).toBe(text); // what `validate --explain` prints
     const plc = explainModbusPlan(load('plc-tcp.yaml'));
     expect(plc).toContain('    FC01 read coil 0-1 (2) → pump1_enable, pump2_enable');
     expect(plc).not.toContain('on the wire');
