@@ -31,6 +31,7 @@ function setup() {
     driver: 'firmata',
     port: '/dev/serial/by-id/usb-Arduino_Uno-if00',
     poll: '1s',
+    stale_after: '60s', // the test advances fake time fast while real bytes trickle in
     points: [
       { name: 'a0', pin: 'A0' },
       { name: 'a3', pin: 'A3', scale: 0.00489 },

@@ -45,7 +45,7 @@ describe('citygate probe gpio', { timeout: 90_000 }, () => {
     const root = buildTree(bcm2711(), { exported: [529] });
     const value = join(root, 'gpio529', 'value');
     writeFileSync(value, '1\n');
-    const child = spawn(process.execPath, [BIN, 'probe', 'gpio', 'watch', '17', '--duration', '2s', '--debounce', '30ms', '--sysfs-root', root], {
+    const child = spawn(process.execPath, [BIN, 'probe', 'gpio', 'watch', '17', '--duration', '5s', '--debounce', '30ms', '--sysfs-root', root], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -63,17 +63,17 @@ describe('citygate probe gpio', { timeout: 90_000 }, () => {
         }
       });
     });
-    // two tips, each held 150 ms (the file port polls every 5 ms)
+    // two tips, each held 400 ms (the file port polls every 5 ms; generous for a loaded CI box)
     for (let i = 0; i < 2; i++) {
       writeFileSync(value, '0\n');
-      await sleep(150);
+      await sleep(400);
       writeFileSync(value, '1\n');
-      await sleep(150);
+      await sleep(400);
     }
     const status = await new Promise<number | null>((r) => child.on('exit', r));
     expect(stderr).toBe('');
     expect(status).toBe(0);
-    expect(stdout).toMatch(/watching GPIO 17 \(sysfs gpio529, pinctrl-bcm2711 base 512\): counting falling edges, debounce 30ms; for 2s/);
+    expect(stdout).toMatch(/watching GPIO 17 \(sysfs gpio529, pinctrl-bcm2711 base 512\): counting falling edges, debounce 30ms; for 5s/);
     expect(stdout).toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z {2}\+\d+\.\d{3}s {2}edge {2}→ 0 \(falling\)/);
     expect(stdout).toContain('pulse 2 ');
     expect(stdout).toContain('4 edges, 2 pulses counted, 0 bounce bursts rejected');
