@@ -210,8 +210,13 @@ describe('firmata definition', () => {
     ]);
   });
 
-  it('creating a driver opens nothing', () => {
-    expect(() => firmataDriver.create(config(), { buses: {} })).not.toThrow();
+  it('creating a driver opens nothing: the link is opened in start()', async () => {
+    let opened = 0;
+    const driver = new FirmataDriver(config(), (o) => (opened++, johnnyFiveLink(() => mockIo())(o)));
+    expect(opened).toBe(0);
+    await driver.start(testContext({ clock: new FakeClock() }));
+    expect(opened).toBe(1);
+    await driver.stop();
   });
 
   it('rejects points that do not fit their type', () => {

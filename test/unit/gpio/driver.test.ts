@@ -218,8 +218,14 @@ describe('gpio definition', () => {
     expect(gpioDriver.pointConfigs?.(config({ pin: 4, mode: 'input', point: 'door' }))).toEqual([{ name: 'door' }]);
   });
 
-  it('creating a driver does no I/O', () => {
-    expect(() => gpioDriver.create(config({ pin: 17, mode: 'input' }), { buses: {} })).not.toThrow();
+  it('creating a driver does no I/O: the port is made and opened in start()', async () => {
+    const port = new FakeGpioPort();
+    let made = 0;
+    const driver = new GpioDriver(config({ pin: 17, mode: 'input' }), () => (made++, port));
+    expect([made, port.lines.size]).toEqual([0, 0]);
+    await driver.start(testContext({ clock: new FakeClock() }));
+    expect([made, port.lines.size]).toEqual([1, 1]);
+    await driver.stop();
   });
 
   it('rejects keys that do not apply to the mode, and pins that do not exist', () => {
