@@ -10,7 +10,8 @@ import { UserError, describeError } from '../../core/errors.js';
 import { parseDuration } from '../../config/units.js';
 import type { ModbusBus } from '../../drivers/modbus/bus.js';
 import { EXCEPTION_NAMES, ModbusExceptionError } from '../../drivers/modbus/errors.js';
-import { interpretBits, interpretRegisters } from '../../drivers/modbus/interpret.js';
+import { decodeAs, interpretBits, interpretRegisters } from '../../drivers/modbus/interpret.js';
+import { DATA_TYPES, ORDER_ALIASES, type DataType } from '../../drivers/modbus/codec.js';
 import { openBus } from '../../drivers/modbus/open-bus.js';
 import { READ_LIMIT, TABLES, type Table } from '../../drivers/modbus/pdu.js';
 import { parseUnits, scanUnits } from '../../drivers/modbus/scan.js';
@@ -102,8 +103,22 @@ export async function runScan(o: LinkOptions & { units?: string; table?: string;
   }
 }
 
-export async function runRead(o: LinkOptions & { unit?: string; table?: string; address?: string; count?: string }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+export interface ReadOptions extends LinkOptions {
+  unit?: string;
+  table?: string;
+  address?: string;
+  count?: string;
+  type?: string;
+  order?: string;
+  length?: string;
+}
+
+export async function runRead(o: ReadOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const t = table(o.table);
+  if (o.type !== undefined && !(DATA_TYPES as readonly string[]).includes(o.type)) throw new UserError(`--type must be one of ${DATA_TYPES.join(', ')}, got "${o.type}"`);
+  const order = ORDER_ALIASES[o.order ?? 'ABCD'];
+  if (!order) throw new UserError(`--order must be one of ${Object.keys(ORDER_ALIASES).join(', ')}, got "${o.order}"`);
+  const strLen = int('length', o.length) ?? 1;
   const unit = int('unit', o.unit) ?? 1;
   const address = int('address', o.address);
   if (address === undefined || address > 65_535) throw new UserError('--address is required: the protocol (0-based) address, 0-65535 (manual 30001 = input 0, 40001 = holding 0)');
@@ -113,7 +128,9 @@ export async function runRead(o: LinkOptions & { unit?: string; table?: string; 
   try {
     const r = await bus.request({ unit, request: { kind: 'read', table: t, address, count } });
     out.write(`unit ${unit} on ${where}: ${t} ${address}-${address + count - 1}, ${Math.round(r.latencyMs)}ms\n\n`);
-    out.write(t === 'coil' || t === 'discrete' ? interpretBits(t, address, r.data as boolean[]) : interpretRegisters(t, address, r.data as number[]));
+    if (t === 'coil' || t === 'discrete') out.write(interpretBits(t, address, r.data as boolean[]));
+    else if (o.type) out.write(decodeAs(address, r.data as number[], o.type as DataType, order, strLen));
+    else out.write(interpretRegisters(t, address, r.data as number[]));
     return 0;
   } catch (e) {
     if (e instanceof ModbusExceptionError) {
@@ -152,7 +169,10 @@ export function registerModbusProbe(probe: Command): void {
     .option('--table <table>', 'coil, discrete, input or holding', 'holding')
     .option('--address <n>', 'protocol (0-based) address of the first item')
     .option('--count <n>', 'number of registers or bits to read')
-    .action(async (opts: LinkOptions & { unit?: string; table?: string; address?: string; count?: string }) => {
+    .option('--type <type>', 'decode as this type only (bool, int16 … float64, string); default: every interpretation')
+    .option('--order <order>', 'with --type: ABCD, CDAB, BADC, DCBA (or big, little, word_swap, byte_swap)', 'ABCD')
+    .option('--length <n>', 'with --type string: registers per string')
+    .action(async (opts: ReadOptions) => {
       process.exitCode = await runRead(opts);
     });
 }

@@ -3,7 +3,7 @@
  * read`: a technician with a meter whose manual is vague about word order can see
  * which column makes sense (230.4 V, not 1.2e-38). Pure: registers in, text out.
  */
-import { decodeBigInt, decodeRegisters, ORDERS, type DataType } from './codec.js';
+import { decodeBigInt, decodeRegisters, ORDERS, registerCount, type DataType, type Order } from './codec.js';
 import type { Table } from './pdu.js';
 
 const MANUAL_BASE: Partial<Record<Table, number>> = { coil: 1, discrete: 10001, input: 30001, holding: 40001 };
@@ -69,4 +69,20 @@ export function interpretBits(tableName: 'coil' | 'discrete', address: number, b
     rows.push([`${address + i}`, `${base + address + i}`, bits.slice(i, i + 8).map((b) => (b ? '1' : '0')).join(' ')]);
   }
   return `${table(['address', 'manual', `values (${tableName} ${address}…)`], rows).join('\n')}\n`;
+}
+
+/**
+ * `regs` decoded as consecutive values of one type and order (what a point config with
+ * that type and order would emit), one line per value.
+ */
+export function decodeAs(address: number, regs: readonly number[], type: DataType, order: Order, length = 1): string {
+  const n = registerCount(type, length);
+  const rows: string[][] = [];
+  for (let i = 0; i + n <= regs.length; i += n) {
+    const slice = regs.slice(i, i + n);
+    const shown = type === 'int64' || type === 'uint64' ? String(decodeBigInt(slice, type === 'int64', order)) : fmt(decodeRegisters(slice, type, order).value);
+    rows.push([String(address + i), type === 'string' ? JSON.stringify(decodeRegisters(slice, type, order).value) : shown]);
+  }
+  if (rows.length === 0) return `too few registers for one ${type} (${n} needed)\n`;
+  return `${table(['address', `${type} ${type === 'string' ? `(${length} registers)` : order}`], rows).join('\n')}\n`;
 }

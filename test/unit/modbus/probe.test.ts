@@ -65,6 +65,14 @@ describe('probe modbus', () => {
     expect(coils.text()).toContain('0        1       1 0 1');
   });
 
+  it('read with --type and --order decodes consecutive values the way a point would', async () => {
+    const out = sink();
+    await runRead({ host: '127.0.0.1', portTcp: port, unit: '1', table: 'input', address: '0', count: '2', type: 'float32', order: 'word_swap' }, out.stream);
+    expect(out.text()).toMatch(/^unit 1 on 127\.0\.0\.1:\d+: input 0-1, \d+ms\n\naddress {2}float32 CDAB\n0 {8}230\.5\n$/);
+    await expect(runRead({ host: '127.0.0.1', portTcp: port, address: '0', type: 'float' })).rejects.toThrow(/--type must be one of/);
+    await expect(runRead({ host: '127.0.0.1', portTcp: port, address: '0', type: 'float32', order: 'ACBD' })).rejects.toThrow(/--order must be one of/);
+  });
+
   it('read of a refused address explains the exception', async () => {
     const out = sink();
     expect(await runRead({ host: '127.0.0.1', portTcp: port, unit: '5', address: '0' }, out.stream)).toBe(2);
