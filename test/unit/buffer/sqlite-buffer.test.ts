@@ -153,3 +153,31 @@ describe('SqliteBuffer row ids', () => {
     expect(buffer.read(cursor, 10).map((r) => r.firstSeq)).toEqual([6]);
   });
 });
+
+describe('SqliteBuffer acknowledgements', () => {
+  it('apply inside the next commit, or on their own after ackFlushMs', () => {
+    const { buffer, clock } = open({ ackFlushMs: 30_000 });
+    buffer.commit(many('a', 5));
+    buffer.ack(buffer.read(0, 10).map((r) => r.id));
+    expect(buffer.stats().readings).toBe(0); // delivered: no longer waiting
+    const db = (buffer as unknown as { db: Database.Database }).db;
+    expect(db.prepare('SELECT count(*) AS n FROM batches').get()).toEqual({ n: 1 }); // not deleted yet
+    buffer.commit(many('a', 2));
+    expect(db.prepare('SELECT count(*) AS n FROM batches').get()).toEqual({ n: 1 }); // the commit applied it
+    buffer.ack(buffer.read(0, 10).map((r) => r.id));
+    clock.advance(30_000);
+    expect(db.prepare('SELECT count(*) AS n FROM batches').get()).toEqual({ n: 0 });
+  });
+
+  it('never hands out a seq twice, even when the newest row is acknowledged before older ones', () => {
+    const { buffer, opts } = open();
+    buffer.commit([reading('a', 0), reading('b', 0)]); // rows a:1, b:2
+    const rows = buffer.read(0, 10);
+    buffer.ack([rows[1]!.id]); // the newest row (b) delivered, a still waiting
+    buffer.flushAcks();
+    buffer.close();
+    const again = new SqliteBuffer(opts);
+    expect(again.commit([reading('c', 0)])).toMatchObject({ firstSeq: 3 });
+    again.close();
+  });
+});
