@@ -8,8 +8,9 @@
  *   what to check (missing device node, permission, connection refused). After a
  *   successful open, every received chunk goes to `events.data`, and `events.closed`
  *   is called exactly once when the link dies on its own (unplug, reset, EOF).
- * - `write` resolves when the bytes are handed to the OS; it rejects if the link is
- *   down (the bus then treats the link as closed).
+ * - `write` resolves once the bytes are queued for sending (it may resolve before they
+ *   leave); it rejects at once if the link is down (the bus then treats the link as
+ *   closed). A failure after queueing surfaces as `events.closed`.
  * - `close()` is idempotent and does not call `events.closed`.
  * - A link is single-use per open: after close or death, `open` may be called again.
  */

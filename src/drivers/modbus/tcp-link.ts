@@ -7,6 +7,8 @@
 import net from 'node:net';
 import type { ByteLink, LinkEvents } from './link.js';
 
+const DONE = Promise.resolve();
+
 export class TcpLink implements ByteLink {
   private socket: net.Socket | undefined;
 
@@ -63,7 +65,10 @@ export class TcpLink implements ByteLink {
   write(data: Buffer): Promise<void> {
     const s = this.socket;
     if (!s || s.destroyed) return Promise.reject(new Error(`not connected to ${this.name}`));
-    return new Promise((resolve, reject) => s.write(data, (err) => (err ? reject(err) : resolve())));
+    // No per-write callback (the hot path): a failed write emits 'error' on the
+    // socket, which reports the link closed and fails the exchange in flight.
+    s.write(data);
+    return DONE;
   }
 
   async close(): Promise<void> {
