@@ -196,6 +196,9 @@ export class MqttUplink implements Uplink {
   private pump(): void {
     if (this.st !== 'online' || this.pumping) return;
     this.pumping = true;
+    // One write for everything this pump sends (mqtt.js writes each packet on its own).
+    const stream = (this.client as unknown as { stream?: { cork?: () => void; uncork?: () => void } } | undefined)?.stream;
+    stream?.cork?.();
     try {
       this.pumpEvents();
       while (this.sentAt.size < this.window) {
@@ -208,6 +211,7 @@ export class MqttUplink implements Uplink {
       this.o.log.error(`uplink: reading the buffer failed: ${this.s.lastError}`);
     } finally {
       this.pumping = false;
+      stream?.uncork?.();
     }
   }
 

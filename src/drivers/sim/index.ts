@@ -11,8 +11,13 @@ import type { Sample } from '../../core/reading.js';
 import { simDeviceSchema, type SimDeviceConfig, type SimPointConfig } from './schema.js';
 import { initialState, seededRandom, waveValue, type WaveState } from './waves.js';
 
-/** At most this many polls are caught up in one tick (bounds a tick's work). */
-const MAX_CATCH_UP = 1000;
+/**
+ * At most this many readings are produced in one tick: a late tick catches up in
+ * slices, so the event loop (PUBACKs, commits) keeps turning under any offered load.
+ */
+const MAX_READINGS_PER_TICK = 5000;
+/** Polls further behind than this are skipped, not replayed (the sim is not a log). */
+const MAX_BACKLOG_POLLS = 1000;
 
 interface SimPoint {
   name: string;
@@ -44,7 +49,9 @@ export class SimDriver implements Driver {
         throw new Error(`simulated crash after ${this.config.crash_after}ms (crash_after)`);
       }
       const due = Math.floor((ctx.clock.mono() - t0) / poll) + 1;
-      const n = Math.min(due - done, MAX_CATCH_UP);
+      if (due - done > MAX_BACKLOG_POLLS) done = due - MAX_BACKLOG_POLLS;
+      const perTick = Math.max(1, Math.floor(MAX_READINGS_PER_TICK / Math.max(1, this.points.length)));
+      const n = Math.min(due - done, perTick);
       for (let k = 0; k < n; k++) {
         const elapsed = (done + k) * poll;
         if (this.config.error_rate > 0 && random() < this.config.error_rate) {
@@ -54,8 +61,9 @@ export class SimDriver implements Driver {
         ctx.emit(this.sample(elapsed, random));
         ctx.health.success();
       }
-      done = Math.max(done + n, due - MAX_CATCH_UP);
-      const next = t0 + done * poll;
+      done += n;
+      // Behind: yield to the event loop and continue at once; else wait for the next poll.
+      const next = done < due ? ctx.clock.mono() : t0 + done * poll;
       this.cancel = ctx.clock.setTimer(next - ctx.clock.mono(), tick);
     };
     tick();
