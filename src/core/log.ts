@@ -3,8 +3,11 @@
  * colour output when stdout is a terminal. Secrets are redacted by key name wherever
  * they appear in a logged object.
  */
+import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+
+// pino-pretty is loaded only for a terminal: a service writing JSON never pays for it.
+const require = createRequire(import.meta.url);
 
 export type { Logger } from 'pino';
 
@@ -26,6 +29,7 @@ export function createLogger(opts: LogOptions = {}): Logger {
   };
   const usePretty = opts.pretty ?? Boolean(process.stdout.isTTY);
   if (usePretty) {
+    const pretty = require('pino-pretty') as typeof import('pino-pretty');
     const stream = pretty({
       colorize: true,
       translateTime: 'HH:MM:ss.l',

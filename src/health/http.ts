@@ -9,7 +9,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { HealthPayload } from '../uplink/topics.js';
-import { metricsRegistry } from './metrics.js';
 import { renderStatusPage } from './page.js';
 
 export class StatusServer {
@@ -22,7 +21,9 @@ export class StatusServer {
   ) {}
 
   async start(): Promise<void> {
-    const reg = metricsRegistry(this.snapshot);
+    // prom-client is loaded on the first scrape: a gateway nobody scrapes saves its memory.
+    let reg: Awaited<ReturnType<typeof loadRegistry>> | undefined;
+    const loadRegistry = async () => (await import('./metrics.js')).metricsRegistry(this.snapshot);
     const idx = this.listen.lastIndexOf(':');
     const host = this.listen.slice(0, idx).replace(/^\[|\]$/g, '');
     const port = Number(this.listen.slice(idx + 1));
@@ -34,7 +35,11 @@ export class StatusServer {
         } else if (path === '/health') {
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.snapshot()));
         } else if (path === '/metrics') {
-          void reg.metrics().then((text) => res.writeHead(200, { 'content-type': reg.contentType }).end(text));
+          void (async () => {
+            reg ??= await loadRegistry();
+            const text = await reg.metrics();
+            res.writeHead(200, { 'content-type': reg.contentType }).end(text);
+          })().catch((err: unknown) => res.writeHead(500).end(String(err)));
         } else if (path === '/') {
           res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(renderStatusPage(this.snapshot()));
         } else {

@@ -11,9 +11,6 @@ import { loadConfigFile } from '../../config/load.js';
 import { createLogger } from '../../core/log.js';
 import { Gateway } from '../../runtime/gateway.js';
 import { runUntilSignal } from '../../runtime/signals.js';
-import { EmbeddedBroker } from '../../demo/embedded-broker.js';
-import { freeLoopbackPort } from '../../demo/ports.js';
-import { startSummary } from '../../demo/summary.js';
 
 const DEMO_BOARD = fileURLToPath(new URL('../../../boards/demo.yaml', import.meta.url));
 
@@ -27,6 +24,10 @@ export function registerDemo(program: Command): void {
     .option('--duration <seconds>', 'stop by itself after this long (default: run until Ctrl-C)')
     .option('--log-level <level>', 'log level', 'warn')
     .action(async (opts: { config: string; port?: string; dataDir: string; duration?: string; logLevel: string }) => {
+      // Loaded here, not at the top: the service (`run`) never pays for an embedded broker.
+      const { EmbeddedBroker } = await import('../../demo/embedded-broker.js');
+      const { freeLoopbackPort } = await import('../../demo/ports.js');
+      const { startSummary } = await import('../../demo/summary.js');
       const log = createLogger({ level: opts.logLevel });
       const broker = new EmbeddedBroker('127.0.0.1', opts.port ? Number(opts.port) : await freeLoopbackPort(18830));
       await broker.start();

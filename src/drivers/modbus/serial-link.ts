@@ -6,7 +6,7 @@
  *
  * The port class is injectable so unit tests can use serialport's SerialPortMock.
  */
-import { SerialPort } from 'serialport';
+import { serialport } from '../../ports/serial/load.js';
 import type { ByteLink, LinkEvents } from './link.js';
 
 export interface SerialSettings {
@@ -30,7 +30,7 @@ export interface SerialPortLike {
 
 export type SerialFactory = (s: SerialSettings & { autoOpen: false }) => SerialPortLike;
 
-const realPort: SerialFactory = (s) => new SerialPort(s) as unknown as SerialPortLike;
+const realPort: SerialFactory = (s) => new (serialport().SerialPort)(s) as unknown as SerialPortLike;
 
 export class SerialLink implements ByteLink {
   private port: SerialPortLike | undefined;

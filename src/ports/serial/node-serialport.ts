@@ -14,7 +14,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { EventEmitter } from 'node:events';
-import { SerialPort } from 'serialport';
+import { serialport } from './load.js';
 import { describeError } from '../../core/errors.js';
 import { explainOpenError } from './open-errors.js';
 import { listPorts, type RawPortInfo } from './list.js';
@@ -118,7 +118,7 @@ export class NodeSerialPorts implements SerialPorts {
   private readonly Port: PortConstructor;
 
   constructor(private readonly opts: NodeSerialPortsOptions = {}) {
-    this.Port = opts.Port ?? (SerialPort as unknown as PortConstructor);
+    this.Port = opts.Port ?? (serialport().SerialPort as unknown as PortConstructor);
   }
 
   open(s: SerialSettings): Promise<SerialConnection> {
@@ -146,6 +146,6 @@ export class NodeSerialPorts implements SerialPorts {
   }
 
   list(): Promise<SerialPortList> {
-    return listPorts(this.opts.list ?? (() => SerialPort.list()), this.opts.devDir ?? '/dev');
+    return listPorts(this.opts.list ?? (() => serialport().SerialPort.list()), this.opts.devDir ?? '/dev');
   }
 }
