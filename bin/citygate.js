@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-old-space-size=96 --max-semi-space-size=2
 // citygate CLI entry. In a checkout (src/ present) the TypeScript sources run
 // directly through tsx, so `npx citygate …` works right after `npm install`
 // with no build step; an installed package built with `npm run build` runs dist/.

@@ -12,6 +12,7 @@ import { copyFileSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeF
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { SERVICE_NODE_FLAGS } from '../../src/runtime/node-flags.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -55,9 +56,12 @@ export interface WorkerRun {
 }
 
 export function runWorker<R>(w: WorkerRun): Promise<R> {
+  // citygate runs with the service's heap flags (as systemd and bin/citygate.js start it);
+  // the raw baselines run with Node's defaults.
+  const flags = w.worker === 'citygate' ? [...SERVICE_NODE_FLAGS] : [];
   const argv = w.build
-    ? [join(w.build, 'bench', 'workers', `${w.worker}.js`)]
-    : ['--import', 'tsx', join(REPO, 'bench', 'workers', `${w.worker}.ts`)];
+    ? [...flags, join(w.build, 'bench', 'workers', `${w.worker}.js`)]
+    : [...flags, '--import', 'tsx', join(REPO, 'bench', 'workers', `${w.worker}.ts`)];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, {
       cwd: REPO,
