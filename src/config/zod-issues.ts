@@ -97,6 +97,11 @@ export function explainIssues(schema: z.ZodType, issues: readonly z.core.$ZodIss
       }
       case 'too_small':
       case 'too_big': {
+        // A schema's own message (e.g. a BCM pin hint) says more than ours.
+        if (!/^Too (small|big)/.test(issue.message)) {
+          out.push({ path, message: issue.message });
+          break;
+        }
         const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
         const rel = issue.code === 'too_small' ? 'at least' : 'at most';
         if (issue.origin === 'array' && Array.isArray(input)) {
