@@ -70,7 +70,7 @@ function inGroup(group: string): boolean | undefined {
   }
 }
 
-export function checkDevices(c: GatewayConfig): CheckResult[] {
+export async function checkDevices(c: GatewayConfig): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
   const root = process.getuid?.() === 0;
   const claims = [
@@ -91,9 +91,15 @@ export function checkDevices(c: GatewayConfig): CheckResult[] {
         out.push(fail(who, `${target} is not accessible${!root && inGroup('dialout') === false ? ' — add the user to dialout: sudo usermod -aG dialout $USER' : ''}`));
       }
     } else if (kind === 'gpio') {
-      if (!existsSync('/sys/class/gpio')) out.push(fail(who, 'sysfs GPIO (/sys/class/gpio) is missing on this kernel'));
-      else if (!root && inGroup('gpio') === false) out.push(fail(who, `no GPIO permission — sudo usermod -aG gpio ${userInfo().username}`));
-      else out.push(ok(who, `GPIO ${target} available`));
+      // The same checks the GPIO port makes before opening a line: sysfs present, the
+      // Pi's controller and its base (0, 512, 571 …), the pin valid, export writable.
+      try {
+        const { preflight } = await import('../ports/gpio/index.js');
+        const r = await preflight('/sys/class/gpio', Number(target));
+        out.push(ok(who, `BCM ${target} = sysfs gpio${r.kernel} on ${r.controller.label} (base ${r.controller.base})${r.exported ? ', already exported' : ''}`));
+      } catch (err) {
+        out.push(fail(who, `BCM ${target}: ${describeError(err)}`));
+      }
     }
   }
   return out;

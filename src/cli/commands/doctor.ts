@@ -30,7 +30,7 @@ export function registerDoctor(program: Command): void {
       }
       for (const r of checkDataDir(config)) print(r);
       print(checkClock());
-      for (const r of checkDevices(config)) print(r);
+      for (const r of await checkDevices(config)) print(r);
       if (opts.broker) for (const r of await checkBroker(config)) print(r);
       const failed = results.filter((r) => r.verdict === 'fail').length;
       process.stdout.write(failed ? `\n${failed} check${failed === 1 ? '' : 's'} failed\n` : '\nall checks passed\n');
