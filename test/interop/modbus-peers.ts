@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { RtuResponder } from '../../src/drivers/modbus/server/rtu-responder.js';
 import { requireTool } from '../helpers/tools.js';
+import { killAndWait } from '../helpers/process.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/modbus_server.py');
 
@@ -48,11 +49,7 @@ export class Pymodbus {
   async stop(): Promise<void> {
     const p = this.proc;
     this.proc = undefined;
-    if (!p || p.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
-      p.kill('SIGKILL');
-    });
+    await killAndWait(p);
   }
 }
 

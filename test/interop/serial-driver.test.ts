@@ -9,9 +9,8 @@ import { SerialDriver } from '../../src/drivers/serial/driver.js';
 import { serialDeviceSchema } from '../../src/drivers/serial/schema.js';
 import { encodePms5003 } from '../../src/drivers/serial/protocols/pms5003.js';
 import { encodeNmea } from '../../src/drivers/serial/protocols/nmea.js';
-import { PtyPair } from '../helpers/socat.js';
 import { testContext } from '../helpers/driver-context.js';
-import { FakeSensor, until } from './serial-pty.js';
+import { sensorOnPty, until } from './serial-pty.js';
 
 const PM = { pm1_0_cf1: 11, pm2_5_cf1: 17, pm10_cf1: 21, pm1_0: 10, pm2_5: 15, pm10: 20, particles_0_3um: 1500, particles_0_5um: 420, particles_1_0um: 90, particles_2_5um: 9, particles_5_0um: 2, particles_10um: 1 };
 
@@ -23,12 +22,7 @@ describe('serial driver over a socat pty pair', () => {
   });
 
   it('decodes PMS5003 frames end to end; unplug → down; replug → ok, same driver', async () => {
-    const pair = new PtyPair();
-    await pair.start();
-    cleanup.push(() => pair.stop());
-    const sensor = new FakeSensor(pair.a);
-    sensor.open();
-    cleanup.push(() => sensor.close());
+    const { pair, sensor } = await sensorOnPty(cleanup);
 
     const config = serialDeviceSchema.parse({
       id: 'pm-1', driver: 'serial', port: pair.b, protocol: 'pms5003', reopen: { min: '100ms', max: '400ms' },
@@ -76,12 +70,7 @@ describe('serial driver over a socat pty pair', () => {
   });
 
   it('NMEA at 9600 baud, fed like a receiver (one burst per second, split anywhere)', async () => {
-    const pair = new PtyPair();
-    await pair.start();
-    cleanup.push(() => pair.stop());
-    const sensor = new FakeSensor(pair.a);
-    sensor.open();
-    cleanup.push(() => sensor.close());
+    const { pair, sensor } = await sensorOnPty(cleanup);
     const config = serialDeviceSchema.parse({ id: 'gps', driver: 'serial', port: pair.b, protocol: 'nmea' });
     const ctx = testContext({ device: 'gps' });
     const driver = new SerialDriver(config);

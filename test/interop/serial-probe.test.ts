@@ -6,8 +6,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeSds011 } from '../../src/drivers/serial/protocols/sds011.js';
-import { PtyPair } from '../helpers/socat.js';
-import { FakeSensor } from './serial-pty.js';
+import { sensorOnPty } from './serial-pty.js';
 
 const BIN = fileURLToPath(new URL('../../bin/citygate.js', import.meta.url));
 
@@ -30,12 +29,7 @@ describe('citygate probe serial over a pty pair', () => {
   });
 
   async function sensorStreaming(frame: () => Uint8Array | string, ms: number) {
-    const pair = new PtyPair();
-    await pair.start();
-    cleanup.push(() => pair.stop());
-    const sensor = new FakeSensor(pair.a);
-    sensor.open();
-    cleanup.push(() => sensor.close());
+    const { pair, sensor } = await sensorOnPty(cleanup);
     cleanup.push(sensor.stream(frame, ms));
     return pair;
   }

@@ -4,6 +4,7 @@
  * holder of either pty closes it (which would be an unplug the test did not ask for).
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { PtyPair } from '../helpers/socat.js';
 
 export class FakeSensor {
   private fd: number | undefined;
@@ -48,4 +49,18 @@ export async function until(cond: () => boolean, ms: number, what: string): Prom
     if (Date.now() > end) throw new Error(`timed out after ${ms}ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * A socat pty pair with a fake sensor on end `a`; the device under test reads `b`.
+ * Everything is registered in `cleanup` (reverse order on teardown).
+ */
+export async function sensorOnPty(cleanup: (() => Promise<void> | void)[]): Promise<{ pair: PtyPair; sensor: FakeSensor }> {
+  const pair = new PtyPair();
+  await pair.start();
+  cleanup.push(() => pair.stop());
+  const sensor = new FakeSensor(pair.a);
+  sensor.open();
+  cleanup.push(() => sensor.close());
+  return { pair, sensor };
 }
