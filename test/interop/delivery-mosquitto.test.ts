@@ -127,33 +127,40 @@ for (const pv of [4, 5] as const) {
       await until(() => gateway!.buffer.stats().readings === 0, 10_000, 'buffer drained');
     });
 
-    it('broker down while the buffer overflows: oldest dropped, the events name exactly the dropped ranges, the rest arrives', async () => {
-      broker = new Mosquitto();
-      await broker.start();
+    /** A gateway whose sim device fills a 64 KiB buffer fast, with a subscriber on its data. */
+    async function fillingGateway(name: string) {
+      const mosq = new Mosquitto();
+      broker = mosq;
+      await mosq.start();
       const config = testConfig({
-        url: broker.url,
-        id: `overflow-v${pv}`,
+        url: mosq.url,
+        id: `${name}-v${pv}`,
         protocolVersion: pv,
         buffer: { max_bytes: '64KiB' },
         devices: [simDevice('fill', '2ms', 10)],
       });
-      const seen = await subscribe(config, pv, 'overflow');
-      gateway = new Gateway(config, { drainMs: 2000 });
-      await gateway.start();
-      const stats = () => gateway!.buffer.stats();
+      const seen = await subscribe(config, pv, name);
+      const g = new Gateway(config, { drainMs: 2000 });
+      gateway = g;
+      await g.start();
+      return { config, seen, mosq, gw: g, stats: () => g.buffer.stats() };
+    }
+
+    it('broker down while the buffer overflows: oldest dropped, the events name exactly the dropped ranges, the rest arrives', async () => {
+      const { config, seen, stats, mosq, gw } = await fillingGateway('overflow');
 
       await seen.waitFor(() => seen.unique.size > 300, 10_000, 'first readings');
-      await broker.stop();
+      await mosq.stop();
       const seqAtOutage = stats().nextSeq;
       const inflightReadings = config.uplink.inflight * config.uplink.batch.max_readings;
       await until(() => stats().droppedTotal > 2000, 30_000, 'the buffer to overflow and drop');
       // End the stream before the broker returns, so nothing new is dropped while the
       // backlog drains (a drop during the drain may hit rows already in flight).
-      const last = await endOfStream(gateway);
+      const last = await endOfStream(gw);
       expect(stats().bytes).toBeLessThanOrEqual(64 * 1024);
       const droppedTotal = stats().droppedTotal;
 
-      await broker.start();
+      await mosq.start();
       await until(() => stats().readings === 0 && stats().pendingEvents === 0, 30_000, 'buffer and events delivered');
       await seen.waitFor(
         () => seen.events.filter((e) => e.type === 'buffer_dropped').reduce((n, e) => n + e.count, 0) >= droppedTotal,
@@ -193,26 +200,14 @@ for (const pv of [4, 5] as const) {
       // whose PUBACK already came back (their delete waits for the grouped ack flush)
       // must not be among them: they were delivered. Only rows still in flight may be
       // both delivered and reported dropped (see the report on issue 2).
-      broker = new Mosquitto();
-      await broker.start();
-      const config = testConfig({
-        url: broker.url,
-        id: `full-drain-v${pv}`,
-        protocolVersion: pv,
-        buffer: { max_bytes: '64KiB' },
-        devices: [simDevice('fill', '2ms', 10)],
-      });
-      const seen = await subscribe(config, pv, 'full-drain');
-      gateway = new Gateway(config, { drainMs: 2000 });
-      await gateway.start();
-      const stats = () => gateway!.buffer.stats();
+      const { config, seen, stats, mosq, gw } = await fillingGateway('full-drain');
       await seen.waitFor(() => seen.unique.size > 300, 10_000, 'first readings');
-      await broker.stop();
+      await mosq.stop();
       await until(() => stats().droppedTotal > 2000, 30_000, 'the buffer to overflow and drop');
-      await broker.start(); // the device keeps running: drops continue during the drain
-      await until(() => gateway!.uplink.stats().state === 'online', 10_000, 'the uplink to reconnect');
+      await mosq.start(); // the device keeps running: drops continue during the drain
+      await until(() => gw.uplink.stats().state === 'online', 10_000, 'the uplink to reconnect');
       await sleep(3000);
-      const last = await endOfStream(gateway);
+      const last = await endOfStream(gw);
       await until(() => stats().readings === 0 && stats().pendingEvents === 0, 30_000, 'buffer and events delivered');
       await seen.waitFor(
         () => seen.events.filter((e) => e.type === 'buffer_dropped').reduce((n, e) => n + e.count, 0) >= stats().droppedTotal,
@@ -223,7 +218,7 @@ for (const pv of [4, 5] as const) {
       for (const e of seen.events) if (e.type === 'buffer_dropped') for (let s = e.first_seq; s <= e.last_seq; s++) dropped.add(s);
       expect(ranges(seen.missing(1, last).filter((s) => !dropped.has(s))), 'neither delivered nor reported dropped').toEqual([]);
       const both = [...seen.unique].filter((s) => dropped.has(s));
-      const inflightReadings = gateway.uplink.stats().window * config.uplink.batch.max_readings;
+      const inflightReadings = gw.uplink.stats().window * config.uplink.batch.max_readings;
       expect(both.length, `delivered and reported dropped (${both.length} of ${dropped.size} dropped)`).toBeLessThanOrEqual(inflightReadings);
     });
 
