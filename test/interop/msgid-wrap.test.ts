@@ -41,7 +41,7 @@ describe('message-id wrap (mqtt.js)', () => {
       }
       uplink = new MqttUplink({ config: config.uplink, gatewayId: 'wrap-gw', topics, buffer, clock: systemClock, log: silentLogger(), version: 't', startedAt: 0 });
       uplink.start();
-      await seen.waitFor(() => seen.unique.size >= 70_000, 110_000, '70,000 messages');
+      await seen.waitFor(() => seen.unique.size >= 70_000 && uplink!.stats().ackedReadings >= 70_000, 110_000, '70,000 messages delivered and acknowledged');
       expect(seen.missing(1, 70_000)).toEqual([]);
       expect(uplink.stats().reconnects).toBe(0);
       expect(uplink.stats().ackedReadings).toBe(70_000);
