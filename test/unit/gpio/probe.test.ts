@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { TREES, buildTree } from './fixtures/tree.js';
+import { assertNobodyCanReadCheckout } from '../../helpers/as-nobody.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = join(REPO, 'bin', 'citygate.js');
@@ -91,6 +92,7 @@ describe('citygate probe gpio', { timeout: 90_000 }, () => {
   it('tells a user outside group gpio what to run', () => {
     const root = buildTree(bcm2711());
     const asRoot = process.getuid?.() === 0;
+    if (asRoot) assertNobodyCanReadCheckout();
     chmodSync(join(root, 'export'), asRoot ? 0o644 : 0o444);
     const r = cli(['probe', 'gpio', 'set', '18', '1', '--sysfs-root', root], asRoot ? { uid: 65534 } : {});
     expect(r.status).toBe(1);

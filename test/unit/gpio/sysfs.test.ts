@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { GpioSetupError } from '../../../src/ports/gpio/errors.js';
 import { kernelNumber, listChips, preflight, resolveController } from '../../../src/ports/gpio/sysfs.js';
 import { TREES, buildTree } from './fixtures/tree.js';
+import { assertNobodyCanReadCheckout } from '../../helpers/as-nobody.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/preflight-child.ts', import.meta.url));
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -81,6 +82,7 @@ describe('sysfs GPIO base resolution (fivdi/onoff #199/#200)', () => {
       restrict: string | undefined,
     ): { ok: boolean; problem?: string; message?: string; kernel?: number } {
       const asRoot = process.getuid?.() === 0;
+      if (asRoot) assertNobodyCanReadCheckout();
       if (!asRoot && restrict) chmodSync(join(root, restrict), 0o444);
       const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD, root, String(pin)], {
         cwd: REPO,
