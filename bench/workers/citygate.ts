@@ -173,18 +173,6 @@ async function idle(a: Args) {
   return { rssMedian: median, rssMax: rss.max, hwm: memStatus().hwm, heapUsed: heap, devices: config.devices.length, acked };
 }
 
-/**
- * The uplink reads rows with `id > cursor`. Row ids are SQLite rowids without
- * AUTOINCREMENT, so once every row was acknowledged and deleted, the next row gets
- * id 1 again and sits behind the cursor until the next reconnect. The pole cycle
- * empties the buffer every time; to measure its disk bytes at all, the bench puts
- * the cursor back to 0 when the buffer is empty (what a fix would do) and reports
- * the stall separately.
- */
-function rewindIfEmpty(gw: Gateway): void {
-  if (gw.buffer.stats().rows === 0) (gw.uplink as unknown as { cursor: number }).cursor = 0;
-}
-
 async function pole(a: Args) {
   const gw = await started(a, []);
   await online(gw);
@@ -197,18 +185,17 @@ async function pole(a: Args) {
   let stalled: string | undefined;
   while (cycles < n && performance.now() - start < (a.ms ?? 60_000)) {
     const before = gw.uplink.stats().ackedReadings;
-    if (stalled) rewindIfEmpty(gw);
     for (let p = 0; p < 100; p++) gw.committer.add(benchReading(cycles * 100 + p, t0, 100, 10_000, DEVICE));
     gw.committer.flush(); // what the group-commit timer does 100 ms later
     const acked = (ms: number): Promise<boolean> => waitFor(() => gw.uplink.stats().ackedReadings >= before + 100, ms, 0);
+    // A stall here was the row-id reuse bug (ids are now first seqs, never reused): report it.
     if (!stalled && !(await acked(3000))) {
       stalled = `cycle ${cycles}: committed readings not published within 3 s while online (${JSON.stringify(gw.buffer.stats())})`;
-      (gw.uplink as unknown as { cursor: number }).cursor = 0;
-      gw.uplink.notify();
     }
     if (!(await acked(10_000)))
       throw new Error(`cycle ${cycles}: no PUBACK within 10 s: ${JSON.stringify({ uplink: gw.uplink.stats(), buffer: gw.buffer.stats() })}`);
-    gw.buffer.flushAcks(); // what the 1 s ack timer does long before the next cycle, 10 s later
+    // No flushAcks here: the acknowledged rows are deleted inside the next cycle's
+    // commit (one transaction per cycle), as in the service (ack timer 30 s > 10 s cycle).
     cycles++;
   }
   const secs = (performance.now() - start) / 1000;
