@@ -22,7 +22,7 @@ export function registerDemo(program: Command): void {
     .option('--port <port>', 'embedded broker port (default 18830, or a free one)')
     .option('--data-dir <dir>', 'where the demo buffer lives', join(tmpdir(), 'citygate-demo'))
     .option('--duration <seconds>', 'stop by itself after this long (default: run until Ctrl-C)')
-    .option('--log-level <level>', 'log level', 'warn')
+    .option('--log-level <level>', 'log level (device state changes already show in the live line)', 'error')
     .action(async (opts: { config: string; port?: string; dataDir: string; duration?: string; logLevel: string }) => {
       // Loaded here, not at the top: the service (`run`) never pays for an embedded broker.
       const { EmbeddedBroker } = await import('../../demo/embedded-broker.js');
