@@ -37,6 +37,8 @@ export interface MqttUplinkOptions {
 
 /** MQTT's own ceiling for a packet (256 MiB), used when the broker states none. */
 const MQTT_MAX_PACKET = 268_435_455;
+/** Online this long, a connection resets the reconnect backoff. */
+const STABLE_MS = 30_000;
 /** Slots of the broker's Receive Maximum kept for status and events. */
 const RESERVED_SLOTS = 2;
 
@@ -151,6 +153,8 @@ export class MqttUplink implements Uplink {
       old.end(true);
     }
     const wasOnline = this.st === 'online';
+    // A connection that held for a while was a success, even if it carried no data.
+    if (wasOnline && this.s.connectedSince !== undefined && this.o.clock.now() - this.s.connectedSince > STABLE_MS) this.backoff.reset();
     this.st = this.stopping ? 'stopped' : 'offline';
     this.queue = [];
     this.sentAt.clear();
