@@ -35,3 +35,41 @@ export function decompress(blob: Buffer): string {
 export function dataMessage(gateway: string, device: string, bodies: readonly string[]): string {
   return `{"gateway":${quoted(gateway)},"device":${quoted(device)},"readings":[${bodies.join(',')}]}`;
 }
+
+/** Per-row overhead counted against max_bytes besides the payload (row header, columns). */
+export const ROW_OVERHEAD = 48;
+
+export interface EncodedRow {
+  device: string;
+  firstSeq: number;
+  count: number;
+  /** Bytes counted against max_bytes. */
+  bytes: number;
+  blob: Buffer;
+}
+
+/**
+ * Group readings by device (keeping order within a device) and split into rows of at
+ * most `maxPerRow`. Seq is assigned row after row from `startSeq`, so each row's seq
+ * range is contiguous and rows in id (= first seq) order are in seq order.
+ */
+export function encodeRows(readings: readonly Reading[], startSeq: number, maxPerRow: number): EncodedRow[] {
+  const byDevice = new Map<string, Reading[]>();
+  for (const r of readings) {
+    let list = byDevice.get(r.device);
+    if (!list) byDevice.set(r.device, (list = []));
+    list.push(r);
+  }
+  const rows: EncodedRow[] = [];
+  let seq = startSeq;
+  for (const [device, list] of byDevice) {
+    for (let i = 0; i < list.length; i += maxPerRow) {
+      const chunk = list.slice(i, i + maxPerRow);
+      const firstSeq = seq;
+      const blob = compress(chunk.map((r, k) => readingJson(r, firstSeq + k)).join(','));
+      seq += chunk.length;
+      rows.push({ device, firstSeq, count: chunk.length, bytes: blob.length + ROW_OVERHEAD, blob });
+    }
+  }
+  return rows;
+}

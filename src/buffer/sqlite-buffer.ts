@@ -4,26 +4,24 @@
  * Why it looks like this:
  * - WAL, `synchronous` FULL by default: a commit survives power loss on a card that
  *   honours flush. Group commits (see group-commit.ts) keep that affordable.
- * - `auto_vacuum=INCREMENTAL` must be set before the first table exists, so it is
- *   the first statement on a new file. The WAL is capped with `journal_size_limit`.
+ * - The file, its pragmas and statements: sqlite-schema.ts.
  * - A commit touches only the `batches` table: the next `seq` is derived from the
  *   newest row and written to `meta` only when rows are deleted (so an emptied
  *   buffer still remembers it). One page per commit instead of two: less SD wear.
- * - A row's id is its first seq. A plain rowid would be reused once the table
- *   empties, and the uplink, reading "rows after id N", would skip the new rows.
  * - Acknowledged rows are deleted in groups: inside the next commit's transaction
  *   (one fsync for both), or on their own after `ackFlushRows` rows / `ackFlushMs`.
  *   A crash before the group is applied re-sends those rows: duplicates, which
  *   at-least-once allows; never loss. At a street-pole load this halves SD writes.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reading } from '../core/reading.js';
 import type { StateStore } from '../core/state-store.js';
 import type { Clock } from '../core/clock.js';
 import type { BufferStats, CommitResult, DurableBuffer, StoredBatch, StoredEvent } from './buffer.js';
-import { compress, decompress, readingJson } from './codec.js';
+import { decompress, encodeRows } from './codec.js';
+import { openBufferDb, prepareStatements } from './sqlite-schema.js';
 
 export interface SqliteBufferOptions {
   dataDir: string;
@@ -41,8 +39,6 @@ export interface SqliteBufferOptions {
   maxEvents?: number;
 }
 
-/** Per-row overhead counted against max_bytes besides the payload (row header, columns). */
-const ROW_OVERHEAD = 48;
 
 export class SqliteBuffer implements DurableBuffer {
   readonly file: string;
@@ -57,39 +53,15 @@ export class SqliteBuffer implements DurableBuffer {
   private pendingEvents = 0;
   private rejectedTotal = 0;
   readonly state: StateStore;
-  private readonly stmt: ReturnType<SqliteBuffer['prepare']>;
+  private readonly stmt: ReturnType<typeof prepareStatements>;
 
   constructor(private readonly opts: SqliteBufferOptions) {
     mkdirSync(opts.dataDir, { recursive: true });
     this.file = join(opts.dataDir, 'buffer.db');
-    this.db = new Database(this.file);
-    this.db.pragma('auto_vacuum = INCREMENTAL');
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    this.db.pragma('journal_size_limit = 4194304');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS batches (
-        id INTEGER PRIMARY KEY, -- = first_seq: never reused (a rowid would be, once the table empties)
-        device TEXT NOT NULL,
-        first_seq INTEGER NOT NULL,
-        last_seq INTEGER NOT NULL,
-        count INTEGER NOT NULL,
-        committed_at INTEGER NOT NULL,
-        bytes INTEGER NOT NULL,
-        payload BLOB NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    `);
-    this.stmt = this.prepare();
-    const agg = this.stmt.aggregate.get() as { rows: number; readings: number | null; bytes: number | null; last: number | null };
+    this.db = openBufferDb(this.file, opts.synchronous);
+    this.stmt = prepareStatements(this.db);
+    this.loadCounters();
     const meta = (key: string): number => (this.stmt.getMeta.get(key) as { value: number } | undefined)?.value ?? 0;
-    this.nextSeq = Math.max(meta('next_seq'), (agg.last ?? 0) + 1, 1);
-    this.totalRows = agg.rows;
-    this.totalReadings = agg.readings ?? 0;
-    this.totalBytes = agg.bytes ?? 0;
     this.droppedTotal = meta('dropped_total');
     this.pendingEvents = (this.stmt.countEvents.get() as { n: number }).n;
     this.rejectedTotal = meta('rejected_total');
@@ -105,36 +77,10 @@ export class SqliteBuffer implements DurableBuffer {
     };
   }
 
-  private prepare() {
-    const db = this.db;
-    return {
-      aggregate: db.prepare('SELECT count(*) AS rows, sum(count) AS readings, sum(bytes) AS bytes, max(last_seq) AS last FROM batches'),
-      getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
-      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
-      insert: db.prepare(
-        'INSERT INTO batches (id, device, first_seq, last_seq, count, committed_at, bytes, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      read: db.prepare('SELECT id, device, first_seq, last_seq, count, payload FROM batches WHERE id > ? ORDER BY id LIMIT ?'),
-      oldest: db.prepare('SELECT id, first_seq, last_seq, count, bytes, committed_at FROM batches ORDER BY id LIMIT ?'),
-      deleteUpTo: db.prepare('DELETE FROM batches WHERE id <= ?'),
-      deleteOne: db.prepare('DELETE FROM batches WHERE id = ? RETURNING count, bytes, last_seq'),
-      oldestAt: db.prepare('SELECT committed_at FROM batches ORDER BY id LIMIT 1'),
-      addEvent: db.prepare('INSERT INTO events (payload) VALUES (?)'),
-      readEvents: db.prepare('SELECT id, payload FROM events ORDER BY id LIMIT ?'),
-      ackEvent: db.prepare('DELETE FROM events WHERE id = ?'),
-      countEvents: db.prepare('SELECT count(*) AS n FROM events'),
-      trimEvents: db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?)'),
-      getState: db.prepare('SELECT value FROM state WHERE key = ?'),
-      setState: db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
-      freelist: db.prepare('PRAGMA freelist_count'),
-      pageCount: db.prepare('PRAGMA page_count'),
-    };
-  }
-
   commit(readings: readonly Reading[]): CommitResult {
     if (readings.length === 0) return { accepted: 0, rejected: 0, dropped: 0 };
     const start = this.nextSeq;
-    const rows = this.encode(readings, start);
+    const rows = encodeRows(readings, start, this.opts.maxReadingsPerRow);
     const incoming = rows.reduce((n, r) => n + r.bytes, 0);
     // Acknowledged rows go in the same transaction (one fsync, not two) and before
     // any limit is applied: never drop (and report) what was already delivered.
@@ -169,7 +115,7 @@ export class SqliteBuffer implements DurableBuffer {
     } catch (err) {
       // The transaction rolled back: restore the in-memory counters from disk.
       this.pendingAcks = acks.concat(this.pendingAcks);
-      this.reloadCounters();
+      this.loadCounters();
       throw err;
     }
   }
@@ -184,45 +130,32 @@ export class SqliteBuffer implements DurableBuffer {
 
   /** Delete acknowledged rows (inside a transaction). */
   private applyAcks(ids: readonly number[]): void {
+    this.deleteRows(ids);
+  }
+
+  /**
+   * Delete rows by id (inside a transaction) and keep the counters right. next_seq
+   * is derived from the newest row; only when that row goes must it be written down
+   * (so a restart never hands out a seq twice).
+   */
+  private deleteRows(ids: readonly number[]): { readings: number; firstSeq?: number; lastSeq?: number } {
+    let readings = 0;
+    let firstSeq: number | undefined;
+    let lastSeq: number | undefined;
     let newestGone = false;
     for (const id of ids) {
-      const gone = this.stmt.deleteOne.get(id) as { count: number; bytes: number; last_seq: number } | undefined;
+      const gone = this.stmt.deleteOne.get(id) as { count: number; bytes: number; first_seq: number; last_seq: number } | undefined;
       if (!gone) continue;
       this.totalRows--;
       this.totalReadings -= gone.count;
       this.totalBytes -= gone.bytes;
+      readings += gone.count;
+      firstSeq = Math.min(firstSeq ?? gone.first_seq, gone.first_seq);
+      lastSeq = Math.max(lastSeq ?? gone.last_seq, gone.last_seq);
       if (gone.last_seq === this.nextSeq - 1) newestGone = true;
     }
-    // next_seq is derived from the newest row; only when that row goes must it be
-    // written down (so a restart never hands out a seq twice).
     if (newestGone) this.stmt.setMeta.run('next_seq', this.nextSeq);
-  }
-
-  /**
-   * Group readings by device (keeping order within a device), split into rows of at
-   * most maxReadingsPerRow. Seq is assigned row after row, so each row's seq range is
-   * contiguous and rows in id order are in seq order.
-   */
-  private encode(readings: readonly Reading[], startSeq: number) {
-    const byDevice = new Map<string, Reading[]>();
-    for (const r of readings) {
-      let list = byDevice.get(r.device);
-      if (!list) byDevice.set(r.device, (list = []));
-      list.push(r);
-    }
-    const max = this.opts.maxReadingsPerRow;
-    const rows: { device: string; firstSeq: number; count: number; bytes: number; blob: Buffer }[] = [];
-    let seq = startSeq;
-    for (const [device, list] of byDevice) {
-      for (let i = 0; i < list.length; i += max) {
-        const chunk = list.slice(i, i + max);
-        const firstSeq = seq;
-        const blob = compress(chunk.map((r, k) => readingJson(r, firstSeq + k)).join(','));
-        seq += chunk.length;
-        rows.push({ device, firstSeq, count: chunk.length, bytes: blob.length + ROW_OVERHEAD, blob });
-      }
-    }
-    return rows;
+    return { readings, ...(firstSeq !== undefined ? { firstSeq } : {}), ...(lastSeq !== undefined ? { lastSeq } : {}) };
   }
 
   /** Delete oldest rows until at least `needBytes` are freed; records the event. */
@@ -318,7 +251,7 @@ export class SqliteBuffer implements DurableBuffer {
       this.db.transaction(() => this.applyAcks(ids)).immediate();
     } catch (err) {
       this.pendingAcks = ids.concat(this.pendingAcks);
-      this.reloadCounters();
+      this.loadCounters();
       throw err;
     }
     this.maybeVacuum();
@@ -359,18 +292,9 @@ export class SqliteBuffer implements DurableBuffer {
    * (their delete rides on the next commit) do not count.
    */
   stats(): BufferStats {
-    let acked = { rows: 0, readings: 0, bytes: 0 };
-    if (this.pendingAcks.length > 0) {
-      const ids = JSON.stringify(this.pendingAcks);
-      acked = this.db
-        .prepare('SELECT count(*) AS rows, coalesce(sum(count), 0) AS readings, coalesce(sum(bytes), 0) AS bytes FROM batches WHERE id IN (SELECT value FROM json_each(?))')
-        .get(ids) as typeof acked;
-    }
-    const oldest = (
-      this.pendingAcks.length > 0
-        ? this.db.prepare('SELECT committed_at FROM batches WHERE id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT 1').get(JSON.stringify(this.pendingAcks))
-        : this.stmt.oldestAt.get()
-    ) as { committed_at: number } | undefined;
+    const ids = this.pendingAcks.length > 0 ? JSON.stringify(this.pendingAcks) : undefined;
+    const acked = ids ? (this.stmt.sumOf.get(ids) as { rows: number; readings: number; bytes: number }) : { rows: 0, readings: 0, bytes: 0 };
+    const oldest = (ids ? this.stmt.oldestNotIn.get(ids) : this.stmt.oldestAt.get()) as { committed_at: number } | undefined;
     let fileBytes = 0;
     for (const suffix of ['', '-wal']) {
       try {
@@ -407,32 +331,18 @@ export class SqliteBuffer implements DurableBuffer {
   async purge(opts: { device?: string; chunk?: number; onProgress?: (done: number) => void } = {}): Promise<number> {
     const chunk = opts.chunk ?? 5000;
     const select = opts.device
-      ? this.db.prepare('SELECT id, first_seq, last_seq, count, bytes FROM batches WHERE device = ? ORDER BY id LIMIT ?')
-      : this.db.prepare('SELECT id, first_seq, last_seq, count, bytes FROM batches ORDER BY id LIMIT ?');
+      ? this.db.prepare('SELECT id FROM batches WHERE device = ? ORDER BY id LIMIT ?').pluck()
+      : this.db.prepare('SELECT id FROM batches ORDER BY id LIMIT ?').pluck();
     let done = 0;
     let first: number | undefined;
     let last: number | undefined;
     for (;;) {
-      const rows = (opts.device ? select.all(opts.device, chunk) : select.all(chunk)) as {
-        id: number;
-        first_seq: number;
-        last_seq: number;
-        count: number;
-        bytes: number;
-      }[];
-      if (rows.length === 0) break;
-      this.db.transaction(() => {
-        for (const r of rows) {
-          this.stmt.deleteOne.run(r.id);
-          first = Math.min(first ?? r.first_seq, r.first_seq);
-          last = Math.max(last ?? r.last_seq, r.last_seq);
-          done += r.count;
-          this.totalRows--;
-          this.totalReadings -= r.count;
-          this.totalBytes -= r.bytes;
-        }
-        this.stmt.setMeta.run('next_seq', this.nextSeq);
-      }).immediate();
+      const ids = (opts.device ? select.all(opts.device, chunk) : select.all(chunk)) as number[];
+      if (ids.length === 0) break;
+      const gone = this.db.transaction(() => this.deleteRows(ids)).immediate();
+      done += gone.readings;
+      if (gone.firstSeq !== undefined) first = Math.min(first ?? gone.firstSeq, gone.firstSeq);
+      if (gone.lastSeq !== undefined) last = Math.max(last ?? gone.lastSeq, gone.lastSeq);
       opts.onProgress?.(done);
       await new Promise((r) => setImmediate(r));
     }
@@ -443,7 +353,8 @@ export class SqliteBuffer implements DurableBuffer {
     return done;
   }
 
-  private reloadCounters(): void {
+  /** Counters from disk: at open, and after a transaction rolled back. */
+  private loadCounters(): void {
     const agg = this.stmt.aggregate.get() as { rows: number; readings: number | null; bytes: number | null; last: number | null };
     this.totalRows = agg.rows;
     this.totalReadings = agg.readings ?? 0;
