@@ -86,7 +86,7 @@ export class SqliteBuffer implements DurableBuffer {
     // any limit is applied: never drop (and report) what was already delivered.
     const acks = this.takeAcks();
     const run = this.db.transaction((): CommitResult => {
-      this.applyAcks(acks);
+      this.deleteRows(acks);
       let dropped = 0;
       if (this.totalBytes + incoming > this.opts.maxBytes) {
         if (this.opts.onFull === 'reject_newest') {
@@ -126,11 +126,6 @@ export class SqliteBuffer implements DurableBuffer {
     const ids = this.pendingAcks;
     this.pendingAcks = [];
     return ids;
-  }
-
-  /** Delete acknowledged rows (inside a transaction). */
-  private applyAcks(ids: readonly number[]): void {
-    this.deleteRows(ids);
   }
 
   /**
@@ -248,7 +243,7 @@ export class SqliteBuffer implements DurableBuffer {
     const ids = this.takeAcks();
     if (ids.length === 0) return;
     try {
-      this.db.transaction(() => this.applyAcks(ids)).immediate();
+      this.db.transaction(() => this.deleteRows(ids)).immediate();
     } catch (err) {
       this.pendingAcks = ids.concat(this.pendingAcks);
       this.loadCounters();

@@ -16,7 +16,7 @@ import type { MqttClient } from 'mqtt';
 import { Gateway } from '../../src/runtime/gateway.js';
 import type { GatewayConfig } from '../../src/config/schema.js';
 import { SeqCollector } from '../helpers/seq-collector.js';
-import { simDevice, testConfig } from '../helpers/gateway-config.js';
+import { simDevice, testConfig, type TestConfigInput } from '../helpers/gateway-config.js';
 import { Mosquitto, closeClient, persistentSubscriber } from '../helpers/mosquitto.js';
 import { makeTestCerts, otherCa, type TestCerts } from '../helpers/certs.js';
 
@@ -90,61 +90,49 @@ for (const pv of [4, 5] as const) {
   const mqttName = pv === 4 ? 'MQTT 3.1.1' : 'MQTT 5';
 
   describe(`Mosquitto, ${mqttName}`, () => {
-    it('broker restart mid-stream: every seq, in order, duplicates only around the reconnect', async () => {
-      broker = new Mosquitto();
-      await broker.start();
-      const config = testConfig({
-        url: broker.url,
-        id: `restart-v${pv}`,
-        protocolVersion: pv,
-        devices: [simDevice('a', '5ms', 4), simDevice('b', '7ms', 3)],
-      });
-      const seen = await subscribe(config, pv, 'restart');
-      gateway = new Gateway(config, { drainMs: 2000 });
-      await gateway.start();
-
-      await seen.waitFor(() => seen.unique.size > 500, 10_000, 'first readings');
-      await broker.stop(); // SIGTERM: the subscriber's session and queue are saved
-      const seqAtOutage = gateway.buffer.stats().nextSeq;
-      await sleep(2500);
-      expect(gateway.uplink.stats().state).not.toBe('online');
-      expect(gateway.buffer.stats().nextSeq).toBeGreaterThan(seqAtOutage + 500); // kept accepting while down
-
-      await broker.start(); // same port, same persistence file
-      await until(() => gateway!.uplink.stats().state === 'online', 10_000, 'the uplink to reconnect');
-      await sleep(1000);
-      const last = await endOfStream(gateway);
-      await seen.waitFor(() => seen.missing(1, last).length === 0, 30_000, `every seq up to ${last}`);
-
-      expect(ranges(seen.missing(1, last))).toEqual([]);
-      expect(seen.orderViolations()).toEqual([]);
-      expect(seen.byDevice.size).toBe(2);
-      expect(gateway.uplink.stats().reconnects).toBeGreaterThanOrEqual(1);
-      // Duplicates only from what was in flight at the outage: the gateway's window
-      // towards the broker, and the broker's window towards the subscriber.
-      const bound = (config.uplink.inflight + BROKER_INFLIGHT) * config.uplink.batch.max_readings;
-      expect(seen.duplicates).toBeLessThanOrEqual(bound);
-      await until(() => gateway!.buffer.stats().readings === 0, 10_000, 'buffer drained');
-    });
-
-    /** A gateway whose sim device fills a 64 KiB buffer fast, with a subscriber on its data. */
-    async function fillingGateway(name: string) {
+    /** A Mosquitto, a subscriber on the gateway's data, and the gateway, started. */
+    async function gatewayWithBroker(name: string, over: Partial<TestConfigInput>) {
       const mosq = new Mosquitto();
       broker = mosq;
       await mosq.start();
-      const config = testConfig({
-        url: mosq.url,
-        id: `${name}-v${pv}`,
-        protocolVersion: pv,
-        buffer: { max_bytes: '64KiB' },
-        devices: [simDevice('fill', '2ms', 10)],
-      });
+      const config = testConfig({ url: mosq.url, id: `${name}-v${pv}`, protocolVersion: pv, ...over });
       const seen = await subscribe(config, pv, name);
       const g = new Gateway(config, { drainMs: 2000 });
       gateway = g;
       await g.start();
       return { config, seen, mosq, gw: g, stats: () => g.buffer.stats() };
     }
+
+    /** A gateway whose sim device fills a 64 KiB buffer fast. */
+    const fillingGateway = (name: string) =>
+      gatewayWithBroker(name, { buffer: { max_bytes: '64KiB' }, devices: [simDevice('fill', '2ms', 10)] });
+
+    it('broker restart mid-stream: every seq, in order, duplicates only around the reconnect', async () => {
+      const { config, seen, mosq, gw } = await gatewayWithBroker('restart', { devices: [simDevice('a', '5ms', 4), simDevice('b', '7ms', 3)] });
+
+      await seen.waitFor(() => seen.unique.size > 500, 10_000, 'first readings');
+      await mosq.stop(); // SIGTERM: the subscriber's session and queue are saved
+      const seqAtOutage = gw.buffer.stats().nextSeq;
+      await sleep(2500);
+      expect(gw.uplink.stats().state).not.toBe('online');
+      expect(gw.buffer.stats().nextSeq).toBeGreaterThan(seqAtOutage + 500); // kept accepting while down
+
+      await mosq.start(); // same port, same persistence file
+      await until(() => gw.uplink.stats().state === 'online', 10_000, 'the uplink to reconnect');
+      await sleep(1000);
+      const last = await endOfStream(gw);
+      await seen.waitFor(() => seen.missing(1, last).length === 0, 30_000, `every seq up to ${last}`);
+
+      expect(ranges(seen.missing(1, last))).toEqual([]);
+      expect(seen.orderViolations()).toEqual([]);
+      expect(seen.byDevice.size).toBe(2);
+      expect(gw.uplink.stats().reconnects).toBeGreaterThanOrEqual(1);
+      // Duplicates only from what was in flight at the outage: the gateway's window
+      // towards the broker, and the broker's window towards the subscriber.
+      const bound = (config.uplink.inflight + BROKER_INFLIGHT) * config.uplink.batch.max_readings;
+      expect(seen.duplicates).toBeLessThanOrEqual(bound);
+      await until(() => gw.buffer.stats().readings === 0, 10_000, 'buffer drained');
+    });
 
     it('broker down while the buffer overflows: oldest dropped, the events name exactly the dropped ranges, the rest arrives', async () => {
       const { config, seen, stats, mosq, gw } = await fillingGateway('overflow');
@@ -227,23 +215,13 @@ for (const pv of [4, 5] as const) {
       // Regression: SQLite reuses the rowid of a deleted last row, so a row committed
       // after the buffer emptied got an id at or below the uplink's read cursor and was
       // never sent until a reconnect (fixed in eed02a0: a row's id is its first seq).
-      broker = new Mosquitto();
-      await broker.start();
-      const config = testConfig({
-        url: broker.url,
-        id: `slow-v${pv}`,
-        protocolVersion: pv,
-        devices: [simDevice('slow', '300ms', 1)],
-      });
-      const seen = await subscribe(config, pv, 'slow');
-      gateway = new Gateway(config, { drainMs: 2000 });
-      await gateway.start();
-      await sleep(4000); // past several ack flushes (1 s) with an empty buffer in between
-      const newest = gateway.buffer.stats().nextSeq - 1;
+      const { seen, gw } = await gatewayWithBroker('slow', { devices: [simDevice('slow', '300ms', 1)] });
+      await sleep(4000); // many commits, each after the buffer emptied
+      const newest = gw.buffer.stats().nextSeq - 1;
       expect(newest).toBeGreaterThanOrEqual(10);
       // Each reading should be out within its batch delay plus a round trip.
       await seen.waitFor(() => seen.missing(1, newest).length === 0, 3000, `every seq up to ${newest} while running`);
-      expect(gateway.uplink.stats().reconnects).toBe(0);
+      expect(gw.uplink.stats().reconnects).toBe(0);
     });
 
     it('TLS with a CA and a client certificate: delivery works', async () => {
