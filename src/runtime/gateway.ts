@@ -6,7 +6,6 @@
  *   stop:  stop drivers, commit what they emitted, let the uplink deliver for up to
  *          `drainMs`, close shared hardware, close the buffer.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -16,6 +15,7 @@ import { RefCountedResources } from '../core/resources.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { SqliteBuffer } from '../buffer/sqlite-buffer.js';
 import { DirLock } from '../buffer/dir-lock.js';
+import { prepareDataDir } from '../buffer/open-db.js';
 import { systemTimeSources } from '../buffer/buffer-time.js';
 import { LogLimiter } from '../core/log-limiter.js';
 import { GroupCommitter } from '../buffer/group-commit.js';
@@ -72,7 +72,7 @@ export class Gateway {
     this.startedAt = this.clock.now();
     this.startedMono = this.clock.mono();
     // One owner per data_dir: a second gateway would hand out the same seqs.
-    mkdirSync(c.gateway.data_dir, { recursive: true });
+    prepareDataDir(c.gateway.data_dir);
     this.lock = new DirLock(c.gateway.data_dir);
     this.lock.acquire();
     try {

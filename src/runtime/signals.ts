@@ -50,6 +50,8 @@ export async function runService(h: ServiceHooks): Promise<number> {
     } catch (err) {
       const code = err instanceof UserError ? 1 : 2;
       log.error(`not started: ${describeError(err)} (exit ${code})`);
+      // Also as a plain line, like every CLI error: a technician reads this one.
+      process.stderr.write(`citygate: ${describeError(err)}\n`);
       await h.stop().catch(() => undefined);
       return code;
     }
