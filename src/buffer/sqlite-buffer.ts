@@ -477,11 +477,10 @@ export class SqliteBuffer implements DurableBuffer {
     }
   }
 
+  /** Health reads it as `disk: full`; the gateway announces the change (disk_state). */
   private setDiskFailing(failing: boolean): void {
-    if (failing === this.diskFailing) return;
     this.diskFailing = failing;
     this.disk.setFailing(failing);
-    this.events.emit({ type: 'disk_state', state: this.disk.state(this.fileBytes()), free_bytes: this.disk.freeBytes(), limit_bytes: this.opts.maxBytes });
   }
 
   addEvent(payload: EventBody): void {
