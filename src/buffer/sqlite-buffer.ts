@@ -1,5 +1,5 @@
 /**
- * The durable buffer on better-sqlite3 (v12: v13 segfaults on Node 20, FIELD-NOTES).
+ * The durable buffer on better-sqlite3 (v12: v13 segfaults on Node 20, docs/field-notes.md#better-sqlite3-version).
  *
  * Why it looks like this:
  * - WAL, `synchronous` FULL by default: a commit survives power loss on a card that

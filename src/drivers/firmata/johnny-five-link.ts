@@ -2,7 +2,7 @@
  * The Firmata link (link.ts) on johnny-five 2 with an injected Firmata IO object: in
  * production firmata-io on a serialport-13 port (serial-io.ts), in tests mock-firmata.
  *
- * johnny-five hazards handled here (FIELD-NOTES):
+ * johnny-five hazards handled here (docs/field-notes.md#johnny-five-repl-exit and the notes after it):
  * - With its REPL on and stdin closed (systemd), the process exits ~20 ms after "ready";
  *   its SIGINT handler exits through process.reallyExit(), skipping our shutdown flush
  *   (rwaldron/johnny-five #642, #1393). Boards are always built with

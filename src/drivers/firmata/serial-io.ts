@@ -1,7 +1,7 @@
 /**
  * The production Firmata IO: firmata-io's protocol engine on a serialport-13 port.
  * johnny-five would otherwise open the port itself with its bundled serialport 8, which
- * compiles from source and is a second serial stack to keep alive (FIELD-NOTES). firmata-io
+ * compiles from source and is a second serial stack to keep alive (docs/field-notes.md#johnny-five-pulls-serialport-8). firmata-io
  * accepts any transport object; it is loaded without its `firmata` wrapper for the same
  * reason (that wrapper requires a serialport of its own).
  *

@@ -1,5 +1,5 @@
 /**
- * ByteLink over a serial port (serialport 13). FIELD-NOTES: an unplug shows nothing
+ * ByteLink over a serial port (serialport 13). docs/field-notes.md#unplug-shows-on-write: an unplug shows nothing
  * until a write fails with EIO and then `close` fires twice, so close is idempotent
  * and `closed` is reported once. serialport has no RS-485 direction API
  * (serialport #903): we rely on adapters with automatic direction control.

@@ -1,5 +1,5 @@
 /**
- * An in-memory GPIO port for tests and demos (STYLE.md §3: the fake is a product). The
+ * An in-memory GPIO port for tests and demos (docs/architecture.md#fakes-and-contract-suites: the fake is a product). The
  * test plays the outside world with `drive(pin, level)` (a switch closing, a bounce);
  * edge filtering follows the line's configured `edge` like the kernel does; writes are
  * recorded. Faults can be injected: `failOpen`, `failReads`.

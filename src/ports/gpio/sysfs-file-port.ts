@@ -1,8 +1,8 @@
 /**
  * A GPIO port that speaks sysfs with plain file reads and writes against any root
  * directory, finding edges by polling the value file. It exists because onoff hard-codes
- * /sys/class/gpio and its epoll watch cannot see changes to ordinary files (FIELD-NOTES,
- * *tested*): the probe's hidden `--sysfs-root` uses it so the CLI can be exercised
+ * /sys/class/gpio and its epoll watch cannot see changes to ordinary files (checked:
+ * docs/field-notes.md#onoff-and-sysfs): the probe's hidden `--sysfs-root` uses it so the CLI can be exercised
  * end to end against a tree a test builds. On real sysfs it works too, but polling costs
  * CPU and can miss pulses shorter than the poll period: production uses OnoffGpioPort.
  *

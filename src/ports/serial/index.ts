@@ -1,5 +1,5 @@
 /**
- * Serial ports, behind our own interface (DESIGN.md: ports and adapters).
+ * Serial ports, behind our own interface (docs/architecture.md#ports-and-adapters).
  *
  * Owns: the SerialPorts / SerialConnection contract (port.ts), its serialport 13 adapter
  * (node-serialport.ts), port listing with a fallback when udevadm is missing (list.ts),

@@ -1,10 +1,10 @@
 /**
  * SerialPorts over serialport 13. The constructor is injectable so unit tests run the
- * same adapter over `SerialPortMock` (FIELD-NOTES: import it from 'serialport'; importing
+ * same adapter over `SerialPortMock` (docs/field-notes.md#serial-test-doubles: import it from 'serialport'; importing
  * @serialport/binding-mock directly fails type resolution).
  *
  * Library behaviour handled here:
- * - `close` can fire twice after an unplug (FIELD-NOTES, tested on Node 20): the
+ * - `close` can fire twice after an unplug (docs/field-notes.md#unplug-shows-on-write): the
  *   connection reports the first one only (proved by test/unit/serial/port.test.ts
  *   "reports an unplug once" and driver.test.ts "serialport closing twice").
  * - A failed `close()` after an unplug ("Port is not open") still counts as closed.

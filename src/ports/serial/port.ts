@@ -1,7 +1,7 @@
 /**
  * Our serial port interface. Drivers (serial sensors, Firmata boards) talk to this, never
  * to the serialport library, so they are tested against a fake and a pty pair alike
- * (STYLE.md §1, §3). node-serialport.ts adapts serialport 13 to it; reconnecting.ts
+ * (docs/architecture.md#the-port-contracts). node-serialport.ts adapts serialport 13 to it; reconnecting.ts
  * adds unplug detection and reopen with backoff on top of any implementation.
  */
 

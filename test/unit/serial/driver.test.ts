@@ -132,7 +132,7 @@ describe('serial driver over SerialPortMock', () => {
     expect(ctx.health.snapshot()).toMatchObject({ state: 'ok', counters: { opens: 1 } });
   });
 
-  it('serialport closing twice after an unplug counts one loss (FIELD-NOTES)', async () => {
+  it('serialport closing twice after an unplug counts one loss', async () => {
     const bench = new MockSerialBench();
     bench.plug(PORT);
     const { ctx } = await start(config(), bench);

@@ -1,5 +1,5 @@
 /**
- * FIELD-NOTES, MQTT section: each known mqtt.js / broker behaviour, and proof that the
+ * docs/field-notes.md, MQTT section: each known mqtt.js / broker behaviour, and proof that the
  * uplink handles it. (The message-id wrap needs >65,535 messages on one connection and
  * runs against Mosquitto in test/interop/msgid-wrap.test.ts.)
  */
