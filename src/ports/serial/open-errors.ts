@@ -19,7 +19,7 @@ export function explainOpenError(path: string, err: unknown): SerialOpenError {
   const raw = describeError(err);
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? /\b(ENOENT|EACCES|EBUSY|ENXIO|EIO)\b/.exec(raw)?.[1];
   let hint: string;
-  if (code === 'ENOENT' || /no such file/i.test(raw)) {
+  if (code === 'ENOENT' || /no such file|does not exist/i.test(raw)) {
     hint = 'the port does not exist: is the adapter plugged in? `citygate probe serial --list` shows the ports present';
   } else if (code === 'EACCES' || /permission denied/i.test(raw)) {
     hint = "permission denied: add the service user to the 'dialout' group (sudo usermod -aG dialout citygate) and restart";

@@ -4,7 +4,7 @@
  * presence set the test controls to play unplug and replug.
  */
 import { SerialPortMock } from 'serialport';
-import { NodeSerialPorts, type PortConstructor } from '../../../src/ports/serial/node-serialport.js';
+import { NodeSerialPorts, type PortConstructor } from '../../src/ports/serial/node-serialport.js';
 
 export class MockSerialBench {
   readonly streams: SerialPortMock[] = [];
