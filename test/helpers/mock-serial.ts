@@ -27,8 +27,9 @@ export class MockSerialBench {
     });
   }
 
-  plug(path: string): void {
-    SerialPortMock.binding.createPort(path);
+  /** The adapter appears; `record` keeps every byte written to it (`current().port.recording`). */
+  plug(path: string, opts: { record?: boolean } = {}): void {
+    SerialPortMock.binding.createPort(path, { record: opts.record ?? false });
     this.present.add(path);
   }
 
