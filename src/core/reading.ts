@@ -30,8 +30,3 @@ export interface Reading {
   ts: number;
   quality: Quality;
 }
-
-/** A reading the buffer has committed. */
-export interface AcceptedReading extends Reading {
-  seq: number;
-}
