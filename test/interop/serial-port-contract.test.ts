@@ -7,15 +7,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SerialPort } from 'serialport';
 import { NodeSerialPorts } from '../../src/ports/serial/node-serialport.js';
 import { serialPortContract } from '../contract/serial-port.js';
-import { PtyPair } from '../helpers/socat.js';
+import { PtyPair, openPtyDevice, type PtyDevice } from '../helpers/socat.js';
 
 serialPortContract('NodeSerialPorts on a socat pty pair', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cg-contract-'));
   const pairs: PtyPair[] = [];
-  const devices: SerialPort[] = [];
+  const devices: PtyDevice[] = [];
   return {
     ports: new NodeSerialPorts(),
     missingPath: join(dir, 'ttyMISSING'),
@@ -23,23 +22,15 @@ serialPortContract('NodeSerialPorts on a socat pty pair', async () => {
       const pair = new PtyPair(mkdtempSync(join(dir, 'pair-')));
       pairs.push(pair);
       await pair.start();
-      const device = new SerialPort({ path: pair.b, baudRate: 9600, autoOpen: false });
+      const device = await openPtyDevice(pair.b);
       devices.push(device);
-      device.on('error', () => undefined);
-      await new Promise<void>((resolve, reject) => device.open((e) => (e ? reject(e) : resolve())));
-      const got: Buffer[] = [];
-      device.on('data', (b: Buffer) => got.push(b));
       return {
         path: pair.a,
-        peer: {
-          send: (bytes) => new Promise<void>((resolve, reject) => device.write(bytes, (e) => (e ? reject(e) : device.drain(() => resolve())))),
-          received: () => Buffer.concat(got),
-          unplug: () => pair.stop(),
-        },
+        peer: { send: device.send, received: device.received, unplug: () => pair.stop() },
       };
     },
     async cleanup() {
-      for (const d of devices.splice(0)) if (d.isOpen) await new Promise<void>((r) => d.close(() => r()));
+      for (const d of devices.splice(0)) await d.close();
       for (const p of pairs.splice(0)) await p.stop();
     },
   };
