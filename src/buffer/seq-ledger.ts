@@ -1,5 +1,5 @@
 /**
- * The seq ledger: a second home for what must never go back (docs/field-notes.md#sqlite-on-sd-cards).
+ * The seq ledger: a second home for what must never go back (docs/field-notes.md#torn-wal-frames).
  *
  * SQLite can lose committed transactions without a word (a WAL whose frames fail their
  * checksums is ignored from the first bad frame on), and a database can be damaged,

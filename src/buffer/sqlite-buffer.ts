@@ -1,6 +1,6 @@
 /**
  * The durable buffer on better-sqlite3 (v12: v13 segfaults on Node 20,
- * docs/field-notes.md#durable-buffer-better-sqlite3). See buffer.ts for the contract.
+ * docs/field-notes.md#better-sqlite3-version). See buffer.ts for the contract.
  *
  * Why it looks like this:
  * - WAL, `synchronous` FULL by default: a commit survives power loss on a card that

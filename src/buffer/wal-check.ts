@@ -1,6 +1,6 @@
 /**
  * Is a SQLite WAL file damaged? A pure function of its bytes, run before the database
- * is opened (docs/field-notes.md#sqlite-on-sd-cards).
+ * is opened (docs/field-notes.md#torn-wal-frames).
  *
  * SQLite replays a WAL up to the first frame whose salt or checksum is wrong and
  * silently ignores the rest, so committed transactions after a damaged frame vanish.

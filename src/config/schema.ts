@@ -1,5 +1,5 @@
 /**
- * The one config schema (STYLE.md §5). Types (`GatewayConfig`), defaults, validation,
+ * The one config schema (docs/architecture.md#one-schema). Types (`GatewayConfig`), defaults, validation,
  * error messages and the JSON Schema that `citygate schema` prints all come from here.
  * Device and bus shapes come from the driver registry, so a new driver extends the
  * config by registering itself.

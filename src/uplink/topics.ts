@@ -1,5 +1,5 @@
 /**
- * Every MQTT topic citygate uses and the payload it carries (DESIGN.md, STYLE.md §8).
+ * Every MQTT topic citygate uses and the payload it carries (docs/architecture.md#topics-and-payloads).
  * Nothing else in the code builds topic strings.
  *
  * | topic              | retained | payload          |
