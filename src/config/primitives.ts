@@ -112,3 +112,12 @@ export function serialPortNotes(port: string, path: PropertyKey[] = ['port']): C
   }
   return [];
 }
+
+/**
+ * A JSON Schema `if`/`then` for editors: when the keys in `when` are present and match,
+ * `then` applies. Cross-key rules live in a schema's superRefine for `validate`; this
+ * carries the ones JSON Schema can say to the editor (attach with `.meta({ allOf })`).
+ */
+export function ifThen(when: Record<string, Record<string, unknown>>, then: Record<string, unknown>): Record<string, unknown> {
+  return { if: { properties: when, required: Object.keys(when) }, then };
+}

@@ -6,8 +6,9 @@
  */
 import { z } from 'zod';
 import { BUSES, DRIVERS } from '../drivers/registry.js';
-import { duration, size, topicId } from './primitives.js';
+import { duration, ifThen, size, topicId } from './primitives.js';
 import { brokerUrlProblem, listenAddressProblem } from './addresses.js';
+import { editorSchema } from './json-schema.js';
 
 const tlsSchema = z
   .strictObject({
@@ -18,6 +19,8 @@ const tlsSchema = z
   })
   .refine((t) => Boolean(t.cert) === Boolean(t.key), { message: 'cert and key go together: give both or neither' });
 
+/** 1-65535, for JSON Schema patterns. */
+const PORT = '([1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])';
 const SPIN = 'shorter retries spin the CPU and hammer the broker';
 
 export const uplinkSchema = z.strictObject({
@@ -27,7 +30,10 @@ export const uplinkSchema = z.strictObject({
       const problem = brokerUrlProblem(ctx.value);
       if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
     })
-    .meta({ description: 'Broker URL: mqtt://, mqtts:// (TLS), ws:// or wss:// (TLS). Plain mqtt:// is for loopback only.' }),
+    .meta({
+      description: 'Broker URL: mqtt://, mqtts:// (TLS), ws:// or wss:// (TLS). Plain mqtt:// is for loopback only.',
+      pattern: `^(mqtts?|wss?)://([^:/?#@\\s[\\]]+|\\[[0-9A-Fa-f:.]+\\])(:${PORT})?(/\\S*)?$`,
+    }),
   protocol_version: z
     .union([z.literal(4), z.literal(5)])
     .default(5)
@@ -73,6 +79,7 @@ export const uplinkSchema = z.strictObject({
     .default(false)
     .meta({ description: 'Allow plain mqtt:// or ws:// to a broker that is not on loopback (city data in clear text!).' }),
 })
+  .meta({ allOf: [ifThen({ url: { pattern: '^(mqtt|ws):' } }, { properties: { tls: false } })] })
   .superRefine(
     (u, ctx) => {
       if (u.tls !== undefined && typeof u.url === 'string' && /^(mqtt|ws):/i.test(u.url)) {
@@ -110,6 +117,7 @@ export const healthSchema = z.strictObject({
       const problem = typeof ctx.value === 'string' ? listenAddressProblem(ctx.value) : undefined;
       if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
     })
+    .meta({ anyOf: [{ const: false }, { type: 'string', pattern: `^([^:[\\]\\s]+|\\[[0-9A-Fa-f:.]+\\]):${PORT}$` }] })
     .default('127.0.0.1:8787')
     .meta({ description: 'Local status page, /health JSON and /metrics (Prometheus); false to disable.' }),
 });
@@ -146,6 +154,8 @@ export type DeviceConfig = { id: string; driver: string; enabled: boolean } & Re
 
 /** The JSON Schema for editors (yaml-language-server), generated from the same schema. */
 export function jsonSchema(): Record<string, unknown> {
-  const js = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  return { ...js, title: 'citygate gateway configuration', $id: 'citygate.schema.json' };
+  return editorSchema(configSchema, {
+    drivers: DRIVERS.map((d) => ({ name: d.name, description: d.description })),
+    buses: BUSES.map((b) => ({ name: b.type, description: b.description })),
+  });
 }

@@ -21,8 +21,8 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
     });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     if (opts.input !== undefined) p.stdin?.end(opts.input);
     const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
     p.on('exit', (code, signal) => {

@@ -4,7 +4,7 @@
  * (see `gpioPointConfigs`), so there is no `points:` list.
  */
 import { z } from 'zod';
-import { deviceBaseKeys, duration, pointName } from '../../config/primitives.js';
+import { deviceBaseKeys, duration, ifThen, pointName } from '../../config/primitives.js';
 import type { PointPipelineConfig } from '../../config/primitives.js';
 import type { ConfigNote } from '../../core/driver.js';
 
@@ -52,6 +52,14 @@ export const gpioDeviceSchema = z
     point: pointName.optional().meta({ description: 'input/output: name of the state point (default "state").' }),
     initial: level.optional().meta({ description: 'output: level driven at start (default 0).' }),
     safe: level.optional().meta({ description: 'output: level driven at shutdown or driver restart (default: initial).' }),
+  })
+  .meta({
+    // The mode rules of the superRefine below, for editors.
+    allOf: [
+      ifThen({ mode: { const: 'input' } }, { properties: { edge: false, scale: false, rate_per: false, rate_unit: false, initial: false, safe: false } }),
+      ifThen({ mode: { const: 'counter' } }, { properties: { point: false, initial: false, safe: false } }),
+      ifThen({ mode: { const: 'output' } }, { properties: { edge: false, debounce: false, scale: false, rate_per: false, rate_unit: false } }),
+    ],
   })
   .superRefine(
     (c, ctx) => {

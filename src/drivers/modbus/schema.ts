@@ -5,7 +5,7 @@
  * holding or coil …) are checked here so `citygate validate` reports them with a line.
  */
 import { z } from 'zod';
-import { deviceBaseKeys, duration, pointPipelineKeys, serialPortNotes, topicId } from '../../config/primitives.js';
+import { deviceBaseKeys, duration, ifThen, pointPipelineKeys, serialPortNotes, topicId } from '../../config/primitives.js';
 import type { BusDefinition } from '../../core/driver.js';
 import { DATA_TYPES, ORDER_ALIASES, registerCount } from './codec.js';
 import { READ_LIMIT, TABLES } from './pdu.js';
@@ -92,6 +92,17 @@ export const modbusPointSchema = z
     word_order: endian('word_order').optional().meta({ description: 'Register order of 32/64-bit values (default: the device setting, big).' }),
     poll: duration({ min: 10 }).optional().meta({ description: 'Poll this point on its own interval instead of the device poll.' }),
     writable: z.boolean().default(false).meta({ description: 'Allow modbus_write to this point (holding or coil only).' }),
+  })
+  // The cross-key rules below, as JSON Schema for editors (validate runs the superRefine).
+  .meta({
+    allOf: [
+      ifThen({ table: { enum: ['coil', 'discrete'] } }, { properties: { type: { const: 'bool' }, bit: false } }),
+      ifThen({ bit: {} }, { properties: { type: { const: 'bool' }, table: { enum: ['input', 'holding'] }, writable: { const: false } } }),
+      ifThen({ type: { const: 'string' } }, { required: ['length'] }),
+      ifThen({ length: {} }, { properties: { type: { const: 'string' } }, required: ['type'] }),
+      ifThen({ writable: { const: true } }, { properties: { table: { enum: ['holding', 'coil'] } } }),
+      ifThen({ order: {} }, { properties: { byte_order: false, word_order: false } }),
+    ],
   })
   .superRefine((p, ctx) => {
     const bitTable = p.table === 'coil' || p.table === 'discrete';
