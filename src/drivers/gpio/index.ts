@@ -16,7 +16,7 @@ import { startCounter } from './counter.js';
 import { startInput } from './input.js';
 import type { ModeEnv, ModeRunner } from './mode.js';
 import { startOutput, type OutputRunner } from './output.js';
-import { gpioDeviceSchema, gpioPointConfigs, gpioSettings, type GpioDeviceConfig, type GpioSettings } from './schema.js';
+import { gpioDeviceSchema, gpioPointConfigs, gpioSettings, type GpioDeviceConfig, type GpioSettings, checkGpioDevice } from './schema.js';
 
 export class GpioDriver implements Driver {
   readonly actions: Readonly<Record<string, DriverAction>>;
@@ -105,5 +105,6 @@ export const gpioDriver: DriverDefinition<GpioDeviceConfig> = {
   schema: gpioDeviceSchema,
   create: (config) => new GpioDriver(config),
   claims: (config) => [`gpio:${config.pin}`],
+  check: checkGpioDevice,
   pointConfigs: gpioPointConfigs,
 };
