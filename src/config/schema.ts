@@ -56,7 +56,7 @@ export const uplinkSchema = z.strictObject({
   reconnect: z
     .strictObject({
       min: duration({ min: 100, why: SPIN }).prefault('1s').meta({ description: 'First reconnect delay.' }),
-      max: duration({ min: 1000, why: SPIN }).prefault('2m').meta({ description: 'Longest reconnect delay (exponential backoff with jitter in between).' }),
+      max: duration({ min: 200, why: SPIN }).prefault('2m').meta({ description: 'Longest reconnect delay (exponential backoff with jitter in between).' }),
     })
     .refine((r) => !(r.min > r.max), { path: ['min'], error: 'reconnect.min is longer than reconnect.max' })
     .prefault({}),

@@ -27,7 +27,7 @@ interface Case {
 const cases: Case[] = [
   // Floors: settings that would spin the CPU or starve the buffer.
   { name: 'reconnect.min 0ms', yaml: 'gateway: { id: g }\nuplink: { url: "mqtts://b:8883", reconnect: { min: 0ms } }\n' + sim, error: ['2:52: uplink.reconnect.min:', 'at least 100ms'] },
-  { name: 'reconnect.max 0ms', yaml: 'gateway: { id: g }\nuplink: { url: "mqtts://b:8883", reconnect: { max: 0ms } }\n' + sim, error: ['2:52: uplink.reconnect.max:', 'at least 1s'] },
+  { name: 'reconnect.max 0ms', yaml: 'gateway: { id: g }\nuplink: { url: "mqtts://b:8883", reconnect: { max: 0ms } }\n' + sim, error: ['2:52: uplink.reconnect.max:', 'at least 200ms'] },
   { name: 'reconnect min > max', yaml: 'gateway: { id: g }\nuplink: { url: "mqtts://b:8883", reconnect: { min: 5m, max: 1m } }\n' + sim, error: ['2:', 'reconnect.min is longer than reconnect.max'] },
   { name: 'ack_timeout 0', yaml: 'gateway: { id: g }\nuplink: { url: "mqtts://b:8883", ack_timeout: 0ms }\n' + sim, error: ['2:47: uplink.ack_timeout:', 'at least 1s'] },
   { name: 'keepalive 0', yaml: 'gateway: { id: g }\nuplink: { url: "mqtts://b:8883", keepalive: 0s }\n' + sim, error: ['2:45: uplink.keepalive:', 'at least 5s'] },
