@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { BUSES, DRIVERS } from '../drivers/registry.js';
 import { duration, size, topicId } from './primitives.js';
+import { commandsSchema } from '../commands/schema.js';
 
 const tlsSchema = z
   .strictObject({
@@ -110,6 +111,7 @@ export const configSchema = z.strictObject({
   health: healthSchema.prefault({}),
   buses: z.record(topicId, union('type', BUSES)).default({}),
   devices: z.array(union('driver', DRIVERS)).default([]),
+  commands: commandsSchema.prefault({}),
 });
 
 export type GatewayConfig = z.output<typeof configSchema>;

@@ -24,6 +24,7 @@ import { StatusServer } from '../health/http.js';
 import { removePid, writePid } from './pidfile.js';
 import { TimeWatch } from './time-watch.js';
 import { compactHealth } from '../health/compact.js';
+import { wireCommands } from '../commands/index.js';
 
 export interface GatewayOptions {
   clock?: Clock;
@@ -95,6 +96,7 @@ export class Gateway {
     });
     this.buffer.addEvent({ type: 'gateway_started', version: VERSION });
     this.uplink.start();
+    wireCommands(this); // downlink commands (src/commands)
     this.scheduleHealth();
     this.scheduleExpire();
     if (c.health.http !== false) {
@@ -132,16 +134,30 @@ export class Gateway {
 
   private scheduleHealth(): void {
     this.cancelHealth = this.clock.setTimer(this.config.health.interval, () => {
-      try {
-        for (const d of this.devices) d.health.check();
-        const h = this.health();
-        this.uplink.publishHealth([() => JSON.stringify(h), () => JSON.stringify(compactHealth(h))]);
-      } catch (err) {
-        this.log.warn(`health snapshot failed: ${describeError(err)}`);
-      }
+      this.publishHealthNow();
       this.scheduleHealth();
     });
   }
+
+  /** Publish the retained health snapshot now (also the `health` command); false if not sent. */
+  publishHealthNow(): boolean {
+    try {
+      for (const d of this.devices) d.health.check();
+      const h = this.health();
+      this.uplink.publishHealth([() => JSON.stringify(h), () => JSON.stringify(compactHealth(h))]);
+      return this.uplink.stats().state === 'online';
+    } catch (err) {
+      this.log.warn(`health snapshot failed: ${describeError(err)}`);
+      return false;
+    }
+  }
+
+  /** Seconds since this gateway started (for the `ping` command). */
+  uptimeSeconds(): number {
+    return Math.round((this.clock.mono() - this.startedMono) / 1000);
+  }
+
+  readonly version = VERSION;
 
   private scheduleExpire(): void {
     const every = Math.min(60_000, Math.max(1000, this.config.buffer.max_age / 10));

@@ -7,6 +7,8 @@
  * | status             | yes      | StatusPayload    |
  * | health             | yes      | HealthPayload    |
  * | events             | no       | EventPayload     |
+ * | cmd/<name>         | no       | request (src/commands/protocol.ts) |
+ * | cmd/<name>/reply   | no       | CommandReplyPayload (3.1.1; MQTT 5 uses the response topic) |
  */
 import type { DeviceHealthSnapshot } from '../health/device-health.js';
 
@@ -51,7 +53,20 @@ export type EventPayload =
   | { type: 'buffer_rejected'; ts: number; reason: 'max_bytes'; count: number; rejected_total: number }
   | { type: 'device_state'; ts: number; device: string; from: string; to: string; reason?: string }
   | { type: 'gateway_started' | 'gateway_stopping'; ts: number; version: string }
-  | { type: 'clock_step'; ts: number; offset_ms: number; from: number; to: number; last_seq_before: number };
+  | { type: 'clock_step'; ts: number; offset_ms: number; from: number; to: number; last_seq_before: number }
+  | { type: 'command'; ts: number; command: string; id: string | null; ok: boolean; error?: string; duplicate?: boolean; ms: number };
+
+/** The answer to a downlink command (`cmd/<name>/reply`, or the MQTT 5 response topic). */
+export interface CommandReplyPayload {
+  id: string | null;
+  command: string;
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+  /** This id was seen before: the first answer, repeated; nothing was executed again. */
+  duplicate?: boolean;
+  ts: number;
+}
 
 export interface TopicPayloads {
   data: DataPayload;
@@ -78,6 +93,25 @@ export class Topics {
   }
   get events(): string {
     return `${this.root}/events`;
+  }
+  /** Downlink command requests: `cmd/<name>`. */
+  command(name: string): string {
+    return `${this.root}/cmd/${name}`;
+  }
+  /** Where 3.1.1 replies go (and MQTT 5 ones without a response topic). */
+  commandReply(name: string): string {
+    return `${this.root}/cmd/${name}/reply`;
+  }
+  /** Subscription filter for every command request (one level: replies do not match). */
+  get allCommands(): string {
+    return `${this.root}/cmd/+`;
+  }
+  /** The command name of a request topic, or undefined when it is not one. */
+  commandName(topic: string): string | undefined {
+    const prefix = `${this.root}/cmd/`;
+    if (!topic.startsWith(prefix)) return undefined;
+    const name = topic.slice(prefix.length);
+    return name.length > 0 && !name.includes('/') ? name : undefined;
   }
   /** Subscription filter for every data topic. */
   get allData(): string {

@@ -17,6 +17,8 @@ export interface TestConfigInput {
   uplink?: Record<string, unknown>;
   buffer?: Record<string, unknown>;
   health?: Record<string, unknown>;
+  /** More top-level config sections (buses, commands …), verbatim. */
+  extra?: Record<string, unknown>;
 }
 
 /** A fast sim device: `points` points sampled every `poll`. */
@@ -37,5 +39,6 @@ export function testConfig(i: TestConfigInput): GatewayConfig {
     buffer: { commit_interval: '20ms', ...i.buffer },
     health: { interval: '1s', http: false, ...i.health },
     devices: i.devices ?? [simDevice('sim-1')],
+    ...i.extra,
   });
 }
