@@ -37,6 +37,8 @@ export interface SqliteBufferOptions {
   ackFlushMs?: number;
   /** Most events kept waiting; older ones are dropped (and counted). */
   maxEvents?: number;
+  /** Told of every event once it is stored (the status page's "last events"); must not throw. */
+  onEvent?: (event: Record<string, unknown>) => void;
 }
 
 
@@ -199,7 +201,9 @@ export class SqliteBuffer implements DurableBuffer {
   }
 
   private eventNow(body: Record<string, unknown>): void {
-    this.stmt.addEvent.run(JSON.stringify({ ...body, ts: this.opts.clock.now() }));
+    const event = { ...body, ts: this.opts.clock.now() };
+    this.stmt.addEvent.run(JSON.stringify(event));
+    this.opts.onEvent?.(event);
     this.pendingEvents++;
     const max = this.opts.maxEvents ?? 10_000;
     if (this.pendingEvents > max) {

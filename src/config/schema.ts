@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { BUSES, DRIVERS } from '../drivers/registry.js';
 import { duration, size, topicId } from './primitives.js';
 import { commandsSchema } from '../commands/schema.js';
+import { httpAuthSchema } from '../health/http-auth.js';
 
 const tlsSchema = z
   .strictObject({
@@ -90,6 +91,7 @@ export const healthSchema = z.strictObject({
     .union([z.literal(false), z.string().regex(/^[\w.:[\]-]+:\d+$/, { error: 'expected host:port like "127.0.0.1:8787"' })])
     .default('127.0.0.1:8787')
     .meta({ description: 'Local status page, /health JSON and /metrics (Prometheus); false to disable.' }),
+  auth: httpAuthSchema.optional(),
 });
 
 export const gatewaySchema = z.strictObject({

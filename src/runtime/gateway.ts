@@ -25,6 +25,7 @@ import { removePid, writePid } from './pidfile.js';
 import { TimeWatch } from './time-watch.js';
 import { compactHealth } from '../health/compact.js';
 import { wireCommands } from '../commands/index.js';
+import { LiveState } from '../health/live.js';
 
 export interface GatewayOptions {
   clock?: Clock;
@@ -48,6 +49,8 @@ export class Gateway {
   private cancelExpire: (() => void) | undefined;
   private http: StatusServer | undefined;
   private running = false;
+  /** Last value per point and last events, for the status page (src/health/live.ts). */
+  readonly live = new LiveState();
 
   constructor(
     readonly config: GatewayConfig,
@@ -70,6 +73,7 @@ export class Gateway {
       synchronous: c.buffer.synchronous,
       maxReadingsPerRow: c.uplink.batch.max_readings,
       clock: this.clock,
+      onEvent: (e) => this.live.noteEvent(e),
     });
     writePid(c.gateway.data_dir);
     this.log.info({ file: join(c.gateway.data_dir, 'buffer.db'), ...this.buffer.stats() }, 'buffer open');
@@ -100,7 +104,11 @@ export class Gateway {
     this.scheduleHealth();
     this.scheduleExpire();
     if (c.health.http !== false) {
-      this.http = new StatusServer(c.health.http, () => this.health(), this.log);
+      this.http = new StatusServer(c.health.http, () => this.health(), this.log, {
+        view: () => this.live.view(this.health()),
+        changed: () => this.live.version,
+        ...(c.health.auth ? { auth: c.health.auth } : {}),
+      });
       await this.http.start().catch((err) => this.log.warn(`status page not started: ${describeError(err)}`));
     }
     const timeWatch = new TimeWatch(this.clock, (offset, from, to) => {
@@ -121,6 +129,7 @@ export class Gateway {
       committer: this.committer,
       resources: this.resources,
       state: this.buffer.state,
+      onReading: (r) => this.live.noteReading(r),
       onTransition: (device, from, to, reason) => {
         this.log[to === 'ok' ? 'info' : 'warn']({ device, from, to, reason }, `device ${device} is ${to}`);
         this.buffer.addEvent({ type: 'device_state', device, from, to, ...(reason ? { reason } : {}) });
