@@ -6,6 +6,8 @@
  *   ping            {}                              → { pong, version, uptime_s }
  *   health          {}                              → publishes the retained health now
  *   restart_device  { device }                      → stops and starts that device's driver
+ *   reload_config   {}                              → applies the config file as it is on disk now
+ *   config          { yaml }                        → validates, writes and applies a whole new config
  *   gpio_set        { device, value }               → a gpio output device's level
  *   modbus_write    { device, point, value, verify? } → writes a writable point; reads back (verify, default on)
  *
@@ -13,6 +15,8 @@
  * point) in `commands.writes`.
  */
 import type { Driver } from '../core/driver.js';
+import type { ReloadResult } from '../control/reload.js';
+import { CommandError } from './dispatcher.js';
 import type { CommandsConfig, CommandName } from './schema.js';
 
 export type CommandHandler = (args: Record<string, unknown>) => Promise<unknown>;
@@ -27,6 +31,19 @@ export interface CommandHost {
   restartDevice(device: string): Promise<void>;
   /** The device's running driver, if it is running. */
   driver(device: string): Driver | undefined;
+  /** Config changes; undefined when the gateway was not started from a file. */
+  reloader(): { applyText(text: string): Promise<ReloadResult>; reloadFromFile(): Promise<ReloadResult> } | undefined;
+}
+
+function reloader(host: CommandHost, command: string) {
+  const r = host.reloader();
+  if (!r) throw new Error(`${command}: this gateway was not started from a config file (citygate run --config …)`);
+  return r;
+}
+
+function reloadOutcome(r: ReloadResult): unknown {
+  if (!r.ok) throw new CommandError(r.error, r.errors ?? []);
+  return r;
 }
 
 function stringArg(args: Record<string, unknown>, key: string, command: string): string {
@@ -56,7 +73,7 @@ async function runAction(host: CommandHost, device: string, action: string, args
   return fn(args);
 }
 
-export function builtinCommands(host: CommandHost, config: CommandsConfig): Record<CommandName, CommandHandler> {
+export function builtinCommands(host: CommandHost, commandsConfig: () => CommandsConfig): Record<CommandName, CommandHandler> {
   return {
     ping: async () => ({ pong: true, version: host.version, uptime_s: host.uptimeSeconds() }),
     health: async () => {
@@ -69,10 +86,16 @@ export function builtinCommands(host: CommandHost, config: CommandsConfig): Reco
       await host.restartDevice(device);
       return { device, restarted: true };
     },
+    reload_config: async () => reloadOutcome(await reloader(host, 'reload_config').reloadFromFile()),
+    config: async (args) => {
+      const yaml = args.yaml;
+      if (typeof yaml !== 'string' || yaml.trim() === '') throw new Error('config needs "yaml" in args: the whole gateway config as a string');
+      return reloadOutcome(await reloader(host, 'config').applyText(yaml));
+    },
     gpio_set: async (args) => {
       const device = stringArg(args, 'device', 'gpio_set');
       knownDevice(host, device, 'gpio_set');
-      checkWrite(config, 'gpio_set', device);
+      checkWrite(commandsConfig(), 'gpio_set', device);
       const { device: _d, ...rest } = args;
       return runAction(host, device, 'gpio_set', rest);
     },
@@ -80,7 +103,7 @@ export function builtinCommands(host: CommandHost, config: CommandsConfig): Reco
       const device = stringArg(args, 'device', 'modbus_write');
       const point = stringArg(args, 'point', 'modbus_write');
       knownDevice(host, device, 'modbus_write');
-      checkWrite(config, 'modbus_write', device, point);
+      checkWrite(commandsConfig(), 'modbus_write', device, point);
       const { device: _d, ...rest } = args;
       return runAction(host, device, 'modbus_write', rest);
     },

@@ -28,15 +28,39 @@ export interface DispatcherOptions {
   event(e: Omit<Extract<EventPayload, { type: 'command' }>, 'ts'>): void;
 }
 
+/** An error whose reply carries `details` (one line each) besides its message. */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly details: string[],
+  ) {
+    super(message);
+  }
+}
+
+type Outcome = { ok: boolean; result?: unknown; error?: string | undefined; details?: string[] | undefined; duplicate?: boolean };
+
 export class CommandDispatcher {
-  private readonly limiter: RateLimiter;
-  private readonly recent: RecentRequests<Promise<CommandReplyPayload>>;
-  private readonly allowed: ReadonlySet<string>;
+  private limiter: RateLimiter;
+  private recent: RecentRequests<Promise<CommandReplyPayload>>;
+  private allowed: ReadonlySet<string>;
+  private config: CommandsConfig;
 
   constructor(private readonly o: DispatcherOptions) {
+    this.config = o.config;
     this.limiter = new RateLimiter(o.config.rate.max, o.config.rate.per, o.clock);
     this.recent = new RecentRequests(o.config.remember);
     this.allowed = new Set(o.config.allow);
+  }
+
+  /** A changed `commands:` section (config reload): new allow-list and limits from now on. */
+  reconfigure(config: CommandsConfig): void {
+    if (config.rate.max !== this.config.rate.max || config.rate.per !== this.config.rate.per) {
+      this.limiter = new RateLimiter(config.rate.max, config.rate.per, this.o.clock);
+    }
+    if (config.remember !== this.config.remember) this.recent = new RecentRequests(config.remember);
+    this.allowed = new Set(config.allow);
+    this.config = config;
   }
 
   /** Answer one request. Never rejects. */
@@ -56,11 +80,11 @@ export class CommandDispatcher {
     const previous = this.recent.get(key);
     if (previous) {
       const first = await previous;
-      return this.finish(name, id, started, { ok: first.ok, result: first.result, error: first.error, duplicate: true });
+      return this.finish(name, id, started, { ok: first.ok, result: first.result, error: first.error, details: first.details, duplicate: true });
     }
     const slot = this.limiter.take();
     if (!slot.ok) {
-      const { max, per } = this.o.config.rate;
+      const { max, per } = this.config.rate;
       const error = `rate limited: at most ${max} commands per ${Math.round(per / 1000)}s — retry in ${Math.ceil(slot.retryInMs / 1000)}s`;
       return this.finish(name, id, started, { ok: false, error });
     }
@@ -69,7 +93,7 @@ export class CommandDispatcher {
     return answer;
   }
 
-  private async execute(handler: CommandHandler, name: string, args: Record<string, unknown>): Promise<{ ok: boolean; result?: unknown; error?: string }> {
+  private async execute(handler: CommandHandler, name: string, args: Record<string, unknown>): Promise<Outcome> {
     let cancel: (() => void) | undefined;
     const timeout = new Promise<never>((_, reject) => {
       cancel = this.o.clock.setTimer(COMMAND_TIMEOUT_MS, () => reject(new Error(`${name} did not finish within ${COMMAND_TIMEOUT_MS / 1000}s`)));
@@ -78,7 +102,7 @@ export class CommandDispatcher {
       const result = await Promise.race([handler(args), timeout]);
       return { ok: true, result };
     } catch (err) {
-      return { ok: false, error: describeError(err) };
+      return { ok: false, error: describeError(err), ...(err instanceof CommandError ? { details: err.details } : {}) };
     } finally {
       cancel?.();
     }
@@ -88,12 +112,13 @@ export class CommandDispatcher {
     command: string,
     id: string | null,
     started: number,
-    r: { ok: boolean; result?: unknown; error?: string | undefined; duplicate?: boolean },
+    r: Outcome,
   ): CommandReplyPayload {
     const ms = Math.round(this.o.clock.mono() - started);
     const reply: CommandReplyPayload = { id, command, ok: r.ok, ts: this.o.clock.now() };
     if (r.ok && r.result !== undefined) reply.result = r.result;
     if (!r.ok) reply.error = r.error ?? 'failed';
+    if (!r.ok && r.details?.length) reply.details = r.details;
     if (r.duplicate) reply.duplicate = true;
     const ev: Parameters<DispatcherOptions['event']>[0] = { type: 'command', command, id, ok: r.ok, ms };
     if (reply.error !== undefined) ev.error = reply.error;

@@ -6,7 +6,7 @@
  *   protocol.ts      request parsing and reply encoding (pure)
  *   limits.ts        rate limit and remembered request ids (bounded)
  *   dispatcher.ts    one request → one answer, events and log for each
- *   builtins.ts      ping, health, restart_device, gpio_set, modbus_write
+ *   builtins.ts      ping, health, restart_device, reload_config, config, gpio_set, modbus_write
  *   mqtt-downlink.ts subscription and reply routing over the uplink's connection
  *
  * `wireCommands` is the one call the gateway makes.
@@ -16,6 +16,7 @@ import type { Clock } from '../core/clock.js';
 import type { Driver } from '../core/driver.js';
 import type { Topics } from '../uplink/topics.js';
 import type { CommandsConfig } from './schema.js';
+import type { ConfigReloader } from '../control/reload.js';
 import { CommandDispatcher } from './dispatcher.js';
 import { builtinCommands } from './builtins.js';
 import { attachCommands, type ReplyChannel } from './mqtt-downlink.js';
@@ -33,6 +34,7 @@ export interface CommandGatewayView {
   publishHealthNow(): boolean;
   uptimeSeconds(): number;
   readonly version: string;
+  readonly reloader: ConfigReloader | undefined;
 }
 
 export function wireCommands(g: CommandGatewayView): CommandDispatcher {
@@ -44,6 +46,7 @@ export function wireCommands(g: CommandGatewayView): CommandDispatcher {
       publishHealth: () => g.publishHealthNow(),
       deviceIds: () => g.devices.map((d) => d.id),
       driver: (id) => g.driver(id),
+      reloader: () => g.reloader,
       async restartDevice(id) {
         const d = g.devices.find((x) => x.id === id);
         if (!d) throw new Error(`restart_device: no device "${id}"`);
@@ -51,7 +54,7 @@ export function wireCommands(g: CommandGatewayView): CommandDispatcher {
         await d.supervisor.start();
       },
     },
-    g.config.commands,
+    () => g.config.commands,
   );
   const dispatcher = new CommandDispatcher({
     config: g.config.commands,

@@ -13,7 +13,7 @@
 import type { CommandReplyPayload } from '../uplink/topics.js';
 
 /** Largest request accepted, in bytes. */
-export const MAX_REQUEST_BYTES = 64 * 1024;
+export const MAX_REQUEST_BYTES = 256 * 1024;
 
 export interface ParsedRequest {
   id: string;

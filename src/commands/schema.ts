@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { duration, pointName, topicId } from '../config/primitives.js';
 
 /** Every built-in command name, for the allow-list and its editor completion. */
-export const COMMAND_NAMES = ['ping', 'health', 'restart_device', 'gpio_set', 'modbus_write'] as const;
+export const COMMAND_NAMES = ['ping', 'health', 'restart_device', 'reload_config', 'config', 'gpio_set', 'modbus_write'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 export const commandsSchema = z.strictObject({

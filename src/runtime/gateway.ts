@@ -19,19 +19,26 @@ import { MqttUplink } from '../uplink/mqtt-uplink.js';
 import { Topics, type HealthPayload } from '../uplink/topics.js';
 import { systemVitals } from '../health/system.js';
 import { VERSION } from '../version.js';
-import { buildDevices, type DeviceRuntime } from './devices.js';
+import { buildDevices, type DeviceRuntime, type DeviceWiring } from './devices.js';
 import { StatusServer } from '../health/http.js';
 import { removePid, writePid } from './pidfile.js';
 import { TimeWatch } from './time-watch.js';
 import { compactHealth } from '../health/compact.js';
 import { wireCommands } from '../commands/index.js';
 import { LiveState } from '../health/live.js';
+import { ConfigReloader } from '../control/reload.js';
+import type { ConfigDiff } from '../control/diff.js';
+import type { CommandDispatcher } from '../commands/dispatcher.js';
 
 export interface GatewayOptions {
   clock?: Clock;
   log?: Logger;
   /** Longest the uplink may keep delivering during stop (default 5 s). */
   drainMs?: number;
+  /** The file the config came from: enables the `config` / `reload_config` commands and `reload()` (SIGHUP). */
+  configFile?: string;
+  /** How long a changed config must stay healthy before it is kept (default 60 s). */
+  reloadGraceMs?: number;
 }
 
 export class Gateway {
@@ -51,9 +58,14 @@ export class Gateway {
   private running = false;
   /** Last value per point and last events, for the status page (src/health/live.ts). */
   readonly live = new LiveState();
+  /** Set when started from a file: applies config changes (src/control/reload.ts). */
+  reloader: ConfigReloader | undefined;
+  private commands: CommandDispatcher | undefined;
+  private wiring: DeviceWiring | undefined;
 
   constructor(
-    readonly config: GatewayConfig,
+    /** Replaced (never mutated) when a config change is applied. */
+    public config: GatewayConfig,
     private readonly opts: GatewayOptions = {},
   ) {
     this.clock = opts.clock ?? systemClock;
@@ -100,7 +112,7 @@ export class Gateway {
     });
     this.buffer.addEvent({ type: 'gateway_started', version: VERSION });
     this.uplink.start();
-    wireCommands(this); // downlink commands (src/commands)
+    this.commands = wireCommands(this); // downlink commands (src/commands)
     this.scheduleHealth();
     this.scheduleExpire();
     if (c.health.http !== false) {
@@ -120,7 +132,7 @@ export class Gateway {
       this.uplink.notify();
     });
     if (!timeWatch.trusted()) this.log.warn('wall clock is before 2025: not synchronised yet — readings are marked "uncertain" until it is');
-    this.devices = buildDevices({
+    this.wiring = {
       beforeStamp: () => timeWatch.check(),
       clockTrusted: () => timeWatch.trusted(),
       config: c,
@@ -135,7 +147,17 @@ export class Gateway {
         this.buffer.addEvent({ type: 'device_state', device, from, to, ...(reason ? { reason } : {}) });
         this.uplink.notify();
       },
-    });
+    };
+    this.devices = buildDevices(this.wiring);
+    if (this.opts.configFile) {
+      this.reloader = new ConfigReloader({
+        file: this.opts.configFile,
+        target: this,
+        log: this.log.child({ part: 'config' }),
+        clock: this.clock,
+        ...(this.opts.reloadGraceMs !== undefined ? { graceMs: this.opts.reloadGraceMs } : {}),
+      });
+    }
     await Promise.all(this.devices.map((d) => d.supervisor.start()));
     this.running = true;
     this.log.info({ devices: this.devices.length, topics: this.topics.root }, 'gateway started');
@@ -222,9 +244,43 @@ export class Gateway {
     return this.devices.find((d) => d.id === device)?.supervisor.current();
   }
 
+  // ---- config changes in place (src/control/reload.ts) ------------------------------
+
+  /** Stop removed and changed devices, start added and changed ones; the buffer and uplink stay. */
+  async applyConfig(next: GatewayConfig, diff: ConfigDiff): Promise<void> {
+    if (!this.wiring) throw new Error('the gateway is not running');
+    const restart = new Set([...diff.removed, ...diff.changed]);
+    await Promise.allSettled(this.devices.filter((d) => restart.has(d.id)).map((d) => d.supervisor.stop()));
+    this.config = next;
+    this.wiring = { ...this.wiring, config: next };
+    const starting = new Set([...diff.added, ...diff.changed]);
+    const kept = new Map(this.devices.filter((d) => !restart.has(d.id)).map((d) => [d.id, d]));
+    const fresh = buildDevices(this.wiring).filter((d) => starting.has(d.id));
+    const byId = new Map([...kept, ...fresh.map((d) => [d.id, d] as const)]);
+    this.devices = (next.devices as { id: string }[]).flatMap((c) => byId.get(c.id) ?? []);
+    this.commands?.reconfigure(next.commands);
+    await Promise.all(fresh.map((d) => d.supervisor.start()));
+  }
+
+  deviceState(id: string): string | undefined {
+    return this.devices.find((d) => d.id === id)?.health.snapshot().state;
+  }
+
+  uplinkOnline(): boolean {
+    return this.uplink.stats().state === 'online';
+  }
+
+  addEvent(e: Record<string, unknown>): void {
+    this.buffer.addEvent(e);
+    this.uplink.notify();
+  }
+
+  // ---- end of config changes --------------------------------------------------------
+
   async stop(): Promise<void> {
     if (!this.buffer) return;
     this.running = false;
+    this.reloader?.stop();
     await Promise.allSettled(this.devices.map((d) => d.supervisor.stop()));
     this.committer.flush();
     this.committer.stop();

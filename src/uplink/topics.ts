@@ -63,6 +63,8 @@ export interface CommandReplyPayload {
   ok: boolean;
   result?: unknown;
   error?: string;
+  /** More about the error, one line each (e.g. the config's file:line:col problems). */
+  details?: string[];
   /** This id was seen before: the first answer, repeated; nothing was executed again. */
   duplicate?: boolean;
   ts: number;

@@ -29,6 +29,11 @@ export class ChildGateway {
     this.proc.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
   }
 
+  /** Send a signal without waiting (e.g. SIGHUP: reload the config). */
+  signal(signal: NodeJS.Signals): void {
+    this.proc?.kill(signal);
+  }
+
   /** Send a signal and wait for the process to exit; returns its exit code or signal. */
   async kill(signal: NodeJS.Signals): Promise<number | string | null> {
     const p = this.proc;

@@ -18,8 +18,13 @@ export function registerRun(program: Command): void {
       const { config, warnings } = loadConfigFile(opts.config, { missingEnv: 'error' });
       for (const w of warnings) log.warn(formatIssue(w));
       const drainMs = Math.max(0, Number(opts.drain) * 1000 || 0);
-      const gateway = new Gateway(config, { log, drainMs });
+      const gateway = new Gateway(config, { log, drainMs, configFile: opts.config });
       await gateway.start();
+      // SIGHUP (systemctl reload): apply the file in place (src/control/reload.ts, issue #10).
+      process.on('SIGHUP', () => {
+        log.info(`SIGHUP: reloading ${opts.config}`);
+        void gateway.reloader?.reloadFromFile().then((r) => (r.ok ? undefined : log.warn(`config reload refused: ${r.error}`)));
+      });
       await notifyReady(log);
       process.exitCode = await runUntilSignal(() => gateway.stop(), log, drainMs + 10_000);
     });
