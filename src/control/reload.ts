@@ -91,7 +91,14 @@ export class ConfigReloader {
       }
       if (isEmpty(diff)) return { ok: true, unchanged: true };
       const previous = this.goodText;
-      if (origin === 'command') replaceConfig(this.o.file, text, previous);
+      if (origin === 'command') {
+        try {
+          replaceConfig(this.o.file, text, previous);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code ?? describeError(err);
+          return { ok: false, error: `cannot write ${this.o.file} (${code}): the config command needs the file's directory writable by the service — nothing changed` };
+        }
+      }
       const uplinkWasOnline = this.o.target.uplinkOnline();
       await this.o.target.applyConfig(next, diff);
       const { unchanged, ...rest } = diff;
