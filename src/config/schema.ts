@@ -9,6 +9,7 @@ import { BUSES, DRIVERS } from '../drivers/registry.js';
 import { duration, size, topicId } from './primitives.js';
 import { commandsSchema } from '../commands/schema.js';
 import { httpAuthSchema } from '../health/http-auth.js';
+import { homeAssistantSchema } from '../homeassistant/schema.js';
 
 const tlsSchema = z
   .strictObject({
@@ -114,6 +115,7 @@ export const configSchema = z.strictObject({
   buses: z.record(topicId, union('type', BUSES)).default({}),
   devices: z.array(union('driver', DRIVERS)).default([]),
   commands: commandsSchema.prefault({}),
+  homeassistant: homeAssistantSchema.prefault({}),
 });
 
 export type GatewayConfig = z.output<typeof configSchema>;

@@ -51,8 +51,12 @@ export class LiveState {
     this.version++;
   }
 
+  /** The last reading of every point, by device then point. */
+  lastPoints(): PointView[] {
+    return [...this.points.values()].sort((a, b) => a.device.localeCompare(b.device) || a.point.localeCompare(b.point));
+  }
+
   view(health: HealthPayload): StatusView {
-    const points = [...this.points.values()].sort((a, b) => a.device.localeCompare(b.device) || a.point.localeCompare(b.point));
-    return { health, points, events: [...this.recent].reverse() };
+    return { health, points: this.lastPoints(), events: [...this.recent].reverse() };
   }
 }

@@ -29,6 +29,7 @@ import { LiveState } from '../health/live.js';
 import { ConfigReloader } from '../control/reload.js';
 import type { ConfigDiff } from '../control/diff.js';
 import type { CommandDispatcher } from '../commands/dispatcher.js';
+import { HomeAssistantPublisher } from '../homeassistant/index.js';
 
 export interface GatewayOptions {
   clock?: Clock;
@@ -62,6 +63,7 @@ export class Gateway {
   reloader: ConfigReloader | undefined;
   private commands: CommandDispatcher | undefined;
   private wiring: DeviceWiring | undefined;
+  private homeassistant: HomeAssistantPublisher | undefined;
 
   constructor(
     /** Replaced (never mutated) when a config change is applied. */
@@ -113,6 +115,15 @@ export class Gateway {
     this.buffer.addEvent({ type: 'gateway_started', version: VERSION });
     this.uplink.start();
     this.commands = wireCommands(this); // downlink commands (src/commands)
+    this.homeassistant = new HomeAssistantPublisher({
+      config: () => this.config,
+      topics: this.topics,
+      clock: this.clock,
+      log: this.log.child({ part: 'homeassistant' }),
+      uplink: this.uplink,
+      live: { points: () => this.live.lastPoints() },
+    }); // publishes nothing unless homeassistant.enabled
+    this.homeassistant.start();
     this.scheduleHealth();
     this.scheduleExpire();
     if (c.health.http !== false) {
@@ -281,6 +292,7 @@ export class Gateway {
     if (!this.buffer) return;
     this.running = false;
     this.reloader?.stop();
+    this.homeassistant?.stop();
     await Promise.allSettled(this.devices.map((d) => d.supervisor.stop()));
     this.committer.flush();
     this.committer.stop();

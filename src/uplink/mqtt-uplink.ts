@@ -186,6 +186,13 @@ export class MqttUplink implements Uplink {
     return true;
   }
 
+  /** Publish a retained message (Home Assistant discovery and state); false when offline. */
+  publishRetained(topic: string, payload: string, qos: 0 | 1): boolean {
+    if (this.st !== 'online' || !this.client) return false;
+    this.client.publish(topic, payload, { qos, retain: true });
+    return true;
+  }
+
   // ---- end of downlink hook ---------------------------------------------------------
 
   private down(g: number, reason: unknown): void {
