@@ -87,6 +87,8 @@ function aclFile(): string {
     '# gateways: publish under their own root, read only their own cmd/',
     'pattern write citygate/%u/#',
     'pattern read citygate/%u/cmd/+',
+    '# (only with homeassistant.enabled: its discovery entries)',
+    'pattern write homeassistant/sensor/%u/#',
     '# (MQTT 5 requesters pick a response topic under the root: citygate/<id>/cmd/<name>/reply/<them>)',
     '',
     '# operators: send commands, read everything',
