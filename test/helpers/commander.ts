@@ -5,6 +5,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { CommandReplyPayload, EventPayload } from '../../src/uplink/topics.js';
+import type { Gateway } from '../../src/runtime/gateway.js';
 import { withTimeout } from './mosquitto.js';
 
 export interface Commander {
@@ -92,4 +93,24 @@ export async function until(cond: () => boolean, ms = 10_000, what = 'condition'
     if (Date.now() > end) throw new Error(`timed out after ${ms}ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Connect an operator, start the gateway, and wait until it answers commands. Both are
+ * added to `cleanup` (run in reverse: gateway stopped before the operator leaves).
+ */
+export async function startWithOperator(
+  gw: Gateway,
+  url: string,
+  protocolVersion: 4 | 5,
+  cleanup: (() => Promise<void> | void)[],
+  auth: { username?: string; password?: string } = {},
+): Promise<Commander> {
+  const op = await commander(url, gw.topics.root, protocolVersion, auth);
+  cleanup.push(() => op.close());
+  await gw.start();
+  cleanup.push(() => gw.stop());
+  await until(() => gw.uplink.stats().state === 'online', 10_000, 'uplink online');
+  await op.ready();
+  return op;
 }

@@ -11,7 +11,7 @@ import { Gateway } from '../../src/runtime/gateway.js';
 import mqtt from 'mqtt';
 import { simDevice, tempDir, testConfig } from '../helpers/gateway-config.js';
 import { Mosquitto, closeClient } from '../helpers/mosquitto.js';
-import { commander, until } from '../helpers/commander.js';
+import { startWithOperator, until } from '../helpers/commander.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -37,12 +37,7 @@ for (const protocolVersion of [5, 4] as const) {
         extra: { commands: { allow: ['ping', 'restart_device'] } },
       });
       const gw = new Gateway(config);
-      const op = await commander(broker.url, gw.topics.root, protocolVersion, { username: 'operator', password: 'op-secret' });
-      cleanup.push(() => op.close());
-      await gw.start();
-      cleanup.push(() => gw.stop());
-      await until(() => gw.uplink.stats().state === 'online', 10_000, 'uplink online');
-      await op.ready();
+      const op = await startWithOperator(gw, broker.url, protocolVersion, cleanup, { username: 'operator', password: 'op-secret' });
 
       const ping = await op.request('ping', { id: 'p-1' });
       expect(ping).toMatchObject({ id: 'p-1', command: 'ping', ok: true, result: { pong: true } });

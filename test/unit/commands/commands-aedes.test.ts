@@ -8,7 +8,7 @@ import { EmbeddedBroker } from '../../../src/demo/embedded-broker.js';
 import { Gateway } from '../../../src/runtime/gateway.js';
 import { ModbusTcpServer } from '../../../src/drivers/modbus/server/tcp-server.js';
 import { simDevice, testConfig } from '../../helpers/gateway-config.js';
-import { commander, until, type Commander } from '../../helpers/commander.js';
+import { startWithOperator, until, type Commander } from '../../helpers/commander.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -43,12 +43,7 @@ async function setup(commands: Record<string, unknown>): Promise<{ op: Commander
     extra: { buses: { plc: { type: 'modbus-tcp', host: '127.0.0.1', port: plcPort } }, commands },
   });
   const gw = new Gateway(config);
-  const op = await commander(broker.url, gw.topics.root, 4);
-  cleanup.push(() => op.close());
-  await gw.start();
-  cleanup.push(() => gw.stop());
-  await until(() => gw.uplink.stats().state === 'online', 10_000, 'uplink online');
-  await op.ready();
+  const op = await startWithOperator(gw, broker.url, 4, cleanup);
   return { op, gw, plc };
 }
 

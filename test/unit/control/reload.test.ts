@@ -14,7 +14,7 @@ import { Gateway } from '../../../src/runtime/gateway.js';
 import { loadConfigFile } from '../../../src/config/load.js';
 import type { HealthPayload } from '../../../src/uplink/topics.js';
 import { tempDir } from '../../helpers/gateway-config.js';
-import { commander, until } from '../../helpers/commander.js';
+import { startWithOperator, until } from '../../helpers/commander.js';
 import { ChildGateway } from '../../helpers/child-gateway.js';
 import { freePort } from '../../helpers/net.js';
 
@@ -47,12 +47,7 @@ async function setup(devices: unknown[], extra: Record<string, unknown> = {}) {
   const doc = configDoc(broker.url, dir, devices, extra);
   writeFileSync(file, stringify(doc));
   const gw = new Gateway(loadConfigFile(file).config, { configFile: file, reloadGraceMs: 1500 });
-  const op = await commander(broker.url, gw.topics.root, 4);
-  cleanup.push(() => op.close());
-  await gw.start();
-  cleanup.push(() => gw.stop());
-  await until(() => gw.uplink.stats().state === 'online', 10_000, 'uplink online');
-  await op.ready();
+  const op = await startWithOperator(gw, broker.url, 4, cleanup);
   return { gw, op, file, doc, broker };
 }
 
