@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
-import type { CommandReplyPayload, EventPayload } from '../uplink/topics.js';
+import type { CommandReplyPayload, EventBody } from '../uplink/topics.js';
 import type { CommandsConfig } from './schema.js';
 import { parseRequest } from './protocol.js';
 import { RateLimiter, RecentRequests } from './limits.js';
@@ -25,7 +25,7 @@ export interface DispatcherOptions {
   clock: Clock;
   log: Logger;
   /** Record an event for the `events` topic (the durable buffer's event queue). */
-  event(e: Omit<Extract<EventPayload, { type: 'command' }>, 'ts'>): void;
+  event(e: Extract<EventBody, { type: 'command' }>): void;
 }
 
 /** An error whose reply carries `details` (one line each) besides its message. */

@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { Driver } from '../core/driver.js';
-import type { Topics } from '../uplink/topics.js';
+import type { EventBody, Topics } from '../uplink/topics.js';
 import type { CommandsConfig } from './schema.js';
 import type { ConfigReloader } from '../control/reload.js';
 import { CommandDispatcher } from './dispatcher.js';
@@ -26,7 +26,8 @@ export interface CommandGatewayView {
   readonly config: { commands: CommandsConfig };
   readonly topics: Topics;
   readonly uplink: ReplyChannel;
-  readonly buffer: { addEvent(e: object): void };
+  /** Records an event for `events` and wakes the uplink. */
+  readonly events: { emit(e: EventBody): void };
   readonly clock: Clock;
   readonly log: Logger;
   readonly devices: readonly { id: string; supervisor: { stop(): Promise<void>; start(): Promise<void> } }[];
@@ -61,7 +62,7 @@ export function wireCommands(g: CommandGatewayView): CommandDispatcher {
     handlers,
     clock: g.clock,
     log,
-    event: (e) => g.buffer.addEvent(e),
+    event: (e) => g.events.emit(e),
   });
   attachCommands(g.uplink, g.topics, dispatcher, log);
   return dispatcher;

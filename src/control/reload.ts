@@ -20,6 +20,7 @@ import { describeError } from '../core/errors.js';
 import { checkConfigText } from '../config/load.js';
 import { formatIssue } from '../config/issues.js';
 import type { GatewayConfig } from '../config/schema.js';
+import type { EventBody } from '../uplink/topics.js';
 import { diffConfig, isEmpty, type ConfigDiff } from './diff.js';
 import { replaceConfig, writeFileAtomically } from './config-file.js';
 
@@ -30,7 +31,7 @@ export interface ReloadTarget {
   applyConfig(next: GatewayConfig, diff: ConfigDiff): Promise<void>;
   deviceState(id: string): string | undefined;
   uplinkOnline(): boolean;
-  addEvent(e: Record<string, unknown>): void;
+  readonly events: { emit(e: EventBody): void };
 }
 
 export interface ReloadOptions {
@@ -103,7 +104,7 @@ export class ConfigReloader {
       await this.o.target.applyConfig(next, diff);
       const { unchanged, ...rest } = diff;
       const graceMs = this.o.graceMs ?? 60_000;
-      this.o.target.addEvent({ type: 'config_applied', origin, added: diff.added, removed: diff.removed, changed: diff.changed, in_place: diff.inPlace });
+      this.o.target.events.emit({ type: 'config_applied', origin, added: diff.added, removed: diff.removed, changed: diff.changed, in_place: diff.inPlace });
       this.o.log.info({ origin, ...rest, unchanged: unchanged.length }, `config applied; watching it for ${graceMs / 1000}s`);
       this.watch(cur, next, diff, previous, text, uplinkWasOnline, graceMs);
       return { ok: true, applied: { ...rest, unchanged: unchanged.length }, grace_s: Math.round(graceMs / 1000) };
@@ -136,7 +137,7 @@ export class ConfigReloader {
       this.o.log.error({ reason }, `config change rolled back: ${reason}`);
       writeFileAtomically(this.o.file, prevText);
       await this.o.target.applyConfig(prev, diffConfig(cur, prev));
-      this.o.target.addEvent({ type: 'config_rolled_back', reason });
+      this.o.target.events.emit({ type: 'config_rolled_back', reason });
     } catch (err) {
       this.o.log.error(`config rollback failed: ${describeError(err)} — restart the gateway (the file holds the last good config)`);
     } finally {

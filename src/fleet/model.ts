@@ -3,8 +3,8 @@
  * the order ops staff want: most trouble first. Pure: payloads and "now" in, rows out.
  *
  * Trouble, worst first: offline (or no status at all) > health older than `staleAfterS`
- * > devices down > buffer dropping > devices degraded > backlog older than 5 min >
- * disk under 10 % free. Within a class, bigger numbers first; ties by gateway id.
+ * > disk full > devices down > buffer dropping > devices degraded > backlog older than
+ * 5 min > disk low (the gateway says so, or under 10 % free). Within a class, bigger numbers first; ties by gateway id.
  */
 import type { HealthPayload, StatusPayload } from '../uplink/topics.js';
 
@@ -81,7 +81,9 @@ export function gatewayRow(id: string, r: Retained, nowMs: number, staleAfterS: 
   if ((row.dropped ?? 0) > 0) add(1e6, `dropped ${row.dropped}`);
   if (devices.degraded > 0) add(1e5 * Math.min(devices.degraded, 9), `${devices.degraded} degraded`);
   if ((row.backlog_oldest_s ?? 0) > 300) add(1e3 + Math.min(row.backlog_oldest_s ?? 0, 9e4) / 100, `backlog ${row.backlog_oldest_s}s`);
-  if (row.disk_free_bytes !== null && row.disk_total_bytes && row.disk_free_bytes / row.disk_total_bytes < 0.1) add(500, 'disk low');
+  const diskState = h?.disk?.state;
+  if (diskState === 'full') add(2e6, 'disk full');
+  else if (diskState === 'low' || (row.disk_free_bytes !== null && row.disk_total_bytes && row.disk_free_bytes / row.disk_total_bytes < 0.1)) add(500, 'disk low');
   return row;
 }
 

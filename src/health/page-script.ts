@@ -83,8 +83,8 @@ export const PAGE_SCRIPT = String.raw`
     document.getElementById('devices').innerHTML =
       table('devices-table', ['device', 'state', 'readings', 'last reading', 'errors', 'last error'], devs, 'no devices configured', true) +
       (buses.length ? '<h3>Buses</h3>' + table('buses-table', ['bus', 'state', 'statistics', 'last error'], buses, '', true) : '');
-    var disk = sys.disk_free_bytes === null || sys.disk_free_bytes === undefined ? '—' :
-      bytes(sys.disk_free_bytes) + ' free of ' + bytes(sys.disk_total_bytes);
+    var disk = (sys.disk_free_bytes === null || sys.disk_free_bytes === undefined ? '—' :
+      bytes(sys.disk_free_bytes) + ' free of ' + bytes(sys.disk_total_bytes)) + (h.disk ? ' · ' + h.disk.state : '');
     document.getElementById('vitals').innerHTML =
       '<dl>' +
       '<dt>Buffer</dt><dd id="buffer">' + esc(b.readings) + ' readings · ' + bytes(b.bytes) + ' · oldest ' + age(b.oldest_age_s === null ? null : b.oldest_age_s * 1000) +

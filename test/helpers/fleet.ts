@@ -5,6 +5,7 @@
  *   i % 40 == 3   health 20 minutes old
  *   i % 25 == 5   one device down (full health)
  *   i % 30 == 11  compact health (a broker with a small packet limit) with one degraded
+ *   i % 60 == 13  disk low
  * Every other gateway is healthy, with a backlog of i readings.
  */
 import mqtt from 'mqtt';
@@ -25,7 +26,8 @@ export function fleetMember(i: number, now: number): { status: StatusPayload; he
     version: i % 2 ? '0.1.0' : '0.0.9',
     uptime_s: 3600 + i,
     uplink: { state: 'online', reconnects: 0, published: 10, acked_readings: 1000 },
-    buffer: { readings: i, rows: 1, bytes: i * 40, file_bytes: 4096, oldest_age_s: i > 0 ? 2 : null, next_seq: 1000 + i, dropped: 0, rejected: 0, pending_events: 0 },
+    buffer: { readings: i, rows: 1, bytes: i * 40, file_bytes: 4096, oldest_age_s: i > 0 ? 2 : null, next_seq: 1000 + i, dropped: 0, dropped_by_reason: {}, rejected: 0, lost: 0, events_evicted: 0, pending_events: 0, waiting_in_memory: 0 },
+    disk: { state: i % 60 === 13 ? 'low' : 'ok', free_bytes: 8e9, limit_bytes: 256 * 2 ** 20 },
     devices: { 'meter-1': device(i % 25 === 5 ? 'down' : 'ok'), 'air-1': device(i % 30 === 11 ? 'degraded' : 'ok') },
     buses: {},
     system: { cpu_temp_c: 48.5, load_1m: 0.2, disk_free_bytes: 8e9, disk_total_bytes: 16e9 },

@@ -32,7 +32,7 @@ export function testConfig(i: TestConfigInput): GatewayConfig {
     uplink: {
       url: i.url,
       protocol_version: i.protocolVersion ?? 4,
-      reconnect: { min: '100ms', max: '500ms' },
+      reconnect: { min: '100ms', max: '1s' }, // the floors: reconnect.max is at least 1s
       batch: { max_readings: 50, max_delay: '50ms' },
       ...i.uplink,
     },

@@ -39,6 +39,7 @@ function expectedClass(i: number): number {
   if (i % 40 === 3) return 1;
   if (i % 25 === 5) return 2;
   if (i % 30 === 11) return 3;
+  if (i % 60 === 13) return 3.5; // disk low
   return 4;
 }
 

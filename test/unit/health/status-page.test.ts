@@ -32,7 +32,7 @@ describe('status page in headless Chromium', () => {
     const config = testConfig({
       url: broker.url,
       id: 'kiosk-7',
-      health: { interval: '500ms', http: `127.0.0.1:${httpPort}` },
+      health: { interval: '1s', http: `127.0.0.1:${httpPort}` },
       devices: [
         {
           id: 'weather',
@@ -93,8 +93,8 @@ describe('status page in headless Chromium', () => {
     const before = Number(await ticksCell.textContent());
     let navigations = 0;
     page.on('framenavigated', () => navigations++);
-    gw.buffer.addEvent({ type: 'technician_marker', note: 'from the test' });
-    await expect.poll(() => events.textContent(), { timeout: 10_000 }).toContain('technician_marker');
+    gw.events.emit({ type: 'command', command: 'ping', id: 'technician-marker', ok: true, ms: 0 });
+    await expect.poll(() => events.textContent(), { timeout: 10_000 }).toContain('id=technician-marker');
     await expect.poll(async () => Number(await ticksCell.textContent()), { timeout: 10_000 }).toBeGreaterThan(before);
     expect(navigations).toBe(0);
 
