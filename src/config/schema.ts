@@ -9,6 +9,9 @@ import { BUSES, DRIVERS } from '../drivers/registry.js';
 import { duration, ifThen, size, topicId } from './primitives.js';
 import { brokerUrlProblem, listenAddressProblem } from './addresses.js';
 import { editorSchema } from './json-schema.js';
+import { commandsSchema } from '../commands/schema.js';
+import { httpAuthSchema } from '../health/http-auth.js';
+import { homeAssistantSchema } from '../homeassistant/schema.js';
 
 const tlsSchema = z
   .strictObject({
@@ -124,6 +127,7 @@ export const healthSchema = z.strictObject({
     .meta({ anyOf: [{ const: false }, { type: 'string', pattern: `^([^:[\\]\\s]+|\\[[0-9A-Fa-f:.]+\\]):${PORT}$` }] })
     .default('127.0.0.1:8787')
     .meta({ description: 'Local status page, /health JSON and /metrics (Prometheus); false to disable.' }),
+  auth: httpAuthSchema.optional(),
 });
 
 export const gatewaySchema = z.strictObject({
@@ -148,6 +152,8 @@ export const configSchema = z.strictObject({
   health: healthSchema.prefault({}),
   buses: z.record(topicId, busSchema).default({}),
   devices: z.array(deviceSchema).default([]),
+  commands: commandsSchema.prefault({}),
+  homeassistant: homeAssistantSchema.prefault({}),
 });
 
 export type GatewayConfig = z.output<typeof configSchema>;

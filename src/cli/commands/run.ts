@@ -24,11 +24,19 @@ export function registerRun(program: Command): void {
       // A config mistake is a user error with file:line:col lines: reported by the CLI (exit 1).
       const { config, warnings } = loadConfigFile(opts.config, { missingEnv: 'error' });
       for (const w of warnings) log.warn(formatIssue(w));
-      const gateway = new Gateway(config, { log, drainMs });
+      const gateway = new Gateway(config, { log, drainMs, configFile: opts.config });
+      // SIGHUP (systemctl reload): apply the file in place (src/control/reload.ts, issue #10).
+      const onHup = (): void => {
+        log.info(`SIGHUP: reloading ${opts.config}`);
+        void gateway.reloader?.reloadFromFile().then((r) => (r.ok ? undefined : log.warn(`config reload refused: ${r.error}`)));
+      };
       process.exitCode = await runService({
         log,
         deadlineMs: drainMs + 15_000,
-        start: () => gateway.start(),
+        start: async () => {
+          await gateway.start();
+          process.on('SIGHUP', onHup);
+        },
         stop: () => gateway.stop(),
         ready: () => notifyReady(log),
       });
