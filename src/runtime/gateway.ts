@@ -47,6 +47,8 @@ export class Gateway {
   private cancelExpire: (() => void) | undefined;
   private http: StatusServer | undefined;
   private running = false;
+  /** Set while buffer commits fail (disk full, I/O error); cleared by the next good one. */
+  private commitFailure: string | undefined;
 
   constructor(
     readonly config: GatewayConfig,
@@ -87,11 +89,14 @@ export class Gateway {
       max: c.buffer.commit_max,
       clock: this.clock,
       onCommit: (r) => {
+        this.commitFailure = undefined;
         if (r.dropped || r.rejected) this.log.warn(r, 'buffer full: readings dropped or rejected (see events)');
         this.uplink.notify();
       },
-      onError: (err, pending) =>
-        this.log.error({ pending }, `buffer: commit failed (${describeError(err)}) — is the disk full? ${c.gateway.data_dir}`),
+      onError: (err, pending) => {
+        this.commitFailure = describeError(err);
+        this.log.error({ pending }, `buffer: commit failed (${this.commitFailure}) — is the disk full? ${c.gateway.data_dir}`);
+      },
     });
     this.buffer.addEvent({ type: 'gateway_started', version: VERSION });
     this.uplink.start();
@@ -216,6 +221,14 @@ export class Gateway {
     this.buffer.close();
     removePid(this.config.gateway.data_dir);
     this.log.info('gateway stopped');
+  }
+
+  /**
+   * For the systemd watchdog (runtime/sd-notify.ts): undefined while the buffer
+   * commits, else why not. Never the uplink: an absent broker is not a reason to restart.
+   */
+  liveness(): string | undefined {
+    return this.commitFailure === undefined ? undefined : `buffer commits failing: ${this.commitFailure}`;
   }
 
   get isRunning(): boolean {

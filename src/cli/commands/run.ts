@@ -4,7 +4,7 @@ import { formatIssue } from '../../config/issues.js';
 import { createLogger } from '../../core/log.js';
 import { Gateway } from '../../runtime/gateway.js';
 import { runUntilSignal } from '../../runtime/signals.js';
-import { notifyReady } from '../../runtime/sd-notify.js';
+import { notifyReady, startWatchdog } from '../../runtime/sd-notify.js';
 
 export function registerRun(program: Command): void {
   program
@@ -21,6 +21,8 @@ export function registerRun(program: Command): void {
       const gateway = new Gateway(config, { log, drainMs });
       await gateway.start();
       await notifyReady(log);
+      const watchdog = startWatchdog({ log, alive: () => gateway.liveness() });
       process.exitCode = await runUntilSignal(() => gateway.stop(), log, drainMs + 10_000);
+      watchdog?.stop();
     });
 }
