@@ -66,6 +66,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'check permissions, device nodes, clock, disk, broker reachability and TLS, config',
     load: async () => (await import('./doctor.js')).registerDoctor,
   },
+  {
+    name: 'update',
+    term: 'update [options] <bundle>',
+    summary: 'install a release bundle; roll back if it is not healthy in time',
+    load: async () => (await import('./update.js')).registerUpdate,
+  },
 ];
 
 export function findCommand(name: string): CommandEntry | undefined {
