@@ -95,7 +95,11 @@ ensure_config() {
     run install -m 0600 -o 0 -g 0 /dev/null "$CONF/env"
     say "put MQTT_PASSWORD=... in $CONF/env (root-only)"
   fi
-  [ ! -f "$CONF/secrets.yaml" ] || run chmod 0600 "$CONF/secrets.yaml"
+  # The service (user citygate) reads secrets.yaml; nobody else may (the loader refuses it).
+  if [ -f "$CONF/secrets.yaml" ]; then
+    run chown "$(cg_owner)" "$CONF/secrets.yaml"
+    run chmod 0600 "$CONF/secrets.yaml"
+  fi
 }
 
 # The unit, the udev rules and the `citygate` command. systemctl only where systemd
@@ -104,9 +108,11 @@ install_system_files() {
   local rel="$1"
   run install -d -m 0755 "$SYSTEMD_DIR" "$SYSTEMD_DIR/multi-user.target.wants" "$UDEV_DIR" "$ROOT/usr/local/bin"
   run install -m 0644 "$rel/deploy/citygate.service" "$SYSTEMD_DIR/citygate.service"
+  run install -m 0644 "$rel/deploy/citygate-firstboot.service" "$SYSTEMD_DIR/citygate-firstboot.service"
   run install -m 0644 "$rel/deploy/99-citygate.rules" "$UDEV_DIR/99-citygate.rules"
   run ln -sfn /opt/citygate/current/deploy/citygate-cli "$ROOT/usr/local/bin/citygate"
   run ln -sfn /etc/systemd/system/citygate.service "$SYSTEMD_DIR/multi-user.target.wants/citygate.service"
+  run ln -sfn /etc/systemd/system/citygate-firstboot.service "$SYSTEMD_DIR/multi-user.target.wants/citygate-firstboot.service"
   if [ -z "$ROOT" ] && [ -d /run/systemd/system ]; then
     run systemctl daemon-reload
     run udevadm control --reload-rules

@@ -18,6 +18,8 @@ command -v make >/dev/null && command -v g++ >/dev/null ||
   { echo "node24.sh: a C++ toolchain is needed to rebuild better-sqlite3: apt-get install -y build-essential python3" >&2; exit 2; }
 
 SCRATCH="$(mktemp -d "${TMPDIR:-/tmp}/citygate-node24.XXXXXX")"
+# The GPIO permission tests run a child as "nobody": it must traverse the copy (mktemp gives 0700).
+chmod 0755 "$SCRATCH"
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$SCRATCH"' EXIT
 t0=$(date +%s)
 
@@ -32,12 +34,19 @@ t1=$(date +%s)
 echo "== a copy of the checkout, native addons rebuilt for Node $VERSION"
 mkdir -p "$SCRATCH/repo"
 tar -C "$REPO" --exclude=./.git --exclude=./dist -cf - . | tar -C "$SCRATCH/repo" -xf -
-(cd "$SCRATCH/repo" && PATH="$NODE_DIR/bin:$PATH" npm rebuild better-sqlite3 epoll --nodedir="$NODE_DIR" --foreground-scripts >/dev/null)
+# node-gyp directly (npm's own): better-sqlite3's install script would first try
+# prebuild-install, which downloads from outside the registry and only fails slowly.
+GYP="$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js"
+for addon in better-sqlite3 epoll; do
+  (cd "$SCRATCH/repo/node_modules/$addon" && "$NODE_DIR/bin/node" "$GYP" rebuild --release --nodedir="$NODE_DIR" -j 2 >/dev/null)
+done
 PATH="$NODE_DIR/bin:$PATH" node -e 'new (require(process.argv[1]))(":memory:"); console.log("better-sqlite3 loads on", process.version)' \
   "$SCRATCH/repo/node_modules/better-sqlite3"
 t2=$(date +%s)
 
 echo "== unit tests on Node $VERSION"
-(cd "$SCRATCH/repo" && PATH="$NODE_DIR/bin:$PATH" node node_modules/vitest/vitest.mjs run --project unit </dev/null)
+status=0
+(cd "$SCRATCH/repo" && PATH="$NODE_DIR/bin:$PATH" node node_modules/vitest/vitest.mjs run --project unit </dev/null) || status=$?
 t3=$(date +%s)
 echo "node24: fetch $((t1 - t0))s, copy+rebuild $((t2 - t1))s, tests $((t3 - t2))s, total $((t3 - t0))s"
+exit $status

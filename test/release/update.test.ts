@@ -8,43 +8,26 @@
  * before anything changes.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
+import { readdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ReleaseLayout } from '../../src/release/layout.js';
-import { sha256File } from '../../src/release/checksum.js';
 import { httpHealth } from '../../src/release/health-gate.js';
 import type { ServiceControl } from '../../src/release/service.js';
 import { update } from '../../src/release/update.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/net.js';
 import { tempDir } from '../helpers/gateway-config.js';
+import { hostBundle, type HostBundleOptions } from './host-bundle.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const work = tempDir('cg-update-');
 const prefix = join(work, 'opt');
 const layout = new ReleaseLayout(prefix);
 
-/** A bundle for this machine from the checkout's dist/; `mutate` breaks it on purpose. */
-async function bundle(version: string, opts: { bufferFormat?: number; mutate?: (dir: string) => void } = {}): Promise<string> {
-  const id = `${version}-${process.arch}-test`;
-  const dir = join(work, 'build', `citygate-${id}`);
-  mkdirSync(join(dir, 'node', 'bin'), { recursive: true });
-  for (const d of ['bin', 'dist', 'boards']) cpSync(join(REPO, d), join(dir, d), { recursive: true });
-  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...pkg, version }));
-  symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
-  symlinkSync(process.execPath, join(dir, 'node', 'bin', 'node'));
-  const manifest = { name: 'citygate', version, id, arch: process.arch, node: process.versions.node, buffer_format: opts.bufferFormat ?? 0 };
-  writeFileSync(join(dir, 'release.json'), JSON.stringify(manifest));
-  opts.mutate?.(dir);
-  const tgz = join(work, `citygate-${id}.tar.gz`);
-  execFileSync('tar', ['-C', join(work, 'build'), '-czf', tgz, `citygate-${id}`]);
-  writeFileSync(`${tgz}.sha256`, `${await sha256File(tgz)}  citygate-${id}.tar.gz\n`);
-  return tgz;
-}
+const bundle = (version: string, opts?: HostBundleOptions) => hostBundle(work, version, opts);
 
 /** Stands in for systemd: runs current/ like the unit, restarts it when it exits. */
 class ChildService implements ServiceControl {
