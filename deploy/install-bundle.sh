@@ -14,25 +14,21 @@ SRC="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 # shellcheck source=deploy/lib/common.sh
 . "$SRC/deploy/lib/common.sh"
 
-GIVEN=""
-for a in "$@"; do
-  case "$a" in
-    --dry-run) DRY_RUN=1 ;;
-    -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
-    -*) die "unknown option $a (see --help)" ;;
-    *) GIVEN="$a" ;;
-  esac
-done
-[ -z "$GIVEN" ] || [ -f "$GIVEN" ] || die "$GIVEN: no such file"
-[ "$(id -u)" -eq 0 ] || [ "$DRY_RUN" = 1 ] || [ -n "$ROOT" ] || die "run as root: sudo $0 $*"
+parse_install_args "$0" 11 "$@"
 [ -f "$SRC/release.json" ] || die "$SRC is not an unpacked release bundle (no release.json): from a checkout use deploy/install.sh"
 
 field() { sed -n "s/.*\"$1\":\"\\{0,1\\}\\([^\",}]*\\).*/\\1/p" "$SRC/release.json"; }
 ID=$(field id)
 ARCH=$(field arch)
 case "$(uname -m)" in aarch64) here=arm64 ;; armv7l | armv6l) here=arm ;; x86_64) here=x64 ;; *) here=$(uname -m) ;; esac
-[ "$ARCH" = "$here" ] || die "this bundle is for $ARCH, this machine is $here: use the linux-${here/arm/armv7} bundle"
-"$SRC/node/bin/node" -e 0 || die "the bundle's Node.js does not run on this machine ($(uname -m))"
+# CITYGATE_CROSS_INSTALL=1 with ROOT=: install into another architecture's root file
+# system (an image being prepared, the arm64 release test); nothing is run from it.
+if [ -n "$ROOT" ] && [ "${CITYGATE_CROSS_INSTALL:-0}" = 1 ]; then
+  say "installing the $ARCH bundle into $ROOT from a $here machine"
+else
+  [ "$ARCH" = "$here" ] || die "this bundle is for $ARCH, this machine is $here: use the linux-${here/arm/armv7} bundle"
+  "$SRC/node/bin/node" -e 0 || die "the bundle's Node.js does not run on this machine ($(uname -m))"
+fi
 
 ensure_user
 ensure_dirs

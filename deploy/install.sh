@@ -16,17 +16,7 @@ SRC="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=deploy/lib/common.sh
 . "$SRC/deploy/lib/common.sh"
 
-GIVEN=""
-for a in "$@"; do
-  case "$a" in
-    --dry-run) DRY_RUN=1 ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
-    -*) die "unknown option $a (see --help)" ;;
-    *) GIVEN="$a" ;;
-  esac
-done
-[ -z "$GIVEN" ] || [ -f "$GIVEN" ] || die "$GIVEN: no such file"
-[ "$(id -u)" -eq 0 ] || [ "$DRY_RUN" = 1 ] || die "run as root: sudo $0 $*"
+parse_install_args "$0" 14 "$@"
 NODE="$(command -v node)" || die "Node.js is needed (20.19+, 22 or 24), or install a release bundle, which carries its own"
 check_node_version "$NODE"
 

@@ -30,6 +30,24 @@ run() {
   if [ "$DRY_RUN" = 1 ]; then echo "+ $*"; else "$@"; fi
 }
 
+# The installers' command line: [--dry-run] [gateway.yaml]; sets DRY_RUN and GIVEN.
+# $1: the script (its header up to line $2 is the --help text).
+parse_install_args() {
+  local script="$1" help_end="$2" a
+  shift 2
+  GIVEN=""
+  for a in "$@"; do
+    case "$a" in
+      --dry-run) DRY_RUN=1 ;;
+      -h | --help) sed -n "2,${help_end}p" "$script"; exit 0 ;;
+      -*) die "unknown option $a (see --help)" ;;
+      *) GIVEN="$a" ;;
+    esac
+  done
+  [ -z "$GIVEN" ] || [ -f "$GIVEN" ] || die "$GIVEN: no such file"
+  [ "$(id -u)" -eq 0 ] || [ "$DRY_RUN" = 1 ] || [ -n "$ROOT" ] || die "run as root: sudo $script"
+}
+
 # Node.js this release runs with must be 20.19+, 22.12+ or 24.
 check_node_version() {
   local node="$1" v
