@@ -74,6 +74,8 @@ export class Gateway {
   private commands: CommandDispatcher | undefined;
   private wiring: DeviceWiring | undefined;
   private homeassistant: HomeAssistantPublisher | undefined;
+  /** Monotonic time of the last commit attempt that finished (committed or failed and handled). */
+  private lastCommitTurn = 0;
 
   constructor(
     /** Replaced (never mutated) when a config change is applied. */
@@ -139,10 +141,12 @@ export class Gateway {
       onFull: c.buffer.on_full,
       clock: this.clock,
       onCommit: (r) => {
+        this.lastCommitTurn = this.clock.mono();
         if (r.dropped || r.rejected) this.log.warn(r, 'buffer full: readings dropped or rejected (see events)');
         this.uplink.notify();
       },
       onError: (err, pending) => {
+        this.lastCommitTurn = this.clock.mono();
         const { log, repeats } = this.commitFaults.hit();
         if (log) {
           this.log.error(
@@ -378,6 +382,20 @@ export class Gateway {
     removePid(this.config.gateway.data_dir);
     this.lock?.release();
     this.log.info({ waiting: left.readings, next_seq: left.nextSeq, }, `gateway stopped: ${left.readings} readings wait in the buffer for the broker`);
+  }
+
+  /**
+   * For the systemd watchdog (runtime/sd-notify.ts): undefined while the gateway is
+   * alive, else why not. Alive = the buffer's commit loop turns: readings that wait are
+   * tried within a minute (a retry backs off to 5 s at most). A commit that *fails* is
+   * still a turn: disk full is a state the gateway handles (and must be able to drain
+   * from), so it must not make systemd restart it in a loop. Never the uplink: an absent
+   * broker is not a reason to restart either.
+   */
+  liveness(): string | undefined {
+    if (!this.running || !this.committer) return undefined;
+    const stalled = this.committer.waiting > 0 && this.clock.mono() - this.lastCommitTurn > 60_000;
+    return stalled ? `buffer commit loop stalled: ${this.committer.waiting} readings waiting, no commit attempt for a minute` : undefined;
   }
 
   get isRunning(): boolean {

@@ -6,7 +6,7 @@ import { createLogger } from '../../core/log.js';
 import { UserError } from '../../core/errors.js';
 import { Gateway } from '../../runtime/gateway.js';
 import { runService } from '../../runtime/signals.js';
-import { notifyReady } from '../../runtime/sd-notify.js';
+import { notifyReady, startWatchdog, type Watchdog } from '../../runtime/sd-notify.js';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
@@ -30,6 +30,7 @@ export function registerRun(program: Command): void {
         log.info(`SIGHUP: reloading ${opts.config}`);
         void gateway.reloader?.reloadFromFile().then((r) => (r.ok ? undefined : log.warn(`config reload refused: ${r.error}`)));
       };
+      let watchdog: Watchdog | undefined;
       process.exitCode = await runService({
         log,
         deadlineMs: drainMs + 15_000,
@@ -37,8 +38,16 @@ export function registerRun(program: Command): void {
           await gateway.start();
           process.on('SIGHUP', onHup);
         },
-        stop: () => gateway.stop(),
-        ready: () => notifyReady(log),
+        stop: async () => {
+          watchdog?.stop();
+          await gateway.stop();
+        },
+        ready: async () => {
+          await notifyReady(log);
+          // systemd's watchdog: fed while the event loop turns and the buffer's commit
+          // loop is alive — never gated on the uplink (src/runtime/sd-notify.ts).
+          watchdog = startWatchdog({ log, alive: () => gateway.liveness() });
+        },
       });
     });
 }
