@@ -28,8 +28,8 @@ export class GatewayProc {
   readonly unexpected: UnexpectedExit[] = [];
   starts = 0;
   errorLines = 0;
-  /** Lines per harness second, to spot a log flood. */
-  readonly linesPerSecond = new Map<number, number>();
+  /** Warn and error lines per harness second, to spot a log flood. */
+  readonly alarmsPerSecond = new Map<number, number>();
 
   constructor(
     private configFile: string,
@@ -110,9 +110,11 @@ export class GatewayProc {
     if (!l) return;
     this.tail.push(l);
     if (this.tail.length > 60) this.tail.splice(0, 20);
-    const sec = Math.floor(this.now() / 1000);
-    this.linesPerSecond.set(sec, (this.linesPerSecond.get(sec) ?? 0) + 1);
-    if (/"level":(50|60)/.test(l) || /\bERROR\b|\bFATAL\b/.test(l)) this.errorLines++;
+    if (/"level":(40|50|60)/.test(l)) {
+      const sec = Math.floor(this.now() / 1000);
+      this.alarmsPerSecond.set(sec, (this.alarmsPerSecond.get(sec) ?? 0) + 1);
+    }
+    if (/"level":(50|60)/.test(l)) this.errorLines++;
     this.note(l);
     if (l.includes('gateway started')) this.up = true;
     if (l.includes('gateway started')) for (const w of this.startedWaiters.splice(0)) w();

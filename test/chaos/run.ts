@@ -29,6 +29,8 @@ import { chaosConfig, drainConfig } from './setup.js';
 
 const GATEWAY_ID = 'chaos-gw';
 const ROOT = `citygate/${GATEWAY_ID}`;
+/** More warn/error lines than this in one second is a flood (an SD card pays for each). */
+const FLOOD_PER_SECOND = 10;
 const LASTING: readonly FaultKind[] = ['link_cut', 'black_hole', 'disk_full'];
 
 const t0 = Date.now();
@@ -196,8 +198,9 @@ async function main(): Promise<number> {
       misbehave(`gateway exited by itself ${e.n} time(s) (${key}); the first at ${stamp(e.first.at)}, last lines:\n    ${e.first.lastLines.slice(-6).join('\n    ')}`);
     const maxAge = ledger.report(FAULT_KINDS, injected).lossEvents['buffer_dropped/max_age'];
     if (maxAge) misbehave(`${maxAge.seqs} readings dropped as max_age (14 d) though none was older than this run: age measured on the wall clock`);
-    const flood = Math.max(0, ...gateway.linesPerSecond.values());
-    if (flood > 50) misbehave(`log flood: up to ${flood} gateway log lines in one second`);
+    const flood = [...gateway.alarmsPerSecond.values()].filter((n) => n > FLOOD_PER_SECOND);
+    if (flood.length > 0)
+      misbehave(`log flood: more than ${FLOOD_PER_SECOND} warn/error lines in one second, ${flood.length} times (at most ${Math.max(...flood)})`);
     const r = ledger.report(FAULT_KINDS, injected, (health.nextSeq ?? 1) - 1);
     const took = now();
     console.log('');
