@@ -34,7 +34,7 @@ export const DESCRIPTIONS: Record<FaultKind, string> = {
   broker_kill: 'Mosquitto SIGKILLed (store saved at most 1 s before), down 0-3 s, restarted',
   link_cut: 'the proxy drops every connection and refuses new ones for 0.3-8 s',
   black_hole: 'the proxy keeps sockets open but forwards nothing for 1-12 s, then drops them',
-  disk_full: 'a filler file takes every free byte of the data_dir tmpfs for 2-15 s',
+  disk_full: 'a filler file takes every free byte of the data_dir tmpfs for 2-15 s (1 in 5: 60-100 s)',
   clock_step: "the gateway's wall clock steps by +/- 5 min .. 20 days (libfaketime), kept within 30 days of real time",
 };
 
@@ -132,7 +132,9 @@ export async function inject(kind: FaultKind, w: World): Promise<string> {
       return last(w, kind, `${ms} ms`, ms, () => w.proxy.setMode('pass'));
     }
     case 'disk_full': {
-      const ms = Math.round(between(w, 2000, 15_000));
+      // One in five lasts long enough (60-100 s at ~300 readings/s) to overflow what the
+      // gateway can hold in memory while commits fail.
+      const ms = Math.round(w.rand() < 0.2 ? between(w, 60_000, 100_000) : between(w, 2000, 15_000));
       const bytes = w.disk.fill();
       return last(w, kind, `${ms} ms, filler ${(bytes / 2 ** 20).toFixed(1)} MiB`, ms, () => w.disk.free());
     }

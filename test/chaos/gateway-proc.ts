@@ -24,6 +24,8 @@ export class GatewayProc {
   private tail: string[] = [];
   /** The current process has logged "gateway started". */
   private up = false;
+  private upSince = 0;
+  private upTotal = 0;
   private startedWaiters: Array<() => void> = [];
   readonly unexpected: UnexpectedExit[] = [];
   starts = 0;
@@ -94,6 +96,8 @@ export class GatewayProc {
     p.stderr?.on('data', onData);
     p.once('exit', (code, signal) => {
       if (partial) this.line(partial);
+      if (this.up) this.upTotal += this.now() - this.upSince;
+      this.up = false;
       this.note(`--- exit code=${code} signal=${signal}${this.wanted ? ' (unexpected)' : ''}`);
       if (this.proc !== p || !this.wanted) return;
       const u = { at: this.now(), code, signal, lastLines: this.tail.slice(-12) };
@@ -116,12 +120,20 @@ export class GatewayProc {
     }
     if (/"level":(50|60)/.test(l)) this.errorLines++;
     this.note(l);
-    if (l.includes('gateway started')) this.up = true;
+    if (l.includes('gateway started') && !this.up) {
+      this.up = true;
+      this.upSince = this.now();
+    }
     if (l.includes('gateway started')) for (const w of this.startedWaiters.splice(0)) w();
   }
 
   private note(l: string): void {
     appendFileSync(this.logFile, `[${(this.now() / 1000).toFixed(3)}] ${l}\n`);
+  }
+
+  /** How long a gateway process was up (past "gateway started") in total, until `at`. */
+  upMs(at: number): number {
+    return this.upTotal + (this.up && this.running ? at - this.upSince : 0);
   }
 
   lastLines(n = 12): string[] {

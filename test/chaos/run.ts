@@ -197,14 +197,15 @@ async function main(): Promise<number> {
     for (const [key, e] of exits)
       misbehave(`gateway exited by itself ${e.n} time(s) (${key}); the first at ${stamp(e.first.at)}, last lines:\n    ${e.first.lastLines.slice(-6).join('\n    ')}`);
     const maxAge = ledger.report(FAULT_KINDS, injected).lossEvents['buffer_dropped/max_age'];
-    if (maxAge) misbehave(`${maxAge.seqs} readings dropped as max_age (14 d) though none was older than this run: age measured on the wall clock`);
+    if (maxAge) misbehave(`${maxAge.seqs} readings dropped as max_age (1 day) though none was older than this run: age measured on the wall clock`);
     const flood = [...gateway.alarmsPerSecond.values()].filter((n) => n > FLOOD_PER_SECOND);
     if (flood.length > 0)
       misbehave(`log flood: more than ${FLOOD_PER_SECOND} warn/error lines in one second, ${flood.length} times (at most ${Math.max(...flood)})`);
     const r = ledger.report(FAULT_KINDS, injected, (health.nextSeq ?? 1) - 1);
     const took = now();
     console.log('');
-    console.log(`chaos result ${new Date().toISOString()} — ${n} faults, ${(took / 1000).toFixed(0)} s, seed ${o.seed}, gateway starts ${gateway.starts}, error log lines ${gateway.errorLines}`);
+    console.log(`chaos result ${new Date().toISOString()} — ${n} faults, ${(took / 1000).toFixed(0)} s, seed ${o.seed}`);
+    console.log(`gateway: ${gateway.starts} starts, up (past "gateway started") ${Math.round((100 * gateway.upMs(now())) / took)}% of the run, ${gateway.errorLines} error log lines`);
     for (const l of table(r)) console.log(l);
     for (const l of details(r, (t) => stamp(t))) console.log(l);
     for (const k of o.kinds) console.log(`  ${k}: ${DESCRIPTIONS[k]}`);

@@ -2,7 +2,8 @@
  * The gateway config of the chaos run: three sim devices of counter points (a counter
  * lets the run see readings that vanished before they had a seq), ~300 readings/s in
  * all (moderate: the machine is shared), short keepalive and ack timeout so a black
- * hole is noticed within seconds, and no status page (a service must live without it).
+ * hole is noticed within seconds, no status page (a service must live without it), and
+ * max_age 1 day: nothing in a run is that old, so any max_age drop is a clock-step bug.
  * The drain config is the same gateway with every device disabled: it only delivers
  * the backlog.
  */
@@ -24,7 +25,7 @@ export function chaosConfig(id: string, dataDir: string, port: number, devices: 
       reconnect: { min: '200ms', max: '2s' },
       batch: { max_readings: 50, max_delay: '100ms' },
     },
-    buffer: { commit_interval: '50ms', max_age: '14d' },
+    buffer: { commit_interval: '50ms', max_age: '1d' },
     health: { interval: '1s', http: false },
     devices,
   };
