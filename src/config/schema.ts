@@ -69,7 +69,7 @@ export const uplinkSchema = z.strictObject({
 });
 
 export const bufferSchema = z.strictObject({
-  max_bytes: size().prefault('256MiB').meta({ description: 'Most data kept on disk; past it the policy in on_full applies.' }),
+  max_bytes: size().prefault('256MiB').meta({ description: 'Most disk space the buffer uses, all its files counted (database, WAL, reserve); past it, or past the free space, the policy in on_full applies.' }),
   max_age: duration().prefault('14d').meta({ description: 'Readings older than this are dropped (and the drop reported).' }),
   on_full: z
     .enum(['drop_oldest', 'reject_newest'])
@@ -81,6 +81,10 @@ export const bufferSchema = z.strictObject({
     .enum(['full', 'normal'])
     .default('full')
     .meta({ description: 'full survives power loss after commit; normal is faster but may lose the last commits.' }),
+  on_corrupt: z
+    .enum(['move_aside', 'refuse'])
+    .default('move_aside')
+    .meta({ description: 'A buffer database that fails to open or check: move it aside (kept) and start a new one, announcing the seqs it may have held; or refuse to start.' }),
 });
 
 export const healthSchema = z.strictObject({

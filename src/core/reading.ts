@@ -19,6 +19,8 @@ export interface Sample {
   quality?: Quality;
   unit?: string;
   ts?: number;
+  /** `ts` comes from outside this machine's clock (a GPS fix): trusted while the local clock is not. */
+  tsExternal?: boolean;
 }
 
 /** A processed reading, ready for the buffer. */
@@ -29,9 +31,4 @@ export interface Reading {
   unit?: string;
   ts: number;
   quality: Quality;
-}
-
-/** A reading the buffer has committed. */
-export interface AcceptedReading extends Reading {
-  seq: number;
 }

@@ -6,6 +6,7 @@
  *   stop:  stop drivers, commit what they emitted, let the uplink deliver for up to
  *          `drainMs`, close shared hardware, close the buffer.
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -14,6 +15,9 @@ import { describeError } from '../core/errors.js';
 import { RefCountedResources } from '../core/resources.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { SqliteBuffer } from '../buffer/sqlite-buffer.js';
+import { DirLock } from '../buffer/dir-lock.js';
+import { systemTimeSources } from '../buffer/buffer-time.js';
+import { LogLimiter } from '../core/log-limiter.js';
 import { GroupCommitter } from '../buffer/group-commit.js';
 import { MqttUplink } from '../uplink/mqtt-uplink.js';
 import { Topics, type HealthPayload } from '../uplink/topics.js';
@@ -47,6 +51,10 @@ export class Gateway {
   private cancelExpire: (() => void) | undefined;
   private http: StatusServer | undefined;
   private running = false;
+  private lock: DirLock | undefined;
+  private readonly commitFaults: LogLimiter;
+  private readonly bufferFaults: LogLimiter;
+  private lastDisk: string | undefined;
 
   constructor(
     readonly config: GatewayConfig,
@@ -55,23 +63,44 @@ export class Gateway {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentLogger();
     this.topics = Topics.forGateway(config.gateway.id, config.uplink.topic_root);
+    this.commitFaults = new LogLimiter(this.clock);
+    this.bufferFaults = new LogLimiter(this.clock);
   }
 
   async start(): Promise<void> {
     const c = this.config;
     this.startedAt = this.clock.now();
     this.startedMono = this.clock.mono();
-    this.buffer = new SqliteBuffer({
-      dataDir: c.gateway.data_dir,
-      maxBytes: c.buffer.max_bytes,
-      maxAgeMs: c.buffer.max_age,
-      onFull: c.buffer.on_full,
-      synchronous: c.buffer.synchronous,
-      maxReadingsPerRow: c.uplink.batch.max_readings,
-      clock: this.clock,
-    });
+    // One owner per data_dir: a second gateway would hand out the same seqs.
+    mkdirSync(c.gateway.data_dir, { recursive: true });
+    this.lock = new DirLock(c.gateway.data_dir);
+    this.lock.acquire();
+    try {
+      this.buffer = new SqliteBuffer({
+        dataDir: c.gateway.data_dir,
+        maxBytes: c.buffer.max_bytes,
+        maxAgeMs: c.buffer.max_age,
+        onFull: c.buffer.on_full,
+        onCorrupt: c.buffer.on_corrupt,
+        synchronous: c.buffer.synchronous,
+        maxReadingsPerRow: c.uplink.batch.max_readings,
+        clock: this.clock,
+        ...(this.clock === systemClock ? { time: systemTimeSources() } : {}),
+        onFault: (what, err) => this.bufferFault(what, err),
+      });
+    } catch (err) {
+      this.lock.release();
+      throw err;
+    }
     writePid(c.gateway.data_dir);
-    this.log.info({ file: join(c.gateway.data_dir, 'buffer.db'), ...this.buffer.stats() }, 'buffer open');
+    const opened = this.buffer.stats();
+    this.log.info({ file: join(c.gateway.data_dir, 'buffer.db'), readings: opened.readings, next_seq: opened.nextSeq, disk: opened.disk }, 'buffer open');
+    if (this.buffer.replaced) {
+      this.log.error(
+        { file: this.buffer.file, moved_to: this.buffer.replaced.movedTo },
+        `buffer: ${this.buffer.file} was ${this.buffer.replaced.detail}: moved aside as ${this.buffer.replaced.movedTo} and a new buffer started (the seqs it may have held are announced as buffer_lost)`,
+      );
+    }
     this.uplink = new MqttUplink({
       config: c.uplink,
       gatewayId: c.gateway.id,
@@ -85,13 +114,26 @@ export class Gateway {
     this.committer = new GroupCommitter(this.buffer, {
       intervalMs: c.buffer.commit_interval,
       max: c.buffer.commit_max,
+      onFull: c.buffer.on_full,
       clock: this.clock,
       onCommit: (r) => {
         if (r.dropped || r.rejected) this.log.warn(r, 'buffer full: readings dropped or rejected (see events)');
         this.uplink.notify();
       },
-      onError: (err, pending) =>
-        this.log.error({ pending }, `buffer: commit failed (${describeError(err)}) — is the disk full? ${c.gateway.data_dir}`),
+      onError: (err, pending) => {
+        const { log, repeats } = this.commitFaults.hit();
+        if (log) {
+          this.log.error(
+            { pending, repeats, dropped: this.committer.lostToFailure },
+            `buffer: commit failed (${describeError(err)}) — is the disk full? df -h ${c.gateway.data_dir}; readings wait in memory, the oldest are dropped and announced (disk_full) once it is full`,
+          );
+        }
+        this.uplink.notify();
+      },
+      onRecover: () => {
+        const { repeats } = this.commitFaults.clear();
+        this.log.warn({ repeats, dropped: this.committer.lostToFailure }, 'buffer: commits work again');
+      },
     });
     this.buffer.addEvent({ type: 'gateway_started', version: VERSION });
     this.uplink.start();
@@ -102,9 +144,10 @@ export class Gateway {
       await this.http.start().catch((err) => this.log.warn(`status page not started: ${describeError(err)}`));
     }
     const timeWatch = new TimeWatch(this.clock, (offset, from, to) => {
-      // Everything stamped with the old clock is committed first, so last_seq_before is exact.
+      // Everything stamped with the old clock is committed first, so last_seq_before is
+      // exact; if the disk fails, what waits in memory gets the next seqs, in order.
       this.committer.flush();
-      const lastSeq = this.buffer.stats().nextSeq - 1;
+      const lastSeq = this.buffer.stats().nextSeq - 1 + this.committer.waiting;
       this.log.warn({ offset_ms: offset }, `wall clock stepped by ${offset} ms (NTP sync?); readings up to seq ${lastSeq} used the old clock`);
       this.buffer.addEvent({ type: 'clock_step', offset_ms: offset, from, to, last_seq_before: lastSeq });
       this.uplink.notify();
@@ -144,15 +187,40 @@ export class Gateway {
   }
 
   private scheduleExpire(): void {
-    const every = Math.min(60_000, Math.max(1000, this.config.buffer.max_age / 10));
+    const every = Math.min(10_000, Math.max(1000, this.config.buffer.max_age / 10));
     this.cancelExpire = this.clock.setTimer(every, () => {
       try {
         if (this.buffer.expire() > 0) this.uplink.notify();
       } catch (err) {
-        this.log.error(`buffer: expiring old readings failed: ${describeError(err)}`);
+        this.bufferFault('expiring old readings', err);
       }
+      this.buffer.maintain();
+      this.watchDisk();
       this.scheduleExpire();
     });
+  }
+
+  /** Log (and announce) disk state changes: ok → low → full and back. */
+  private watchDisk(): void {
+    const s = this.buffer.stats();
+    if (s.disk === this.lastDisk) return;
+    const first = this.lastDisk === undefined;
+    this.lastDisk = s.disk;
+    if (first && s.disk === 'ok') return;
+    const free = s.diskFreeBytes === null ? 'unknown' : `${Math.round(s.diskFreeBytes / 1024)} KiB`;
+    const msg = {
+      ok: `disk: ok again (${free} free)`,
+      low: `disk: low — ${free} free on ${this.config.gateway.data_dir}, less than buffer.max_bytes needs: the buffer keeps to what fits and drops the oldest readings first`,
+      full: `disk: full — writes to ${this.config.gateway.data_dir} fail: free space (df -h); readings wait in memory and the oldest are dropped and announced`,
+    }[s.disk];
+    this.log[s.disk === 'ok' ? 'info' : 'warn']({ disk: s.disk, free_bytes: s.diskFreeBytes }, msg);
+    if (!first && s.disk !== 'full') this.buffer.addEvent({ type: 'disk_state', state: s.disk, free_bytes: s.diskFreeBytes, limit_bytes: this.config.buffer.max_bytes });
+    this.uplink.notify();
+  }
+
+  private bufferFault(what: string, err: unknown): void {
+    const { log, repeats } = this.bufferFaults.hit();
+    if (log) this.log.error({ repeats }, `buffer: ${what} failed: ${describeError(err)} (${this.config.gateway.data_dir})`);
   }
 
   health(): HealthPayload {
@@ -180,12 +248,17 @@ export class Gateway {
         rows: b.rows,
         bytes: b.bytes,
         file_bytes: b.fileBytes,
-        oldest_age_s: b.oldestCommittedAt === null ? null : Math.round((this.clock.now() - b.oldestCommittedAt) / 1000),
+        oldest_age_s: b.oldestAgeMs === null ? null : Math.round(b.oldestAgeMs / 1000),
         next_seq: b.nextSeq,
         dropped: b.droppedTotal,
+        dropped_by_reason: b.droppedByReason,
         rejected: b.rejectedTotal,
+        lost: b.lostTotal,
+        events_evicted: b.eventsEvicted,
         pending_events: b.pendingEvents,
+        waiting_in_memory: this.committer.waiting,
       },
+      disk: { state: b.disk, free_bytes: b.diskFreeBytes, limit_bytes: this.config.buffer.max_bytes },
       devices,
       buses: this.resources.snapshots(),
       system: systemVitals(this.config.gateway.data_dir),
@@ -202,7 +275,8 @@ export class Gateway {
     this.running = false;
     await Promise.allSettled(this.devices.map((d) => d.supervisor.stop()));
     this.committer.flush();
-    this.committer.stop();
+    const abandoned = this.committer.abandon();
+    if (abandoned > 0) this.log.error({ readings: abandoned }, `buffer: ${abandoned} readings the disk would not take are dropped on stop (announced as disk_full)`);
     this.cancelHealth?.();
     this.cancelExpire?.();
     try {
@@ -213,9 +287,11 @@ export class Gateway {
     await this.uplink.stop(this.opts.drainMs ?? 5000);
     await this.resources.closeAll();
     await this.http?.stop();
+    const left = this.buffer.stats();
     this.buffer.close();
     removePid(this.config.gateway.data_dir);
-    this.log.info('gateway stopped');
+    this.lock?.release();
+    this.log.info({ waiting: left.readings, next_seq: left.nextSeq, }, `gateway stopped: ${left.readings} readings wait in the buffer for the broker`);
   }
 
   get isRunning(): boolean {
