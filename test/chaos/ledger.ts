@@ -52,7 +52,8 @@ export interface LedgerReport {
   unexplained: SeqRange[];
   beforeSeqSamples: string[];
   conflictSamples: string[];
-  announcedButDelivered: number;
+  /** Seqs announced as lost that arrived anyway, by event type/reason. */
+  announcedButDelivered: Record<string, number>;
   orderViolations: string[];
   lossEvents: Record<string, { events: number; seqs: number }>;
   eventTypes: Record<string, number>;
@@ -76,7 +77,7 @@ export class Ledger {
   private readonly dupAt: number[] = [];
   private readonly conflictAt: number[] = [];
   readonly conflictSamples: string[] = [];
-  private readonly ranges: Array<[number, number]> = [];
+  private readonly ranges: Array<[number, number, string]> = [];
   private readonly refused: Array<{ t: number; n: number }> = [];
   private readonly seenEvents = new Set<string>();
   private readonly eventTypes = new Map<string, number>();
@@ -131,7 +132,7 @@ export class Ledger {
       tally.seqs += n + ranges.reduce((a, [f, l]) => a + (l - f + 1), 0);
       this.lossEvents.set(label, tally);
     }
-    this.ranges.push(...ranges);
+    for (const [f, l] of ranges) this.ranges.push([f, l, eventLabel(ev)]);
     if (n > 0) this.refused.push({ t: typeof ev.ts === 'number' ? this.timeline.realTime(ev.ts) : recvAt, n });
   }
 
@@ -172,7 +173,15 @@ export class Ledger {
     for (const [k, n] of injected) row(k).injected = n;
 
     const announced = new Uint8Array(maxSeq + 1);
-    for (const [f, l] of this.ranges) announced.fill(1, Math.max(1, f), Math.min(maxSeq, l) + 1);
+    const announcedButDelivered: Record<string, number> = {};
+    for (const [f, l, label] of this.ranges) {
+      const lo = Math.max(1, f);
+      const hi = Math.min(maxSeq, l);
+      announced.fill(1, lo, hi + 1);
+      let got = 0;
+      for (let s = lo; s <= hi; s++) if (count[s] !== 0) got++;
+      if (got > 0) announcedButDelivered[label] = (announcedButDelivered[label] ?? 0) + got;
+    }
 
     // Time of each missing seq: its nearest earlier delivered neighbour (or later, at the start).
     let firstDelivered = NaN;
@@ -184,7 +193,6 @@ export class Ledger {
     }
     const missingPrefix = new Int32Array(maxSeq + 1);
     const unexplained: SeqRange[] = [];
-    let announcedButDelivered = 0;
     let lastT = firstDelivered;
     for (let s = 1; s <= maxSeq; s++) {
       const got = count[s] !== 0;
@@ -192,7 +200,6 @@ export class Ledger {
       if (got) {
         lastT = sampledAt[s] as number;
         row(tl.kindAt(lastT)).delivered++;
-        if (announced[s]) announcedButDelivered++;
         continue;
       }
       const k = tl.kindAt(Number.isNaN(lastT) ? 0 : lastT);

@@ -24,7 +24,7 @@ export function table(r: LedgerReport): string[] {
 
 export function details(r: LedgerReport, fmtTime: (t: number) => string): string[] {
   const out: string[] = [];
-  out.push(`highest seq: ${r.maxSeq}; announced seqs that arrived anyway: ${r.announcedButDelivered}`);
+  out.push(`highest seq: ${r.maxSeq}; announced as lost but arrived anyway: ${JSON.stringify(r.announcedButDelivered)}`);
   out.push(`loss events: ${JSON.stringify(r.lossEvents)}`);
   out.push(`event types: ${JSON.stringify(r.eventTypes)}`);
   if (r.unexplained.length > 0) {

@@ -8,7 +8,7 @@
  * or the gateway misbehaved (exited by itself, did not start, failed a graceful stop,
  * expired readings by wall-clock arithmetic). Exit 2 if the run itself could not run.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
@@ -102,7 +102,10 @@ async function main(): Promise<number> {
         } catch {
           return;
         }
-        if (topic === `${ROOT}/events`) ledger.event(body, at);
+        if (topic === `${ROOT}/events`) {
+          ledger.event(body, at);
+          appendFileSync(join(work, 'events.ndjson'), `${JSON.stringify({ at, ...body })}\n`);
+        }
         else if (topic === `${ROOT}/health`) {
           const buf = body.buffer as { readings?: number; next_seq?: number } | undefined;
           health = { at, readings: buf?.readings, nextSeq: buf?.next_seq };
@@ -226,7 +229,7 @@ async function main(): Promise<number> {
     await proxy?.close();
     await broker?.stop();
     disk.unmount();
-    if (o.keep || failed) say(`kept ${work} (gateway.log, broker store)`);
+    if (o.keep || failed) say(`kept ${work} (gateway.log, events.ndjson, broker store)`);
     else rmSync(work, { recursive: true, force: true });
   }
 }
