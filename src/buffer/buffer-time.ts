@@ -1,6 +1,6 @@
 /**
  * Time in the buffer is measured in time, not wall-clock arithmetic
- * (docs/field-notes.md#time).
+ * (docs/field-notes.md#fake-hwclock-step).
  *
  * A Pi without RTC boots with the clock of its last shutdown (fake-hwclock), then NTP
  * steps it forward by however long it was off: a +20 d step once expired a whole

@@ -1,5 +1,5 @@
 /**
- * Disk full is a state, not a crash (docs/field-notes.md#sqlite-on-sd-cards).
+ * Disk full is a state, not a crash (docs/field-notes.md#disk-full).
  *
  * - **Budget.** The buffer may use min(max_bytes, what it uses now + free space −
  *   a reserve for the rest of the system). Everything counts against it: database,

@@ -64,7 +64,7 @@ export class EventJournal {
     this.st = {
       insert: db.prepare('INSERT INTO events (payload, kind, device) VALUES (?, ?, ?)'),
       update: db.prepare('UPDATE events SET payload = ? WHERE id = ?'),
-      newestLoss: db.prepare("SELECT id, payload FROM events WHERE kind = 'loss' AND id > ? ORDER BY id DESC LIMIT 1"),
+      newestLoss: db.prepare("SELECT id, payload FROM events WHERE kind = 'loss' AND id > ? AND json_extract(payload, '$.type') = ? ORDER BY id DESC LIMIT 1"),
       newestOf: db.prepare("SELECT id, payload FROM events WHERE kind = 'chatty' AND device = ? AND id > ? ORDER BY id DESC LIMIT 1"),
       oldest: db.prepare('SELECT id, payload FROM events ORDER BY id LIMIT ?'),
       del: db.prepare('DELETE FROM events WHERE id = ? RETURNING kind'),
@@ -111,7 +111,7 @@ export class EventJournal {
   }
 
   private mergeLoss(ev: Stamped): boolean {
-    const row = this.st.newestLoss.get(this.handedOut) as { id: number; payload: string } | undefined;
+    const row = this.st.newestLoss.get(this.handedOut, ev.type) as { id: number; payload: string } | undefined;
     if (!row) return false;
     const merged = mergeLossEvents(JSON.parse(row.payload) as Stamped, ev);
     if (!merged) return false;

@@ -13,7 +13,7 @@
  *   may be lost. With `buffer.on_corrupt: refuse` the gateway refuses to start instead.
  */
 import type Database from 'better-sqlite3';
-import { accessSync, constants, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describeError } from '../core/errors.js';
 import { isDiskFull } from './disk-guard.js';
@@ -44,12 +44,18 @@ export class BufferOpenError extends Error {
 
 export function openDatabase(o: OpenOptions): Opened {
   const file = join(o.dataDir, 'buffer.db');
-  prepareDir(o.dataDir);
+  prepareDataDir(o.dataDir);
   let replaced: Opened['replaced'];
   for (let attempt = 0; ; attempt++) {
     try {
       const db = openBufferDb(file, o.synchronous, o.walCap);
-      const problem = inspect(db, o.check);
+      let problem: string | undefined;
+      try {
+        problem = inspect(db, o.check);
+      } catch (err) {
+        db.close();
+        throw err;
+      }
       if (!problem) return { db, file, ...(replaced ? { replaced } : {}) };
       db.close();
       replaced = moveAside(file, problem, o);
@@ -71,7 +77,8 @@ export function openDatabase(o: OpenOptions): Opened {
   }
 }
 
-function prepareDir(dir: string): void {
+/** Create data_dir if needed and check it can be written; a BufferOpenError says what to do. */
+export function prepareDataDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
@@ -91,11 +98,25 @@ function inspect(db: Database.Database, check: boolean): string | undefined {
   const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]).filter((t) => !t.startsWith('sqlite_'));
   const foreign = tables.filter((t) => !TABLES.includes(t));
   if (foreign.length > 0) return `not a citygate buffer (tables ${foreign.slice(0, 3).join(', ')})`;
+  // A truncated file opens, then fails on the first read of a missing page: cheap checks first.
+  const pages = Number(db.pragma('page_count', { simple: true }));
+  const pageSize = Number(db.pragma('page_size', { simple: true }));
+  const onDisk = sizeOf(db.name) + sizeOf(`${db.name}-wal`);
+  if (pages * pageSize > onDisk) return `damaged (truncated: ${onDisk} bytes on disk for ${pages} pages)`;
+  if (tables.includes('batches')) db.prepare('SELECT count(*), sum(count), max(last_seq) FROM batches').get();
   if (check) {
     const result = db.pragma('quick_check(1)', { simple: true });
     if (result !== 'ok') return `damaged (quick_check: ${String(result)})`;
   }
   return undefined;
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
 }
 
 function moveAside(file: string, detail: string, o: OpenOptions): { detail: string; movedTo: string } {

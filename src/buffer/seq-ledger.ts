@@ -1,5 +1,5 @@
 /**
- * The seq ledger: a second home for what must never go back (docs/field-notes.md#sqlite-on-sd-cards).
+ * The seq ledger: a second home for what must never go back (docs/field-notes.md#torn-wal-frames).
  *
  * SQLite can lose committed transactions without a word (a WAL whose frames fail their
  * checksums is ignored from the first bad frame on), and a database can be damaged,
@@ -35,6 +35,8 @@ export interface LedgerState {
   /** Lowest seq that may still have been waiting in the buffer when the ledger was last written. */
   floor: number;
   clean: boolean;
+  /** Kernel boot id when last written (tells a process crash from a reboot). */
+  boot?: string;
   /** Loss ranges not yet announced through the database. */
   pending: LossRange[];
 }
@@ -52,7 +54,8 @@ export class SeqLedger {
 
   constructor(
     dataDir: string,
-    private readonly block = 10_000,
+    private readonly block = 1000,
+    private readonly bootId = 'unknown',
   ) {
     this.file = join(dataDir, LEDGER_FILE);
     this.found = readLedger(this.file);
@@ -129,7 +132,7 @@ export class SeqLedger {
 
   private write(): void {
     if (this.fd === undefined) return;
-    const text = JSON.stringify({ v: 1, ...this.st });
+    const text = JSON.stringify({ v: 1, ...this.st, boot: this.bootId });
     const buf = Buffer.alloc(SIZE, 0x20);
     buf.write(text, 0, 'utf8');
     buf[SIZE - 1] = 0x0a;
@@ -153,6 +156,7 @@ export function readLedger(file: string): LedgerState | undefined {
       reserved: j.reserved,
       floor: typeof j.floor === 'number' ? j.floor : 1,
       clean: j.clean === true,
+      ...(typeof j.boot === 'string' ? { boot: j.boot } : {}),
       pending: Array.isArray(j.pending) ? j.pending.filter((p) => typeof p?.first_seq === 'number' && typeof p.last_seq === 'number') : [],
     };
   } catch {

@@ -1,6 +1,6 @@
 /**
  * The durable buffer on better-sqlite3 (v12: v13 segfaults on Node 20,
- * docs/field-notes.md#durable-buffer-better-sqlite3). See buffer.ts for the contract.
+ * docs/field-notes.md#better-sqlite3-version). See buffer.ts for the contract.
  *
  * Why it looks like this:
  * - WAL, `synchronous` FULL by default: a commit survives power loss on a card that
@@ -22,7 +22,7 @@
  *   differences.
  */
 import type Database from 'better-sqlite3';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reading } from '../core/reading.js';
 import type { StateStore } from '../core/state-store.js';
@@ -38,6 +38,15 @@ import { openDatabase } from './open-db.js';
 import { decideStart } from './startup.js';
 import { BufferTime, type BufferTimeSaved, type TimeSources } from './buffer-time.js';
 import { Tally, type RowGone } from './tally.js';
+import { checkWal } from './wal-check.js';
+
+function readIfThere(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch {
+    return Buffer.alloc(0);
+  }
+}
 
 export interface SqliteBufferOptions {
   dataDir: string;
@@ -92,13 +101,15 @@ export class SqliteBuffer implements DurableBuffer {
     this.disk = new DiskGuard({ dataDir: opts.dataDir, maxBytes: opts.maxBytes, ...(opts.reserveBytes !== undefined ? { reserveBytes: opts.reserveBytes } : {}) });
     this.file = join(opts.dataDir, 'buffer.db');
     const dbExisted = existsSync(this.file);
-    this.ledger = new SeqLedger(opts.dataDir, opts.seqBlock ?? 1000);
+    const walDamaged = checkWal(readIfThere(`${this.file}-wal`)) === 'damaged';
+    const timeSources = opts.time ?? { mono: () => opts.clock.mono(), wall: () => opts.clock.now(), bootId: 'clock' };
+    this.ledger = new SeqLedger(opts.dataDir, opts.seqBlock ?? 1000, timeSources.bootId);
     const opened = openDatabase({
       dataDir: opts.dataDir,
       synchronous: opts.synchronous,
       walCap: this.walCap,
       onCorrupt: opts.onCorrupt ?? 'move_aside',
-      check: dbExisted && !this.ledger.found?.clean,
+      check: dbExisted && (!this.ledger.found?.clean || walDamaged),
       makeRoom: () => this.disk.releaseBallast(),
     });
     this.db = opened.db;
@@ -114,11 +125,19 @@ export class SqliteBuffer implements DurableBuffer {
     // Seqs skipped while the disk was full are in the ledger, not the database.
     const pending = this.ledger.found?.pending ?? [];
     const dbNext = Math.max(this.loadCounters(), ...pending.map((p) => p.last_seq + 1));
-    const start = decideStart({ dbNext, ledger: this.ledger.found, dbExisted, replaced: Boolean(opened.replaced), slack: (opts.seqBlock ?? 1000) + 10 * 100_000 });
+    const start = decideStart({
+      dbNext,
+      ledger: this.ledger.found,
+      dbExisted,
+      replaced: Boolean(opened.replaced),
+      walDamaged,
+      sameBoot: this.ledger.found?.boot === timeSources.bootId && timeSources.bootId !== 'unknown',
+      synchronous: opts.synchronous,
+    });
     this.nextSeq = start.nextSeq;
     // The database learns where seq went, so the next open agrees with the ledger.
     if (this.nextSeq > dbNext) this.writeMeta('next_seq', this.nextSeq, true);
-    this.time = new BufferTime(opts.time ?? { mono: () => opts.clock.mono(), wall: () => opts.clock.now(), bootId: 'clock' }, this.state.get<BufferTimeSaved>(BT_KEY));
+    this.time = new BufferTime(timeSources, this.state.get<BufferTimeSaved>(BT_KEY));
     this.ledger.reserve(this.nextSeq, this.floor());
     for (const p of pending) {
       // Counted in memory only when the disk was full: count them now, then announce.
@@ -129,7 +148,16 @@ export class SqliteBuffer implements DurableBuffer {
       const { first_seq, last_seq, reason } = start.lost;
       this.t.lostTotal += last_seq - first_seq + 1;
       this.writeMeta('lost_total', this.t.lostTotal);
-      this.events.emit({ type: 'buffer_lost', reason, first_seq, last_seq, count: last_seq - first_seq + 1, ...(opened.replaced ? { moved_to: opened.replaced.movedTo } : {}) });
+      const detail = opened.replaced?.detail ?? (walDamaged ? 'the WAL was damaged: committed transactions after the damage are gone' : undefined);
+      this.events.emit({
+        type: 'buffer_lost',
+        reason,
+        first_seq,
+        last_seq,
+        count: last_seq - first_seq + 1,
+        ...(detail ? { detail } : {}),
+        ...(opened.replaced ? { moved_to: opened.replaced.movedTo } : {}),
+      });
     }
     this.replaced = opened.replaced;
     this.saveTime();
@@ -449,11 +477,10 @@ export class SqliteBuffer implements DurableBuffer {
     }
   }
 
+  /** Health reads it as `disk: full`; the gateway announces the change (disk_state). */
   private setDiskFailing(failing: boolean): void {
-    if (failing === this.diskFailing) return;
     this.diskFailing = failing;
     this.disk.setFailing(failing);
-    this.events.emit({ type: 'disk_state', state: this.disk.state(this.fileBytes()), free_bytes: this.disk.freeBytes(), limit_bytes: this.opts.maxBytes });
   }
 
   addEvent(payload: EventBody): void {

@@ -1,6 +1,6 @@
 /**
  * The buffer's database file: pragmas, tables and prepared statements. Why the
- * pragmas (docs/field-notes.md#durable-buffer-better-sqlite3):
+ * pragmas (docs/field-notes.md#wal-and-synchronous, #vacuum-and-chunked-deletes):
  * - `auto_vacuum=INCREMENTAL` only takes effect before the first table exists, so it
  *   is the first statement on a new file;
  * - WAL, with `synchronous` FULL (survives power loss after commit) or NORMAL;

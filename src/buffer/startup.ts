@@ -2,20 +2,23 @@
  * Where seq starts after an open, and what must be announced about the seqs before it.
  *
  * The database says what it holds (`dbNext`: one past its newest seq); the ledger
- * (seq-ledger.ts) says what may have been handed out (`reserved`). seq restarts at
- * the larger, so it is never reused, and a gap between them is announced as
- * `buffer_lost`:
+ * (seq-ledger.ts) says what may have been handed out (`reserved`). When they disagree,
+ * seq restarts at the ledger's ceiling, so it is never reused, and the gap is
+ * announced as `buffer_lost`:
  *
- * | situation                                           | reason            | range announced      |
- * | --------------------------------------------------- | ----------------- | -------------------- |
- * | clean ledger, database agrees                       | —                 | nothing              |
- * | unclean ledger (crash), database within a block     | unclean_shutdown  | dbNext … reserved−1  |
- * | database further behind than a block (WAL damaged)  | database_behind   | dbNext … reserved−1  |
- * | database file missing                               | database_missing  | floor … reserved−1   |
- * | database moved aside (damaged, foreign)             | database_damaged  | floor … reserved−1   |
+ * | situation                                              | reason            | range announced      |
+ * | ------------------------------------------------------ | ----------------- | -------------------- |
+ * | clean ledger, database agrees                          | —                 | nothing              |
+ * | crash, WAL intact, synchronous=full or the same boot   | —                 | nothing (*)          |
+ * | crash after a reboot with synchronous=normal           | unclean_shutdown  | dbNext … reserved−1  |
+ * | WAL damaged (frames lost after a bad one: wal-check.ts) | database_damaged  | dbNext … reserved−1  |
+ * | clean ledger, database behind it (an old copy put back) | database_behind   | dbNext … reserved−1  |
+ * | database file missing                                  | database_missing  | floor … reserved−1   |
+ * | database moved aside (damaged, foreign)                | database_damaged  | floor … reserved−1   |
  *
- * After a crash the skipped range is usually seqs that were reserved and never used:
- * nothing was lost, but the gateway cannot prove it, so it says so.
+ * (*) The database holds every committed transaction: a process crash leaves the WAL
+ * in the page cache, and with synchronous=full a power cut keeps every commit on a
+ * card that honours flush. Seqs reserved but never used are simply used now.
  */
 import type { LostReason } from '../uplink/topics.js';
 import type { LedgerState } from './seq-ledger.js';
@@ -25,8 +28,10 @@ export interface StartInput {
   ledger: LedgerState | undefined;
   dbExisted: boolean;
   replaced: boolean;
-  /** Largest number of seqs one reservation may run ahead of use. */
-  slack: number;
+  walDamaged: boolean;
+  /** The ledger was last written during this boot (the process crashed, not the machine). */
+  sameBoot: boolean;
+  synchronous: 'full' | 'normal';
 }
 
 export interface StartDecision {
@@ -36,12 +41,13 @@ export interface StartDecision {
 
 export function decideStart(i: StartInput): StartDecision {
   const l = i.ledger;
-  if (!l) return { nextSeq: i.dbNext };
-  const nextSeq = Math.max(i.dbNext, l.reserved);
-  if (l.reserved <= i.dbNext) return { nextSeq };
+  if (!l || l.reserved <= i.dbNext) return { nextSeq: i.dbNext };
   const last = l.reserved - 1;
-  if (i.replaced) return { nextSeq, lost: { reason: 'database_damaged', first_seq: Math.min(l.floor, last), last_seq: last } };
-  if (!i.dbExisted) return { nextSeq, lost: { reason: 'database_missing', first_seq: Math.min(l.floor, last), last_seq: last } };
-  const behind = l.clean || i.dbNext < l.reserved - i.slack;
-  return { nextSeq, lost: { reason: behind ? 'database_behind' : 'unclean_shutdown', first_seq: i.dbNext, last_seq: last } };
+  const jump = (reason: LostReason, first: number): StartDecision => ({ nextSeq: l.reserved, lost: { reason, first_seq: Math.min(first, last), last_seq: last } });
+  if (i.replaced) return jump('database_damaged', l.floor);
+  if (!i.dbExisted) return jump('database_missing', l.floor);
+  if (i.walDamaged) return jump('database_damaged', i.dbNext);
+  if (l.clean) return jump('database_behind', i.dbNext);
+  if (i.synchronous === 'full' || i.sameBoot) return { nextSeq: i.dbNext };
+  return jump('unclean_shutdown', i.dbNext);
 }

@@ -1,5 +1,5 @@
 /**
- * The citygate command line. Exit codes (DESIGN.md): 0 ok, 1 user error (a clear
+ * The citygate command line. Exit codes (docs/architecture.md#errors): 0 ok, 1 user error (a clear
  * message, never a stack trace), 2 runtime failure.
  */
 import { Command, CommanderError } from 'commander';

@@ -6,12 +6,14 @@
  * - `loadConfigFile()` — for `run`: throws ConfigError on any problem.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, YAMLMap, isMap, isNode, parseDocument, type Document, type Node } from 'yaml';
-import { configSchema, type GatewayConfig } from './schema.js';
+import { YAMLMap, isMap, isNode, type Document, type Node } from 'yaml';
+import { busSchema, configSchema, deviceSchema, uplinkSchema, type DeviceConfig, type GatewayConfig, type UplinkConfig } from './schema.js';
 import { ConfigError, formatPath, type ConfigIssue } from './issues.js';
-import { redact, secretTag, substitute } from './substitute.js';
+import { redact, substitute } from './substitute.js';
 import { explainIssues, type PathMessage } from './zod-issues.js';
-import { crossCheck } from './crosscheck.js';
+import { crossCheck, type PartialConfig } from './crosscheck.js';
+import { parseConfigYaml, toData } from './yaml-doc.js';
+import { scalarPaths, typeEnvValues } from './env-values.js';
 import { UserError } from '../core/errors.js';
 
 export interface LoadOptions {
@@ -27,41 +29,86 @@ export interface CheckResult {
 }
 
 export function checkConfigText(text: string, file: string, opts: LoadOptions = {}): CheckResult {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, customTags: [secretTag], prettyErrors: false, uniqueKeys: true });
-  const at = (offset: number): { line: number; col: number } => {
-    const p = lc.linePos(offset);
-    return { line: p.line, col: p.col };
-  };
+  const yaml = parseConfigYaml(text);
+  const { doc, at } = yaml;
   const issues: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
-
-  for (const e of doc.errors) issues.push({ file, ...at(e.pos[0]), path: '', message: yamlMessage(e.message) });
+  for (const p of yaml.problems) issues.push({ file, line: p.line, col: p.col, path: '', message: p.message });
   if (issues.length) return { issues, warnings };
 
   const sub = substitute(doc, file, opts.env ?? process.env);
+  const warnEnv = opts.missingEnv === 'warn';
   for (const p of sub.problems) {
     const issue = { file, ...at(p.node.range?.[0] ?? 0), path: '', message: p.message };
-    if (p.kind === 'env' && opts.missingEnv === 'warn') warnings.push(issue);
+    if (p.kind === 'env' && warnEnv) warnings.push(issue);
     else issues.push(issue);
   }
 
-  const data: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  const read = toData(yaml);
+  if (read.problem) return { issues: [...issues, { file, ...read.problem, path: '' }], warnings };
+  const data = withoutExtensions(read.data);
+  const { unset } = typeEnvValues(configSchema, data, sub.envNodes, scalarPaths(doc));
   const place = (m: PathMessage): ConfigIssue => ({
     file,
     ...locate(doc, m.path, m.key, at),
     path: formatPath(m.key ? [...m.path, m.key] : m.path),
     message: redact(m.message, sub.sensitive),
   });
+  // A field whose variable is unset has no value yet: in validate that is the warning
+  // already given, not also a schema error.
+  const supplied = (m: PathMessage): boolean => !warnEnv || !unset.some((u) => startsWith(m.path, u));
 
   const parsed = configSchema.safeParse(data, { reportInput: true });
-  if (!parsed.success) {
-    issues.push(...explainIssues(configSchema, parsed.error.issues, data).map(place));
-    return { issues: sortIssues(issues), warnings };
-  }
-  issues.push(...crossCheck(parsed.data).map(place));
-  warnings.push(...securityWarnings(parsed.data).map(place));
-  return issues.length ? { issues: sortIssues(issues), warnings } : { config: parsed.data, issues, warnings };
+  if (!parsed.success) issues.push(...explainIssues(configSchema, parsed.error.issues, data).filter(supplied).map(place));
+  const cross = crossCheck(parsed.success ? fromParsed(parsed.data) : partialConfig(data));
+  // Where the schema already complained about a spot, that complaint is enough.
+  const said = new Set(issues.map((i) => i.path));
+  issues.push(...cross.errors.map(place).filter((i) => !said.has(i.path)));
+  warnings.push(...cross.warnings.map(place));
+  const uplink = parsed.success ? parsed.data.uplink : uplinkSchema.safeParse(field(data, 'uplink')).data;
+  if (uplink) warnings.push(...securityWarnings(uplink).map(place));
+  const config = parsed.success && issues.length === 0 ? parsed.data : undefined;
+  return { ...(config ? { config } : {}), issues: sortIssues(issues), warnings: sortIssues(warnings) };
+}
+
+/**
+ * Top-level keys starting with `x-` are ignored: a place to keep YAML anchors for merge
+ * keys (`x-meter: &meter { … }` then `<<: *meter`), as docker-compose files do.
+ */
+function withoutExtensions(data: unknown): unknown {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return data;
+  return Object.fromEntries(Object.entries(data).filter(([k]) => !k.startsWith('x-')));
+}
+
+/** Every part of a config that failed the whole-file schema, parsed on its own. */
+function partialConfig(data: unknown): PartialConfig {
+  const buses = field(data, 'buses');
+  const devices = field(data, 'devices');
+  return {
+    buses: Object.fromEntries(
+      Object.entries(buses && typeof buses === 'object' && !Array.isArray(buses) ? buses : {}).map(([name, raw]) => {
+        const r = busSchema.safeParse(raw);
+        return [name, r.success ? { raw, parsed: r.data } : { raw }];
+      }),
+    ),
+    devices: (Array.isArray(devices) ? devices : []).map((raw: unknown) => {
+      const r = deviceSchema.safeParse(raw);
+      return r.success ? { raw, parsed: r.data as DeviceConfig } : { raw };
+    }),
+  };
+}
+
+function fromParsed(c: GatewayConfig): PartialConfig {
+  return {
+    buses: Object.fromEntries(Object.entries(c.buses).map(([name, b]) => [name, { raw: b, parsed: b as { type: string } & Record<string, unknown> }])),
+    devices: c.devices.map((d) => ({ raw: d, parsed: d as DeviceConfig })),
+  };
+}
+
+const field = (v: unknown, k: string): unknown => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined);
+
+function startsWith(path: readonly PropertyKey[], prefix: readonly PropertyKey[]): boolean {
+  return prefix.length <= path.length && prefix.every((k, i) => String(path[i]) === String(k));
 }
 
 export function loadConfigFile(file: string, opts: LoadOptions = {}): { config: GatewayConfig; warnings: ConfigIssue[] } {
@@ -76,16 +123,22 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): { config: 
     );
   }
   const r = checkConfigText(text, file, opts);
-  if (!r.config) throw new ConfigError(file, r.issues);
+  // No config and no errors: fields whose ${ENV} variable is unset could not be checked.
+  if (!r.config) throw new ConfigError(file, r.issues.length ? r.issues : r.warnings);
   return { config: r.config, warnings: r.warnings };
 }
 
 /** Plain-text MQTT to a host that is not loopback puts city data on the wire in clear. */
-function securityWarnings(c: GatewayConfig): PathMessage[] {
-  const u = new URL(c.uplink.url);
+function securityWarnings(uplink: UplinkConfig): PathMessage[] {
+  let u: URL;
+  try {
+    u = new URL(uplink.url);
+  } catch {
+    return []; // the schema already said what is wrong with it
+  }
   const plain = u.protocol === 'mqtt:' || u.protocol === 'ws:';
   const loopback = /^(127\.|localhost$|\[::1\]$)/.test(u.hostname) || u.hostname === '::1';
-  if (plain && !loopback && !c.uplink.allow_insecure) {
+  if (plain && !loopback && !uplink.allow_insecure) {
     return [{ path: ['uplink', 'url'], message: `${u.protocol}// to ${u.hostname} sends city data and credentials unencrypted — use mqtts:// or wss:// (or set allow_insecure: true on a closed network)` }];
   }
   return [];
@@ -120,7 +173,3 @@ function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
   return [...issues].sort((a, b) => a.line - b.line || a.col - b.col);
 }
 
-function yamlMessage(msg: string): string {
-  // yaml's messages end with a source excerpt after a colon-newline; keep the first line.
-  return `YAML syntax error: ${msg.split('\n')[0]?.replace(/ at line \d+, column \d+.*$/, '')}`;
-}

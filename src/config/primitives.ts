@@ -1,36 +1,52 @@
 /**
- * Building blocks for the one config schema (STYLE.md §5): every driver's schema is
+ * Building blocks for the one config schema (docs/architecture.md#one-schema): every driver's schema is
  * made of these, so types, defaults, validation messages and the editor JSON Schema
  * all come from one place.
  */
 import { z } from 'zod';
-import { DURATION_PATTERN, SIZE_PATTERN, parseDuration, parseSize } from './units.js';
+import type { ConfigNote } from '../core/driver.js';
+import { DURATION_PATTERN, SIZE_PATTERN, formatDuration, formatSize, parseDuration, parseSize } from './units.js';
 
 const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
 
-/** A duration string ("500ms", "10s", "1h") parsed to milliseconds. */
-export function duration(opts: { min?: number; description?: string } = {}) {
+const DURATION_HELP = 'like "10s" (units ms, s, m, h, d; "1h30m" works too)';
+const SIZE_HELP = 'like "256MiB" (units B, KiB, MiB, GiB, or decimal KB, MB, GB)';
+
+/**
+ * A duration string ("500ms", "10s", "1h") parsed to milliseconds. `min` is a floor
+ * below which the setting would spin or starve something; `why` says what, in the error.
+ */
+export function duration(opts: { min?: number; why?: string; description?: string } = {}) {
+  const wrong = (iss: { input?: unknown }): string => `expected a duration ${DURATION_HELP}, got ${show(iss.input)}`;
   return z
-    .string({ error: (iss) => `expected a duration like "10s", got ${show(iss.input)}` })
-    .regex(new RegExp(DURATION_PATTERN), { error: (iss) => `expected a duration like "10s", got ${show(iss.input)}` })
+    .string({ error: wrong })
+    .regex(new RegExp(DURATION_PATTERN), { error: wrong })
     .meta({ description: opts.description ?? 'A duration with a unit: ms, s, m, h or d (e.g. "500ms", "10s", "1h30m").' })
     .transform((s, ctx) => {
       const ms = parseDuration(s) ?? NaN;
       if (opts.min !== undefined && ms < opts.min) {
-        ctx.addIssue({ code: 'custom', message: `must be at least ${opts.min}ms, got ${show(s)}` });
+        ctx.addIssue({ code: 'custom', message: `must be at least ${formatDuration(opts.min)}${opts.why ? ` (${opts.why})` : ''}, got ${show(s)}` });
         return z.NEVER;
       }
       return ms;
     });
 }
 
-/** A size string ("64KiB", "256MiB") parsed to bytes. */
-export function size(opts: { description?: string } = {}) {
+/** A size string ("64KiB", "256MiB") parsed to bytes; `min`/`why` as for durations. */
+export function size(opts: { min?: number; why?: string; description?: string } = {}) {
+  const wrong = (iss: { input?: unknown }): string => `expected a size ${SIZE_HELP}, got ${show(iss.input)}`;
   return z
-    .string({ error: (iss) => `expected a size like "256MiB", got ${show(iss.input)}` })
-    .regex(new RegExp(SIZE_PATTERN), { error: (iss) => `expected a size like "256MiB", got ${show(iss.input)}` })
-    .meta({ description: opts.description ?? 'A size with a unit: B, KiB, MiB, GiB (or KB, MB, GB).' })
-    .transform((s) => parseSize(s) ?? NaN);
+    .string({ error: wrong })
+    .regex(new RegExp(SIZE_PATTERN), { error: wrong })
+    .meta({ description: opts.description ?? 'A size with a unit: B, KiB, MiB, GiB (1024-based) or KB, MB, GB (1000-based); a bare number is bytes.' })
+    .transform((s, ctx) => {
+      const bytes = parseSize(s) ?? NaN;
+      if (opts.min !== undefined && bytes < opts.min) {
+        ctx.addIssue({ code: 'custom', message: `must be at least ${formatSize(opts.min)}${opts.why ? ` (${opts.why})` : ''}, got ${show(s)}` });
+        return z.NEVER;
+      }
+      return bytes;
+    });
 }
 
 /** Ids that appear in MQTT topics: lower-case letters, digits, '-' and '_'. */
@@ -67,6 +83,7 @@ export const pointPipelineKeys = {
   }).optional(),
   valid_range: z
     .tuple([z.number(), z.number()])
+    .refine(([lo, hi]) => lo <= hi, { error: (iss) => `valid_range is [low, high]: ${JSON.stringify(iss.input)} is reversed` })
     .optional()
     .meta({ description: 'Plausible [low, high]: values outside are still sent, with quality "bad".' }),
   precision: z.number().int().min(0).max(12).optional().meta({ description: 'Round to this many decimals.' }),
@@ -80,3 +97,27 @@ export const deviceBaseKeys = {
   id: topicId.meta({ description: 'Device id; appears in topics as data/<id>.' }),
   enabled: z.boolean().default(true).meta({ description: 'Set false to keep a device in config without running it.' }),
 };
+
+/**
+ * Warnings for a serial device path: on a Pi 3/4/Zero W `/dev/ttyAMA0` is the UART
+ * wired to Bluetooth, not the header pins (GPIO14/15), unless Bluetooth is disabled.
+ */
+export function serialPortNotes(port: string, path: PropertyKey[] = ['port']): ConfigNote[] {
+  if (port === '/dev/ttyAMA0') {
+    return [{
+      path,
+      severity: 'warning',
+      message: 'on a Pi 3, 4 or Zero W /dev/ttyAMA0 drives the Bluetooth chip, not header pins 8/10 — use /dev/serial0 (or add dtoverlay=disable-bt to config.txt to keep ttyAMA0 on the header)',
+    }];
+  }
+  return [];
+}
+
+/**
+ * A JSON Schema `if`/`then` for editors: when the keys in `when` are present and match,
+ * `then` applies. Cross-key rules live in a schema's superRefine for `validate`; this
+ * carries the ones JSON Schema can say to the editor (attach with `.meta({ allOf })`).
+ */
+export function ifThen(when: Record<string, Record<string, unknown>>, then: Record<string, unknown>): Record<string, unknown> {
+  return { if: { properties: when, required: Object.keys(when) }, then };
+}

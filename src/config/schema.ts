@@ -1,12 +1,14 @@
 /**
- * The one config schema (STYLE.md §5). Types (`GatewayConfig`), defaults, validation,
+ * The one config schema (docs/architecture.md#one-schema). Types (`GatewayConfig`), defaults, validation,
  * error messages and the JSON Schema that `citygate schema` prints all come from here.
  * Device and bus shapes come from the driver registry, so a new driver extends the
  * config by registering itself.
  */
 import { z } from 'zod';
 import { BUSES, DRIVERS } from '../drivers/registry.js';
-import { duration, size, topicId } from './primitives.js';
+import { duration, ifThen, size, topicId } from './primitives.js';
+import { brokerUrlProblem, listenAddressProblem } from './addresses.js';
+import { editorSchema } from './json-schema.js';
 
 const tlsSchema = z
   .strictObject({
@@ -17,16 +19,21 @@ const tlsSchema = z
   })
   .refine((t) => Boolean(t.cert) === Boolean(t.key), { message: 'cert and key go together: give both or neither' });
 
+/** 1-65535, for JSON Schema patterns. */
+const PORT = '([1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])';
+const SPIN = 'shorter retries spin the CPU and hammer the broker';
+
 export const uplinkSchema = z.strictObject({
   url: z
-    .string()
-    .regex(/^(mqtts?|wss?):\/\/[^/\s]+/, {
-      error: (iss) => `expected a broker URL like "mqtts://broker.example:8883" (mqtt, mqtts, ws or wss), got ${JSON.stringify(iss.input)}`,
+    .string({ error: (iss) => `expected a broker URL like "mqtts://broker.example:8883", got ${JSON.stringify(iss.input)}` })
+    .check((ctx) => {
+      const problem = brokerUrlProblem(ctx.value);
+      if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
     })
-    .refine((u) => !/^[a-z]+:\/\/[^/@]*@/.test(u), {
-      error: 'credentials do not belong in the URL (URLs end up in logs) — use uplink.username and uplink.password',
-    })
-    .meta({ description: 'Broker URL: mqtt://, mqtts:// (TLS), ws:// or wss:// (TLS). Plain mqtt:// is for loopback only.' }),
+    .meta({
+      description: 'Broker URL: mqtt://, mqtts:// (TLS), ws:// or wss:// (TLS). Plain mqtt:// is for loopback only.',
+      pattern: `^(mqtts?|wss?)://([^:/?#@\\s[\\]]+|\\[[0-9A-Fa-f:.]+\\])(:${PORT})?(/\\S*)?$`,
+    }),
   protocol_version: z
     .union([z.literal(4), z.literal(5)])
     .default(5)
@@ -40,13 +47,18 @@ export const uplinkSchema = z.strictObject({
     .regex(/^[^#+\s]+[^/#+\s]$/, { error: 'a topic root may not contain "#", "+", spaces, or end with "/"' })
     .optional()
     .meta({ description: 'Prefix of every topic (default: citygate/<gateway.id>).' }),
-  keepalive: duration().prefault('30s'),
-  connect_timeout: duration().prefault('10s'),
+  keepalive: duration({ min: 5000, why: 'pinging more often only costs cellular data' })
+    .prefault('30s')
+    .meta({ description: 'MQTT keepalive: a ping this often when idle; a silent link is noticed after 1.5× this.' }),
+  connect_timeout: duration({ min: 1000, why: 'a TLS handshake over cellular takes seconds' })
+    .prefault('10s')
+    .meta({ description: 'Longest wait for a connection (TCP, TLS and CONNACK).' }),
   reconnect: z
     .strictObject({
-      min: duration().prefault('1s').meta({ description: 'First reconnect delay.' }),
-      max: duration().prefault('2m').meta({ description: 'Longest reconnect delay (exponential backoff with jitter in between).' }),
+      min: duration({ min: 100, why: SPIN }).prefault('1s').meta({ description: 'First reconnect delay.' }),
+      max: duration({ min: 1000, why: SPIN }).prefault('2m').meta({ description: 'Longest reconnect delay (exponential backoff with jitter in between).' }),
     })
+    .refine((r) => !(r.min > r.max), { path: ['min'], error: 'reconnect.min is longer than reconnect.max' })
     .prefault({}),
   batch: z
     .strictObject({
@@ -61,21 +73,30 @@ export const uplinkSchema = z.strictObject({
     .max(1000)
     .default(32)
     .meta({ description: "Most messages awaiting PUBACK at once (lowered to the broker's Receive Maximum)." }),
-  ack_timeout: duration().prefault('30s').meta({ description: 'A PUBACK later than this means the link is stuck: reconnect.' }),
+  ack_timeout: duration({ min: 1000, why: 'a busy broker or a cellular link needs a few seconds to acknowledge' }).prefault('30s').meta({ description: 'A PUBACK later than this means the link is stuck: reconnect.' }),
   allow_insecure: z
     .boolean()
     .default(false)
     .meta({ description: 'Allow plain mqtt:// or ws:// to a broker that is not on loopback (city data in clear text!).' }),
-});
+})
+  .meta({ allOf: [ifThen({ url: { pattern: '^(mqtt|ws):' } }, { properties: { tls: false } })] })
+  .superRefine(
+    (u, ctx) => {
+      if (u.tls !== undefined && typeof u.url === 'string' && /^(mqtt|ws):/i.test(u.url)) {
+        ctx.addIssue({ code: 'custom', path: ['tls'], message: `tls: settings are ignored with ${u.url.split(':')[0]}:// — use ${u.url.startsWith('ws') ? 'wss' : 'mqtts'}:// to connect with TLS` });
+      }
+    },
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  );
 
 export const bufferSchema = z.strictObject({
-  max_bytes: size().prefault('256MiB').meta({ description: 'Most disk space the buffer uses, all its files counted (database, WAL, reserve); past it, or past the free space, the policy in on_full applies.' }),
-  max_age: duration().prefault('14d').meta({ description: 'Readings older than this are dropped (and the drop reported).' }),
+  max_bytes: size({ min: 1024 ** 2, why: 'less leaves no room for the database itself' }).prefault('256MiB').meta({ description: 'Most disk space the buffer uses, all its files counted (database, WAL, reserve); past it, or past the free space, the policy in on_full applies.' }),
+  max_age: duration({ min: 60_000, why: 'readings would expire before an ordinary broker outage ends' }).prefault('14d').meta({ description: 'Readings older than this are dropped (and the drop reported).' }),
   on_full: z
     .enum(['drop_oldest', 'reject_newest'])
     .default('drop_oldest')
     .meta({ description: 'When max_bytes is reached: drop the oldest readings, or refuse new ones.' }),
-  commit_interval: duration().prefault('100ms').meta({ description: 'Group commit period: the most a power cut can lose.' }),
+  commit_interval: duration({ min: 1, why: '0 would commit in a busy loop' }).prefault('100ms').meta({ description: 'Group commit period: the most a power cut can lose.' }),
   commit_max: z.number().int().min(1).max(100_000).default(5000).meta({ description: 'Commit early once this many readings wait.' }),
   synchronous: z
     .enum(['full', 'normal'])
@@ -88,9 +109,19 @@ export const bufferSchema = z.strictObject({
 });
 
 export const healthSchema = z.strictObject({
-  interval: duration().prefault('60s').meta({ description: 'How often the retained health snapshot is published.' }),
+  interval: duration({ min: 1000, why: 'health is a retained message: publishing it faster only costs bandwidth' }).prefault('60s').meta({ description: 'How often the retained health snapshot is published.' }),
   http: z
-    .union([z.literal(false), z.string().regex(/^[\w.:[\]-]+:\d+$/, { error: 'expected host:port like "127.0.0.1:8787"' })])
+    .union([z.literal(false), z.string()], {
+      error: (iss) =>
+        typeof iss.input === 'number'
+          ? `expected host:port, got ${iss.input} — write "127.0.0.1:${iss.input}" (loopback only) or "0.0.0.0:${iss.input}" (every interface)`
+          : `expected host:port like "127.0.0.1:8787", or false to turn the status page off, got ${JSON.stringify(iss.input)}`,
+    })
+    .check((ctx) => {
+      const problem = typeof ctx.value === 'string' ? listenAddressProblem(ctx.value) : undefined;
+      if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+    })
+    .meta({ anyOf: [{ const: false }, { type: 'string', pattern: `^([^:[\\]\\s]+|\\[[0-9A-Fa-f:.]+\\]):${PORT}$` }] })
     .default('127.0.0.1:8787')
     .meta({ description: 'Local status page, /health JSON and /metrics (Prometheus); false to disable.' }),
 });
@@ -107,13 +138,16 @@ function union<T extends { schema: z.ZodType }>(key: string, defs: readonly T[])
   return z.discriminatedUnion(key, options as any);
 }
 
+export const busSchema = union('type', BUSES);
+export const deviceSchema = union('driver', DRIVERS);
+
 export const configSchema = z.strictObject({
   gateway: gatewaySchema,
   uplink: uplinkSchema,
   buffer: bufferSchema.prefault({}),
   health: healthSchema.prefault({}),
-  buses: z.record(topicId, union('type', BUSES)).default({}),
-  devices: z.array(union('driver', DRIVERS)).default([]),
+  buses: z.record(topicId, busSchema).default({}),
+  devices: z.array(deviceSchema).default([]),
 });
 
 export type GatewayConfig = z.output<typeof configSchema>;
@@ -124,6 +158,8 @@ export type DeviceConfig = { id: string; driver: string; enabled: boolean } & Re
 
 /** The JSON Schema for editors (yaml-language-server), generated from the same schema. */
 export function jsonSchema(): Record<string, unknown> {
-  const js = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  return { ...js, title: 'citygate gateway configuration', $id: 'citygate.schema.json' };
+  return editorSchema(configSchema, {
+    drivers: DRIVERS.map((d) => ({ name: d.name, description: d.description })),
+    buses: BUSES.map((b) => ({ name: b.type, description: b.description })),
+  });
 }

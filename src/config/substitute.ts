@@ -11,6 +11,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isScalar, parse, visit, type Document, type Scalar } from 'yaml';
+import { restoreEnvRef } from './yaml-doc.js';
 
 export interface SubstitutionProblem {
   node: Scalar;
@@ -23,6 +24,8 @@ export interface SubstitutionResult {
   problems: SubstitutionProblem[];
   /** Values that came from secrets or the environment: never print them. */
   sensitive: string[];
+  /** Scalars whose value came from `${ENV}`; `unset` when a variable had no value. */
+  envNodes: { node: Scalar; unset: boolean }[];
 }
 
 const ENV_REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
@@ -30,6 +33,7 @@ const ENV_REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 export function substitute(doc: Document, configFile: string, env: NodeJS.ProcessEnv): SubstitutionResult {
   const problems: SubstitutionProblem[] = [];
   const sensitive: string[] = [];
+  const envNodes: { node: Scalar; unset: boolean }[] = [];
   let secrets: Record<string, unknown> | undefined;
   let secretsError: string | undefined;
   const secretsFile = join(dirname(configFile), 'secrets.yaml');
@@ -68,20 +72,25 @@ export function substitute(doc: Document, configFile: string, env: NodeJS.Proces
         return;
       }
       if (typeof node.value !== 'string' || !node.value.includes('$')) return;
-      node.value = node.value.replace(ENV_REF, (whole, name: string | undefined, fallback: string | undefined) => {
+      let refs = 0;
+      let unset = false;
+      node.value = restoreEnvRef(node.value).replace(ENV_REF, (whole, name: string | undefined, fallback: string | undefined) => {
         if (name === undefined) return '${';
+        refs++;
         const v = env[name];
         if (v !== undefined && v !== '') {
           sensitive.push(v);
           return v;
         }
         if (fallback !== undefined) return fallback;
+        unset = true;
         problems.push({ node, message: `environment variable ${name} is not set (${whole})`, kind: 'env' });
         return '';
       });
+      if (refs) envNodes.push({ node, unset });
     },
   });
-  return { problems, sensitive: sensitive.filter((s) => s.length >= 3) };
+  return { problems, sensitive: sensitive.filter((s) => s.length >= 3), envNodes };
 }
 
 /** Replace every sensitive value in `text` by [redacted]. */
@@ -91,9 +100,5 @@ export function redact(text: string, sensitive: readonly string[]): string {
   return out;
 }
 
-export const secretTag = {
-  tag: '!secret',
-  resolve: (str: string) => str,
-};
 
 export { isScalar };

@@ -48,6 +48,12 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
+/** A size as config writes it, exact: "1MiB", "64KiB", "1500B". */
+export function formatSize(n: number): string {
+  for (const [u, f] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) if (n > 0 && n % f === 0) return `${n / f}${u}`;
+  return `${n}B`;
+}
+
 export function formatBytes(n: number): string {
   if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
   if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;

@@ -28,6 +28,24 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
   return cur;
 }
 
+/** zod's type names in the words of a YAML file. */
+const KIND: Record<string, string> = {
+  record: 'a map of names to settings',
+  object: 'a map of key: value',
+  array: 'a list',
+  string: 'text',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+};
+
+function fixFor(expected: string, input: unknown): string {
+  if ((expected === 'record' || expected === 'object') && Array.isArray(input)) return ' — drop the "- " in front of the entries (a list) and write name: value lines';
+  if (expected === 'array' && input && typeof input === 'object') return ' — start each entry with "- "';
+  if ((expected === 'number' || expected === 'int') && typeof input === 'string' && input.trim() !== '' && !Number.isNaN(Number(input))) return ' — remove the quotes';
+  return '';
+}
+
 export function explainIssues(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], data: unknown): PathMessage[] {
   const out: PathMessage[] = [];
   for (const issue of issues) {
@@ -70,7 +88,9 @@ export function explainIssues(schema: z.ZodType, issues: readonly z.core.$ZodIss
             message:
               values.length === nested.length && values.length > 0
                 ? `expected ${values.map((v) => JSON.stringify(v)).join(' or ')}, got ${show(input)}`
-                : `${issue.message}, got ${show(input)}`,
+                : / got |, got$| — /.test(issue.message)
+                  ? issue.message
+                  : `${issue.message}, got ${show(input)}`,
           });
         }
         break;
@@ -83,10 +103,14 @@ export function explainIssues(schema: z.ZodType, issues: readonly z.core.$ZodIss
               ? `missing required key "${String(path[path.length - 1] ?? '')}"`
               : issue.message.startsWith('expected a') || issue.message.includes(' — ')
                 ? issue.message
-                : `expected ${issue.expected}, got ${show(input)}`,
+                : `expected ${KIND[issue.expected] ?? issue.expected}, got ${show(input)}${fixFor(issue.expected, input)}`,
         });
         break;
       case 'invalid_value': {
+        if (!issue.message.startsWith('Invalid')) {
+          out.push({ path, message: issue.message }); // the schema's own words
+          break;
+        }
         const values = issue.values.map((v) => JSON.stringify(v));
         const guess = typeof input === 'string' ? didYouMean(input, issue.values.map(String)) : undefined;
         out.push({

@@ -3,7 +3,7 @@
  * simulates it) and emits samples; everything after that (scaling, deadband, stamping,
  * durability, delivery) belongs to the pipeline, the buffer and the uplink.
  *
- * Lifecycle (STYLE.md §2):
+ * Lifecycle (docs/architecture.md#the-driver-contract):
  * - `create(config, env)` builds the driver from *validated* config. No I/O, no timers.
  * - `start(ctx)` opens ports and begins polling. It resolves once the driver is running;
  *   it rejects if it cannot start at all (the supervisor retries with backoff).
@@ -81,7 +81,7 @@ export interface DriverDefinition<C extends BaseDeviceConfig = BaseDeviceConfig>
    * Exclusive hardware the device claims, as strings like `serial:/dev/ttyUSB0` or
    * `gpio:17`. Config validation rejects two devices claiming the same thing.
    */
-  claims?(config: C): string[];
+  claims?(config: C, env?: CreateEnv): string[];
   /**
    * The pipeline settings (unit, scale, deadband …) of each point the device emits,
    * when they are not simply `config.points` (e.g. generated or fixed point sets).
@@ -94,6 +94,19 @@ export interface DriverDefinition<C extends BaseDeviceConfig = BaseDeviceConfig>
   explain?(config: { buses: Record<string, unknown>; devices: readonly unknown[] }): string;
   /** Names of the buses this device uses (checked to exist, and of the right type). */
   buses?(config: C): { name: string; types: readonly string[] }[];
+  /**
+   * Rules the schema alone cannot say (they need the bus, or they are likely mistakes
+   * rather than certain ones): errors, and warnings that `validate --strict` turns into
+   * errors. Paths are relative to the device. Pure.
+   */
+  check?(config: C, env: CreateEnv): ConfigNote[];
+}
+
+/** A finding of a driver's or bus's `check`: what is wrong (or suspicious) and where. */
+export interface ConfigNote {
+  path: PropertyKey[];
+  message: string;
+  severity: 'error' | 'warning';
 }
 
 /** A bus type (e.g. modbus-rtu): its config schema, keyed by `type`. */
@@ -102,4 +115,6 @@ export interface BusDefinition {
   readonly description: string;
   readonly schema: z.ZodType<{ type: string }>;
   claims?(config: { type: string } & Record<string, unknown>): string[];
+  /** As DriverDefinition.check, for the bus's own settings. */
+  check?(config: { type: string } & Record<string, unknown>): ConfigNote[];
 }

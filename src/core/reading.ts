@@ -4,7 +4,7 @@
  * A driver emits a {@link Sample} (what it measured). The pipeline turns it into a
  * {@link Reading} (scaled, timestamped, validated). The buffer assigns `seq` when it
  * commits the reading; from then on the reading is "accepted" and the delivery
- * promise (DESIGN.md) applies to it.
+ * promise (README.md#the-delivery-promise) applies to it.
  */
 
 /** How much a consumer may trust a value. */

@@ -6,7 +6,6 @@
  *   stop:  stop drivers, commit what they emitted, let the uplink deliver for up to
  *          `drainMs`, close shared hardware, close the buffer.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -16,6 +15,7 @@ import { RefCountedResources } from '../core/resources.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { SqliteBuffer } from '../buffer/sqlite-buffer.js';
 import { DirLock } from '../buffer/dir-lock.js';
+import { prepareDataDir } from '../buffer/open-db.js';
 import { systemTimeSources } from '../buffer/buffer-time.js';
 import { LogLimiter } from '../core/log-limiter.js';
 import { GroupCommitter } from '../buffer/group-commit.js';
@@ -28,6 +28,7 @@ import { StatusServer } from '../health/http.js';
 import { removePid, writePid } from './pidfile.js';
 import { TimeWatch } from './time-watch.js';
 import { compactHealth } from '../health/compact.js';
+import { GatewayEvents } from './events.js';
 
 export interface GatewayOptions {
   clock?: Clock;
@@ -43,6 +44,7 @@ export class Gateway {
   buffer!: SqliteBuffer;
   uplink!: MqttUplink;
   committer!: GroupCommitter;
+  events!: GatewayEvents;
   devices: DeviceRuntime[] = [];
   private readonly resources = new RefCountedResources();
   private startedAt = 0;
@@ -72,7 +74,7 @@ export class Gateway {
     this.startedAt = this.clock.now();
     this.startedMono = this.clock.mono();
     // One owner per data_dir: a second gateway would hand out the same seqs.
-    mkdirSync(c.gateway.data_dir, { recursive: true });
+    prepareDataDir(c.gateway.data_dir);
     this.lock = new DirLock(c.gateway.data_dir);
     this.lock.acquire();
     try {
@@ -111,6 +113,7 @@ export class Gateway {
       version: VERSION,
       startedAt: this.startedAt,
     });
+    this.events = new GatewayEvents(this.buffer, () => this.uplink.notify());
     this.committer = new GroupCommitter(this.buffer, {
       intervalMs: c.buffer.commit_interval,
       max: c.buffer.commit_max,
@@ -128,14 +131,16 @@ export class Gateway {
             `buffer: commit failed (${describeError(err)}) — is the disk full? df -h ${c.gateway.data_dir}; readings wait in memory, the oldest are dropped and announced (disk_full) once it is full`,
           );
         }
+        this.watchDisk();
         this.uplink.notify();
       },
       onRecover: () => {
         const { repeats } = this.commitFaults.clear();
         this.log.warn({ repeats, dropped: this.committer.lostToFailure }, 'buffer: commits work again');
+        this.watchDisk();
       },
     });
-    this.buffer.addEvent({ type: 'gateway_started', version: VERSION });
+    this.events.emit({ type: 'gateway_started', version: VERSION });
     this.uplink.start();
     this.scheduleHealth();
     this.scheduleExpire();
@@ -149,8 +154,7 @@ export class Gateway {
       this.committer.flush();
       const lastSeq = this.buffer.stats().nextSeq - 1 + this.committer.waiting;
       this.log.warn({ offset_ms: offset }, `wall clock stepped by ${offset} ms (NTP sync?); readings up to seq ${lastSeq} used the old clock`);
-      this.buffer.addEvent({ type: 'clock_step', offset_ms: offset, from, to, last_seq_before: lastSeq });
-      this.uplink.notify();
+      this.events.emit({ type: 'clock_step', offset_ms: offset, from, to, last_seq_before: lastSeq });
     });
     if (!timeWatch.trusted()) this.log.warn('wall clock is before 2025: not synchronised yet — readings are marked "uncertain" until it is');
     this.devices = buildDevices({
@@ -164,8 +168,7 @@ export class Gateway {
       state: this.buffer.state,
       onTransition: (device, from, to, reason) => {
         this.log[to === 'ok' ? 'info' : 'warn']({ device, from, to, reason }, `device ${device} is ${to}`);
-        this.buffer.addEvent({ type: 'device_state', device, from, to, ...(reason ? { reason } : {}) });
-        this.uplink.notify();
+        this.events.emit({ type: 'device_state', device, from, to, ...(reason ? { reason } : {}) });
       },
     });
     await Promise.all(this.devices.map((d) => d.supervisor.start()));
@@ -214,8 +217,7 @@ export class Gateway {
       full: `disk: full — writes to ${this.config.gateway.data_dir} fail: free space (df -h); readings wait in memory and the oldest are dropped and announced`,
     }[s.disk];
     this.log[s.disk === 'ok' ? 'info' : 'warn']({ disk: s.disk, free_bytes: s.diskFreeBytes }, msg);
-    if (!first && s.disk !== 'full') this.buffer.addEvent({ type: 'disk_state', state: s.disk, free_bytes: s.diskFreeBytes, limit_bytes: this.config.buffer.max_bytes });
-    this.uplink.notify();
+    if (!first) this.events.emit({ type: 'disk_state', state: s.disk, free_bytes: s.diskFreeBytes, limit_bytes: this.config.buffer.max_bytes });
   }
 
   private bufferFault(what: string, err: unknown): void {
@@ -279,11 +281,7 @@ export class Gateway {
     if (abandoned > 0) this.log.error({ readings: abandoned }, `buffer: ${abandoned} readings the disk would not take are dropped on stop (announced as disk_full)`);
     this.cancelHealth?.();
     this.cancelExpire?.();
-    try {
-      this.buffer.addEvent({ type: 'gateway_stopping', version: VERSION });
-    } catch {
-      // best effort
-    }
+    this.events.emit({ type: 'gateway_stopping', version: VERSION });
     await this.uplink.stop(this.opts.drainMs ?? 5000);
     await this.resources.closeAll();
     await this.http?.stop();

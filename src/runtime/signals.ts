@@ -2,7 +2,7 @@
  * The service's lifetime. `citygate run` lives until it is told to stop, whatever the
  * uplink and the status page do: a keep-alive handle holds the event loop open (every
  * clock timer is unref'd, so without it Node exits with code 13 the moment the last
- * socket closes — docs/field-notes.md#node-process-lifetime).
+ * socket closes — docs/field-notes.md#unrefd-timers-and-exit-13).
  *
  * Handlers come first, before anything starts: SIGTERM (systemd) and SIGINT (Ctrl-C)
  * stop the gateway in order within a bounded time, even while it is still starting;
@@ -50,6 +50,8 @@ export async function runService(h: ServiceHooks): Promise<number> {
     } catch (err) {
       const code = err instanceof UserError ? 1 : 2;
       log.error(`not started: ${describeError(err)} (exit ${code})`);
+      // Also as a plain line, like every CLI error: a technician reads this one.
+      process.stderr.write(`citygate: ${describeError(err)}\n`);
       await h.stop().catch(() => undefined);
       return code;
     }

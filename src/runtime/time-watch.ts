@@ -1,6 +1,6 @@
 /**
  * A Pi has no real-time clock: until NTP syncs, the wall clock can be days or years
- * off (FIELD-NOTES, Time). Two defences:
+ * off (docs/field-notes.md#no-real-time-clock). Two defences:
  * - `trusted()`: a wall clock before MIN_PLAUSIBLE_MS cannot be right (it predates
  *   this software); readings stamped then get quality "uncertain".
  * - `check()`, called before every stamp: a wall-clock step (wall time moved by more

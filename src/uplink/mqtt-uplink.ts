@@ -1,6 +1,6 @@
 /**
  * The MQTT uplink (mqtt.js 5). See uplink.ts for the contract; here, why it works
- * the way it does (FIELD-NOTES):
+ * the way it does (docs/field-notes.md, MQTT section):
  * - Nothing is ever queued inside mqtt.js: we publish only while `online`, at most
  *   `window` data messages awaiting PUBACK (≤ the broker's Receive Maximum), so the
  *   message-id wrap that silently drops QoS 1 publishes can never happen.

@@ -1,5 +1,5 @@
 /**
- * Every MQTT topic citygate uses and the payload it carries (DESIGN.md, STYLE.md §8).
+ * Every MQTT topic citygate uses and the payload it carries (docs/architecture.md#topics-and-payloads).
  * Nothing else in the code builds topic strings.
  *
  * | topic              | retained | payload          |
@@ -75,7 +75,7 @@ export type LostReason = 'unclean_shutdown' | 'database_damaged' | 'database_mis
  */
 export type EventBody =
   | { type: 'buffer_dropped'; reason: DropReason; first_seq: number; last_seq: number; count: number; dropped_total: number }
-  | { type: 'buffer_lost'; reason: LostReason; first_seq: number; last_seq: number; count: number; moved_to?: string }
+  | { type: 'buffer_lost'; reason: LostReason; first_seq: number; last_seq: number; count: number; detail?: string; moved_to?: string }
   | { type: 'buffer_purged'; first_seq: number; last_seq: number; count: number; device?: string }
   | { type: 'buffer_rejected'; reason: 'max_bytes' | 'disk_full'; count: number; rejected_total: number }
   | { type: 'events_evicted'; count: number; evicted_total: number }

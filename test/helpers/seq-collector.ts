@@ -39,6 +39,11 @@ export class SeqCollector {
     return new Set(this.seqs);
   }
 
+  /** Smallest seq seen (0 when none). */
+  min(): number {
+    return this.seqs.reduce((m, s) => (m === 0 ? s : Math.min(m, s)), 0);
+  }
+
   get max(): number {
     return this.seqs.reduce((m, s) => Math.max(m, s), 0);
   }

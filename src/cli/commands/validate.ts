@@ -1,50 +1,81 @@
+/**
+ * `citygate validate FILE…`: every problem of every file as `file:line:col`, warnings
+ * marked as such; one file's failure never stops the others being checked.
+ * Exit 0 when all files are valid, 1 when any has a problem (or, with --strict, a warning).
+ */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { checkConfigText } from '../../config/load.js';
+import { checkConfigText, type CheckResult } from '../../config/load.js';
 import { formatIssue } from '../../config/issues.js';
-import { UserError } from '../../core/errors.js';
+import { UserError, describeError } from '../../core/errors.js';
 import { DRIVERS } from '../../drivers/registry.js';
+
+interface ValidateOptions {
+  strict?: boolean;
+  strictEnv?: boolean;
+  explain?: boolean;
+}
+
+const plural = (n: number, word: string, many = `${word}s`): string => `${n} ${n === 1 ? word : many}`;
 
 export function registerValidate(program: Command): void {
   program
     .command('validate')
     .description('check config files: every problem as file:line:col; exit 1 on any')
     .argument('<files...>', 'gateway YAML files')
+    .option('--strict', 'treat warnings (likely mistakes, unset ${ENV} variables) as errors')
     .option('--strict-env', 'treat unset ${ENV} variables as errors (they are warnings by default)')
     .option('--explain', 'also show what each driver will do (e.g. Modbus requests per poll)')
-    .action((files: string[], opts: { strictEnv?: boolean; explain?: boolean }) => {
+    .action((files: string[], opts: ValidateOptions) => {
       let bad = 0;
-      for (const file of files) {
-        let text: string;
-        try {
-          text = readFileSync(file, 'utf8');
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          process.stdout.write(`${file}: cannot read (${code === 'ENOENT' ? 'no such file' : code})\n`);
-          bad++;
-          continue;
-        }
-        const r = checkConfigText(text, file, { missingEnv: opts.strictEnv ? 'error' : 'warn' });
-        for (const w of r.warnings) process.stdout.write(`${formatIssue(w)} (warning)\n`);
-        if (!r.config) {
-          for (const i of r.issues) process.stdout.write(`${formatIssue(i)}\n`);
-          process.stdout.write(`${file}: ${r.issues.length} problem${r.issues.length === 1 ? '' : 's'}\n`);
-          bad++;
-          continue;
-        }
-        const c = r.config;
-        const enabled = c.devices.filter((d) => (d as { enabled?: boolean }).enabled !== false).length;
-        process.stdout.write(
-          `${file}: ok — gateway ${c.gateway.id}, ${c.devices.length} device${c.devices.length === 1 ? '' : 's'} (${enabled} enabled), ${Object.keys(c.buses).length} bus${Object.keys(c.buses).length === 1 ? '' : 'es'}, uplink ${c.uplink.url}\n`,
-        );
-        if (opts.explain) {
-          const used = new Set(c.devices.map((d) => d.driver));
-          for (const def of DRIVERS) {
-            const text = used.has(def.name) ? def.explain?.(c) : undefined;
-            if (text) process.stdout.write(`\n${text.trimEnd()}\n`);
-          }
-        }
-      }
-      if (bad) throw new UserError(`${bad} of ${files.length} file${files.length === 1 ? '' : 's'} failed validation`);
+      for (const file of files) if (!validateOne(file, opts)) bad++;
+      if (bad) throw new UserError(`${bad} of ${plural(files.length, 'file')} failed validation`);
     });
+}
+
+/** Check one file and print its findings; true when it passes. */
+function validateOne(file: string, opts: ValidateOptions): boolean {
+  const out = (line: string): boolean => process.stdout.write(`${line}\n`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied — run as the citygate user or check ls -l' : (code ?? describeError(err));
+    out(`${file}: cannot read (${why})`);
+    return false;
+  }
+  let r: CheckResult;
+  try {
+    r = checkConfigText(text, file, { missingEnv: opts.strictEnv || opts.strict ? 'error' : 'warn' });
+  } catch (err) {
+    // A bug of ours, not the user's: say so, and carry on with the other files.
+    out(`${file}:1:1: citygate could not check this file (${describeError(err)}) — please report it with the file`);
+    return false;
+  }
+  const label = opts.strict ? 'error (--strict)' : 'warning';
+  for (const w of r.warnings) out(`${formatIssue(w)} (${label})`);
+  for (const i of r.issues) out(formatIssue(i));
+  const problems = r.issues.length + (opts.strict ? r.warnings.length : 0);
+  if (problems) {
+    out(`${file}: ${plural(problems, 'problem')}`);
+    return false;
+  }
+  const c = r.config;
+  if (!c) {
+    out(`${file}: no errors found, but fields with unset \${ENV} variables could not be checked (${plural(r.warnings.length, 'warning')})`);
+    return true;
+  }
+  const enabled = c.devices.filter((d) => d.enabled !== false).length;
+  const buses = Object.keys(c.buses).length;
+  const warned = r.warnings.length ? `; ${plural(r.warnings.length, 'warning')}` : '';
+  out(`${file}: ok — gateway ${c.gateway.id}, ${plural(c.devices.length, 'device')} (${enabled} enabled), ${plural(buses, 'bus', 'buses')}, uplink ${c.uplink.url}${warned}`);
+  if (opts.explain) {
+    const used = new Set(c.devices.map((d) => d.driver));
+    for (const def of DRIVERS) {
+      const explained = used.has(def.name) ? def.explain?.(c) : undefined;
+      if (explained) out(`\n${explained.trimEnd()}`);
+    }
+  }
+  return true;
 }

@@ -16,6 +16,7 @@ import { johnnyFiveLink } from './johnny-five-link.js';
 import type { FirmataLink, OpenFirmataLink } from './link.js';
 import { analogChannel, firmataDeviceSchema, firmataPointConfigs, pointType, type FirmataDeviceConfig } from './schema.js';
 import { serialFirmataIo } from './serial-io.js';
+import { serialPortNotes } from '../../config/primitives.js';
 
 export class FirmataDriver implements Driver {
   private link: FirmataLink | undefined;
@@ -147,5 +148,6 @@ export const firmataDriver: DriverDefinition<FirmataDeviceConfig> = {
   schema: firmataDeviceSchema,
   create: (config) => new FirmataDriver(config),
   claims: (config) => [`serial:${config.port}`],
+  check: (config) => serialPortNotes(config.port),
   pointConfigs: firmataPointConfigs,
 };

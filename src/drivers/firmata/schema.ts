@@ -40,6 +40,12 @@ export const firmataPointSchema = z
       if ((type === 'analog' || type === 'thermometer') && !(typeof p.pin === 'string' && analogPin.test(p.pin))) {
         ctx.addIssue({ code: 'custom', path: ['pin'], message: `${type === "analog" ? "an" : "a"} ${type} point needs an analog pin like "A0", got ${JSON.stringify(p.pin)}` });
       }
+      if (typeof p.pin === 'string' && analogChannel(p.pin) > 15) {
+        ctx.addIssue({ code: 'custom', path: ['pin'], message: `${p.pin} does not exist: analog pins are A0-A5 on an Uno, A0-A15 on a Mega` });
+      }
+      if (p.pin === 0 || p.pin === 1) {
+        ctx.addIssue({ code: 'custom', path: ['pin'], message: `digital pin ${p.pin} is the board's serial ${p.pin === 0 ? 'RX' : 'TX'}, which carries Firmata to the gateway — use pins 2 and up` });
+      }
       if (type === 'digital' && typeof p.pin !== 'number') {
         ctx.addIssue({ code: 'custom', path: ['pin'], message: `a digital point needs a pin number like 7, got ${JSON.stringify(p.pin)}` });
       }
@@ -56,7 +62,6 @@ export const firmataPointSchema = z
     { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
   );
 
-export type FirmataPointConfig = z.output<typeof firmataPointSchema>;
 export type FirmataPointType = 'analog' | 'digital' | 'thermometer';
 
 export function pointType(p: { pin: string | number; type?: FirmataPointType | undefined }): FirmataPointType {

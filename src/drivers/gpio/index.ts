@@ -16,7 +16,7 @@ import { startCounter } from './counter.js';
 import { startInput } from './input.js';
 import type { ModeEnv, ModeRunner } from './mode.js';
 import { startOutput, type OutputRunner } from './output.js';
-import { gpioDeviceSchema, gpioPointConfigs, gpioSettings, type GpioDeviceConfig, type GpioSettings } from './schema.js';
+import { gpioDeviceSchema, gpioPointConfigs, gpioSettings, type GpioDeviceConfig, type GpioSettings, checkGpioDevice } from './schema.js';
 
 export class GpioDriver implements Driver {
   readonly actions: Readonly<Record<string, DriverAction>>;
@@ -29,7 +29,7 @@ export class GpioDriver implements Driver {
 
   constructor(
     private readonly config: GpioDeviceConfig,
-    /** Called in start(), not here: creating a driver does no I/O (STYLE.md §2). */
+    /** Called in start(), not here: creating a driver does no I/O (docs/architecture.md#the-driver-contract). */
     private readonly portFactory: () => GpioPort = () => createGpioPort(),
   ) {
     this.settings = gpioSettings(config);
@@ -105,5 +105,6 @@ export const gpioDriver: DriverDefinition<GpioDeviceConfig> = {
   schema: gpioDeviceSchema,
   create: (config) => new GpioDriver(config),
   claims: (config) => [`gpio:${config.pin}`],
+  check: checkGpioDevice,
   pointConfigs: gpioPointConfigs,
 };

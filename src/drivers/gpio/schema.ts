@@ -4,8 +4,9 @@
  * (see `gpioPointConfigs`), so there is no `points:` list.
  */
 import { z } from 'zod';
-import { deviceBaseKeys, duration, pointName } from '../../config/primitives.js';
+import { deviceBaseKeys, duration, ifThen, pointName } from '../../config/primitives.js';
 import type { PointPipelineConfig } from '../../config/primitives.js';
+import type { ConfigNote } from '../../core/driver.js';
 
 const level = z
   .union([z.literal(0), z.literal(1)], { error: (iss) => `expected 0 or 1, got ${JSON.stringify(iss.input)}` })
@@ -51,6 +52,14 @@ export const gpioDeviceSchema = z
     point: pointName.optional().meta({ description: 'input/output: name of the state point (default "state").' }),
     initial: level.optional().meta({ description: 'output: level driven at start (default 0).' }),
     safe: level.optional().meta({ description: 'output: level driven at shutdown or driver restart (default: initial).' }),
+  })
+  .meta({
+    // The mode rules of the superRefine below, for editors.
+    allOf: [
+      ifThen({ mode: { const: 'input' } }, { properties: { edge: false, scale: false, rate_per: false, rate_unit: false, initial: false, safe: false } }),
+      ifThen({ mode: { const: 'counter' } }, { properties: { point: false, initial: false, safe: false } }),
+      ifThen({ mode: { const: 'output' } }, { properties: { edge: false, debounce: false, scale: false, rate_per: false, rate_unit: false } }),
+    ],
   })
   .superRefine(
     (c, ctx) => {
@@ -125,4 +134,35 @@ export function gpioPointConfigs(c: GpioDeviceConfig): PointPipelineConfig[] {
     ];
   }
   return [{ name: c.point ?? 'state', ...unit }];
+}
+
+/** Physical header pin → BCM GPIO (40-pin header); the others are power and ground. */
+const HEADER_TO_BCM: Readonly<Record<number, number>> = {
+  3: 2, 5: 3, 7: 4, 8: 14, 10: 15, 11: 17, 12: 18, 13: 27, 15: 22, 16: 23, 18: 24, 19: 10, 21: 9, 22: 25,
+  23: 11, 24: 8, 26: 7, 27: 0, 28: 1, 29: 5, 31: 6, 32: 12, 33: 13, 35: 19, 36: 16, 37: 26, 38: 20, 40: 21,
+};
+/** BCM GPIOs with a job besides plain I/O on a Pi. */
+const SPECIAL: Readonly<Record<number, string>> = {
+  0: 'the HAT ID EEPROM data line (ID_SD)', 1: 'the HAT ID EEPROM clock (ID_SC)',
+  2: 'I2C SDA, with a fixed 1.8 kΩ pull-up', 3: 'I2C SCL, with a fixed 1.8 kΩ pull-up',
+  7: 'SPI0 CE1', 8: 'SPI0 CE0', 9: 'SPI0 MISO', 10: 'SPI0 MOSI', 11: 'SPI0 SCLK',
+  14: 'the serial console TX', 15: 'the serial console RX',
+};
+
+/**
+ * Likely mix-ups of BCM and physical header numbers (warnings: `--strict` makes them
+ * errors). GPIO 28-57 exist on the SoC but not on the header.
+ */
+export function checkGpioDevice(c: GpioDeviceConfig): ConfigNote[] {
+  const asHeader = HEADER_TO_BCM[c.pin];
+  const meant = asHeader !== undefined && asHeader !== c.pin ? ` If you meant header pin ${c.pin}, that is GPIO${asHeader}: write pin: ${asHeader}.` : '';
+  if (c.pin > 27) {
+    return [{ path: ['pin'], severity: 'warning', message: `GPIO${c.pin} is not on the 40-pin header (BCM 0-27 are).${meant}` }];
+  }
+  const job = SPECIAL[c.pin];
+  if (job) {
+    const header = Object.entries(HEADER_TO_BCM).find(([, bcm]) => bcm === c.pin)?.[0];
+    return [{ path: ['pin'], severity: 'warning', message: `GPIO${c.pin} (header pin ${header}) is ${job}; pin: is a BCM number.${meant}` }];
+  }
+  return [];
 }

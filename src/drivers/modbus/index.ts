@@ -6,7 +6,7 @@
  * and frames (rtu-frame.ts, tcp-frame.ts); request planning (plan.ts); the shared bus
  * with its queue, timeouts, resync and reconnects (bus.ts over link.ts adapters);
  * per-device polling with backoff (poller.ts); the `modbus_write` action (write.ts);
- * in-process slaves for tests, the benchmark and the demo (server/); and
+ * in-process slaves for tests and the benchmark (server/); and
  * `explainModbusPlan` (explain.ts). README.md is the integrator's guide.
  *
  * Devices on one bus share one ModbusBus through ctx.resources under
@@ -21,6 +21,7 @@ import type { PointSpec } from './points.js';
 import { modbusDeviceSchema, type ModbusBusConfig, type ModbusDeviceConfig } from './schema.js';
 import { modbusWrite } from './write.js';
 import { explainModbusPlan } from './explain.js';
+import { checkModbusDevice, modbusClaims } from './config-check.js';
 
 export class ModbusDriver implements Driver {
   private bus: ModbusBus | undefined;
@@ -102,8 +103,8 @@ export const modbusDriver: DriverDefinition<ModbusDeviceConfig> = {
   description: 'Modbus RTU/TCP slave: coils, discretes, input and holding registers, planned reads, modbus_write.',
   schema: modbusDeviceSchema,
   create: (config, env) => new ModbusDriver(config, busOf(config, env)),
-  // Two devices with one unit id on one bus would answer each other's requests.
-  claims: (config) => [`modbus:${config.bus} unit ${config.unit ?? 'default'}`],
+  claims: modbusClaims,
+  check: checkModbusDevice,
   buses: (config) => [{ name: config.bus, types: ['modbus-rtu', 'modbus-tcp'] }],
   explain: (config) => explainModbusPlan(config),
 };

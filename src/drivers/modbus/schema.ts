@@ -1,11 +1,11 @@
 /**
  * Config schemas for Modbus: the two bus types (`modbus-rtu`, `modbus-tcp`) and the
- * `modbus` device with its points. Defaults live here and nowhere else (STYLE.md §5).
+ * `modbus` device with its points. Defaults live here and nowhere else (docs/architecture.md#one-schema).
  * Cross-field rules (a coil is a bool, a string needs a length, writable points are
  * holding or coil …) are checked here so `citygate validate` reports them with a line.
  */
 import { z } from 'zod';
-import { deviceBaseKeys, duration, pointPipelineKeys, topicId } from '../../config/primitives.js';
+import { deviceBaseKeys, duration, ifThen, pointPipelineKeys, serialPortNotes, topicId } from '../../config/primitives.js';
 import type { BusDefinition } from '../../core/driver.js';
 import { DATA_TYPES, ORDER_ALIASES, registerCount } from './codec.js';
 import { READ_LIMIT, TABLES } from './pdu.js';
@@ -45,7 +45,16 @@ export const rtuBusSchema = z.strictObject({
 
 export const tcpBusSchema = z.strictObject({
   type: z.literal('modbus-tcp'),
-  host: z.string().min(1).meta({ description: 'PLC or gateway address (name or IP).' }),
+  host: z
+    .string()
+    .min(1)
+    .refine((h) => !/^[^:[\]]+:\d+$/.test(h) && !/^\[.*\]:\d+$/.test(h), {
+      error: (iss) => {
+        const m = /^(.*):(\d+)$/.exec(String(iss.input));
+        return `host takes the address only — write host: ${m?.[1] ?? '…'} and port: ${m?.[2] ?? '502'}`;
+      },
+    })
+    .meta({ description: 'PLC or gateway address (name or IP), without the port.' }),
   port: z.number().int().min(1).max(65_535).default(502),
   unit: z.number().int().min(0).max(255).default(1).meta({ description: 'Unit id for devices that do not set one (1, or 255 for many PLCs).' }),
   timeout: duration({ min: 1 }).prefault('1s').meta({ description: 'How long to wait for an answer (and for the connection).' }),
@@ -58,7 +67,17 @@ export type TcpBusConfig = z.output<typeof tcpBusSchema>;
 export type ModbusBusConfig = RtuBusConfig | TcpBusConfig;
 
 const orderNames = Object.keys(ORDER_ALIASES) as [string, ...string[]];
-const endian = z.enum(['big', 'little']);
+/** byte_order / word_order; an ABCD-style value gets told which of big/little it means. */
+const endian = (kind: 'byte_order' | 'word_order') =>
+  z.enum(['big', 'little'], {
+    error: (iss) => {
+      const v = typeof iss.input === 'string' ? iss.input.toUpperCase() : undefined;
+      const words: Record<string, [string, string]> = { ABCD: ['big', 'big'], CDAB: ['big', 'little'], BADC: ['little', 'big'], DCBA: ['little', 'little'] };
+      const w = v ? words[v] : undefined;
+      if (w) return `${JSON.stringify(iss.input)} is an order: value — write order: ${v}, or ${kind}: ${kind === 'byte_order' ? w[0] : w[1]}`;
+      return undefined;
+    },
+  });
 
 export const modbusPointSchema = z
   .strictObject({
@@ -69,10 +88,21 @@ export const modbusPointSchema = z
     bit: z.number().int().min(0).max(15).optional().meta({ description: 'A single bit (0 = least significant) of an input/holding register, as a bool.' }),
     length: z.number().int().min(1).max(READ_LIMIT.holding).optional().meta({ description: 'string: number of registers (two characters each).' }),
     order: z.enum(orderNames).optional().meta({ description: 'Byte/word order: ABCD, CDAB, BADC, DCBA (or big, little, word_swap, byte_swap).' }),
-    byte_order: endian.optional().meta({ description: 'Byte order inside each register (default: the device setting, big).' }),
-    word_order: endian.optional().meta({ description: 'Register order of 32/64-bit values (default: the device setting, big).' }),
+    byte_order: endian('byte_order').optional().meta({ description: 'Byte order inside each register (default: the device setting, big).' }),
+    word_order: endian('word_order').optional().meta({ description: 'Register order of 32/64-bit values (default: the device setting, big).' }),
     poll: duration({ min: 10 }).optional().meta({ description: 'Poll this point on its own interval instead of the device poll.' }),
     writable: z.boolean().default(false).meta({ description: 'Allow modbus_write to this point (holding or coil only).' }),
+  })
+  // The cross-key rules below, as JSON Schema for editors (validate runs the superRefine).
+  .meta({
+    allOf: [
+      ifThen({ table: { enum: ['coil', 'discrete'] } }, { properties: { type: { const: 'bool' }, bit: false } }),
+      ifThen({ bit: {} }, { properties: { type: { const: 'bool' }, table: { enum: ['input', 'holding'] }, writable: { const: false } } }),
+      ifThen({ type: { const: 'string' } }, { required: ['length'] }),
+      ifThen({ length: {} }, { properties: { type: { const: 'string' } }, required: ['type'] }),
+      ifThen({ writable: { const: true } }, { properties: { table: { enum: ['holding', 'coil'] } } }),
+      ifThen({ order: {} }, { properties: { byte_order: false, word_order: false } }),
+    ],
   })
   .superRefine((p, ctx) => {
     const bitTable = p.table === 'coil' || p.table === 'discrete';
@@ -103,8 +133,8 @@ export const modbusDeviceSchema = z
       .union([z.literal(0), z.literal(1)], { error: 'expected 0 (protocol addresses) or 1 (the manual counts from 1)' })
       .default(0)
       .meta({ description: '0: addresses are protocol addresses; 1: the manual numbers registers from 1 (address 1 = protocol 0).' }),
-    byte_order: endian.default('big').meta({ description: 'Default byte order inside a register.' }),
-    word_order: endian.default('big').meta({ description: 'Default register order for 32/64-bit values.' }),
+    byte_order: endian('byte_order').default('big').meta({ description: 'Default byte order inside a register.' }),
+    word_order: endian('word_order').default('big').meta({ description: 'Default register order for 32/64-bit values.' }),
     max_gap: z.number().int().min(0).max(READ_LIMIT.holding).default(10).meta({
       description: 'Read across up to this many unused registers (×16 for coils) to save requests; 0 reads only contiguous points together.',
     }),
@@ -135,6 +165,7 @@ export const modbusRtuBus: BusDefinition = {
   description: 'Modbus RTU over a serial port (RS-485 / RS-232); several slaves share it, one request at a time.',
   schema: rtuBusSchema,
   claims: (c) => [`serial:${String(c.port)}`],
+  check: (c) => serialPortNotes(String(c.port)),
 };
 
 export const modbusTcpBus: BusDefinition = {

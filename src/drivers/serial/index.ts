@@ -11,6 +11,7 @@ import type { DriverDefinition } from '../../core/driver.js';
 import { SerialDriver } from './driver.js';
 import { emittedPoints, mergePointConfigs } from './points.js';
 import { serialDeviceSchema, type SerialDeviceConfig } from './schema.js';
+import { serialPortNotes } from '../../config/primitives.js';
 
 export const serialDriver: DriverDefinition<SerialDeviceConfig> = {
   name: 'serial',
@@ -18,6 +19,7 @@ export const serialDriver: DriverDefinition<SerialDeviceConfig> = {
   schema: serialDeviceSchema,
   create: (config) => new SerialDriver(config),
   claims: (config) => [`serial:${config.port}`],
+  check: (config) => serialPortNotes(config.port),
   pointConfigs: (config) => mergePointConfigs(emittedPoints(config.protocol, config), config.points),
 };
 

@@ -9,7 +9,7 @@
  * `effectiveOptions()` right below the schema, the one place that applies them.
  */
 import { z } from 'zod';
-import { deviceBaseKeys, duration, pointName, pointPipelineKeys } from '../../config/primitives.js';
+import { deviceBaseKeys, duration, ifThen, pointName, pointPipelineKeys } from '../../config/primitives.js';
 import { didYouMean } from '../../config/suggest.js';
 import { regexGroupNames } from './protocols/lines.js';
 import { emittedPoints, PROTOCOLS, type ProtocolName } from './points.js';
@@ -72,6 +72,18 @@ export const serialDeviceSchema = z
       .array(serialPointSchema)
       .optional()
       .meta({ description: 'Pipeline settings (unit, scale, deadband, …) for points by name; the protocol decides which points exist.' }),
+  })
+  .meta({
+    // The protocol rules of the superRefine below, for editors; fixed protocols also
+    // list their point names, so completion offers them.
+    allOf: [
+      ifThen({ protocol: { not: { const: 'lines' } } }, { properties: Object.fromEntries(LINES_ONLY.map((k) => [k, false])) }),
+      ifThen({ protocol: { const: 'lines' } }, { anyOf: [{ required: ['regex'] }, { required: ['columns'] }], not: { required: ['regex', 'columns'] } }),
+      ifThen({ protocol: { not: { const: 'nmea' } } }, { properties: { clock_offset: false } }),
+      ...PROTOCOLS.filter((p) => p !== 'lines').map((p) =>
+        ifThen({ protocol: { const: p } }, { properties: { points: { items: { properties: { name: { enum: emittedPoints(p, {}).map((e) => e.name) } } } } } }),
+      ),
+    ],
   })
   .superRefine((d, ctx) => {
     const issue = (path: (string | number)[], message: string): void => ctx.addIssue({ code: 'custom', path, message });

@@ -51,7 +51,7 @@ describe('probe modbus', () => {
     const out = sink();
     const code = await runScan({ host: '127.0.0.1', portTcp: port, units: '20-22', timeout: '30ms' }, out.stream, sink().stream);
     expect(code).toBe(2);
-    expect(out.text()).toMatch(/no unit answered on 127\.0\.0\.1:\d+ .* check A\/B wiring/);
+    expect(out.text()).toMatch(/no unit answered on 127\.0\.0\.1:\d+ .* Modbus TCP enabled on this port, the unit id/);
   });
 
   it('read prints every interpretation side by side', async () => {
@@ -91,8 +91,65 @@ describe('probe modbus', () => {
     expect((e as UserError).details.join('\n')).toMatch(/--baud: expected a baud rate like 9600, got 12\n\s+--parity:/);
   });
 
+  it('TCP addressing as the config writes it: --host H --port N and --host H:N', async () => {
+    for (const opts of [{ host: '127.0.0.1', port }, { host: `127.0.0.1:${port}` }]) {
+      const out = sink();
+      expect(await runRead({ ...opts, unit: '1', address: '0', count: '1' }, out.stream)).toBe(0);
+      expect(out.text()).toContain(`unit 1 on 127.0.0.1:${port}: holding 0-0`);
+    }
+    await expect(runRead({ host: `127.0.0.1:${port}`, portTcp: '1', address: '0' })).rejects.toThrow(/already has a port/);
+  });
+
+  it('out-of-range arguments are UserErrors that say the range', async () => {
+    await expect(runRead({ host: '127.0.0.1', port, unit: '300', address: '0' })).rejects.toThrow(/--unit must be 0-255/);
+    await expect(runRead({ host: '127.0.0.1', port, address: '65536' })).rejects.toThrow(/--address must be 0-65535, got 65536/);
+    await expect(runRead({ host: '127.0.0.1', port, address: '65535', count: '2' })).rejects.toThrow(/runs past the last address/);
+    await expect(runRead({ host: '127.0.0.1', port, address: '0', type: 'float64', count: '2' })).rejects.toThrow(/float64 needs 4 registers: use --count 4/);
+    await expect(runRead({ port: '/dev/ttyUSB0', unit: '0', address: '0' })).rejects.toThrow(/broadcast/);
+  });
+
+  it('--type float64 without --count reads the 4 registers it needs', async () => {
+    const out = sink();
+    expect(await runRead({ host: '127.0.0.1', port, unit: '1', address: '0', type: 'float64' }, out.stream)).toBe(0);
+    expect(out.text()).toContain('holding 0-3');
+  });
+
+  it('a unit that does not answer is named by its address, with TCP advice', async () => {
+    const out = sink();
+    expect(await runRead({ host: '127.0.0.1', port, unit: '2', address: '0', timeout: '50ms' }, out.stream)).toBe(2);
+    expect(out.text()).toMatch(/^unit 2 on 127\.0\.0\.1:\d+ did not answer — check the unit id, then check that the PLC/);
+    expect(out.text()).not.toContain('probe');
+  });
+
+  it('units print as found; a scan cut short (link lost, Ctrl-C) still ends with a summary', async () => {
+    const flaky = new ModbusTcpServer();
+    flaky.slave(1).setRegisters('holding', 0, [7]);
+    flaky.slave(2).setRegisters('holding', 0, [8]);
+    flaky.fault = (unit) => {
+      if (unit === 4) void flaky.stop();
+      return undefined;
+    };
+    const p = String(await flaky.start(0));
+    const out = sink();
+    expect(await runScan({ host: '127.0.0.1', portTcp: p, units: '1-10', timeout: '100ms' }, out.stream, sink().stream)).toBe(2);
+    expect(out.text()).toMatch(/unit {3}1 {2}holding 0 = 0x0007[^\n]*\nunit {3}2 {2}holding 0 = 0x0008[^\n]*\nscan stopped after [\d.]+s: the connection was lost .*\n2 devices answer on 127\.0\.0\.1:\d+: 1, 2 \(so far\)\n$/);
+
+    const ac = new AbortController();
+    const slow = new ModbusTcpServer();
+    slow.slave(1).setRegisters('holding', 0, [9]);
+    slow.fault = (unit) => {
+      if (unit === 3) ac.abort();
+      return undefined;
+    };
+    const sp = String(await slow.start(0));
+    const out2 = sink();
+    expect(await runScan({ host: '127.0.0.1', portTcp: sp, units: '1-50', timeout: '100ms' }, out2.stream, sink().stream, ac.signal)).toBe(130);
+    expect(out2.text()).toMatch(/unit {3}1 {2}holding 0 = 0x0009[^\n]*\nscan interrupted after [\d.]+s\n1 device answers on 127\.0\.0\.1:\d+: 1 \(so far\)\n$/);
+    await slow.stop();
+  });
+
   it('a missing serial port is a runtime error that says what to check', async () => {
-    await expect(runScan({ port: '/dev/ttyCITYGATE-NONE', units: '1' }, sink().stream, sink().stream)).rejects.toThrow(/does not exist — is the USB\/RS-485 adapter plugged in/);
+    await expect(runScan({ port: '/dev/ttyCITYGATE-NONE', units: '1' }, sink().stream, sink().stream)).rejects.toThrow(/\/dev\/ttyCITYGATE-NONE: the port does not exist: is the adapter plugged in/);
   });
 
   it('parses unit lists', () => {
