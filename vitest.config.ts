@@ -20,6 +20,10 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // The chaos run's own accounting (test/chaos/run.ts is the run itself: npm run test:chaos).
+        test: { name: 'chaos', include: ['test/chaos/**/*.test.ts'] },
+      },
     ],
   },
 });
