@@ -2,7 +2,7 @@
  * The on-disk format of the buffer, as an update sees it.
  *
  * The buffer database records its format in SQLite's `PRAGMA user_version` (0 for
- * the format of the first releases, which never set it). A release declares, in its
+ * the format of the first releases, which never set it; the buffer migrates 0 → 1 at open). A release declares, in its
  * release.json, the newest format it reads and writes (`buffer_format`); it reads
  * every older one. `citygate update` refuses a release that cannot read the buffer
  * on disk, and a release whose format is newer than the running one's: after such
@@ -14,8 +14,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
-/** The buffer format this build reads and writes. Raise it with the buffer's own. */
-export const BUFFER_FORMAT = 0;
+/** The buffer format this build reads and writes: the buffer's own (1 added the buffer clock and event kinds). */
+export { BUFFER_FORMAT } from '../buffer/sqlite-schema.js';
 
 /** The format of the buffer in `dataDir`, or undefined when there is no buffer yet. */
 export function readBufferFormat(dataDir: string): number | undefined {

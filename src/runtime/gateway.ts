@@ -267,7 +267,12 @@ export class Gateway {
 
   /** Log (and announce) disk state changes: ok → low → full and back. */
   private watchDisk(): void {
-    const s = this.buffer.stats();
+    let s: ReturnType<SqliteBuffer['stats']>;
+    try {
+      s = this.buffer.stats();
+    } catch (err) {
+      return this.bufferFault('reading buffer statistics', err); // called from commit callbacks: never throw
+    }
     if (s.disk === this.lastDisk) return;
     const first = this.lastDisk === undefined;
     this.lastDisk = s.disk;

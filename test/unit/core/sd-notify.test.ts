@@ -2,6 +2,7 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FakeClock } from '../../../src/core/fake-clock.js';
 import { describe, expect, it } from 'vitest';
 import { notifyReady, startWatchdog } from '../../../src/runtime/sd-notify.js';
 import { silentLogger } from '../../../src/core/log.js';
@@ -73,21 +74,31 @@ describe('systemd watchdog', () => {
     expect(startWatchdog({ log: silentLogger(), alive, env: { PATH: fake.env.PATH, WATCHDOG_USEC: '600000' } })).toBeUndefined();
   });
 
-  it('a gateway with no broker is alive; one whose buffer cannot commit is not', async () => {
+  it('alive with no broker and while commits fail (a full disk is handled, not a reboot loop); not when the commit loop stalls', async () => {
     const port = await freePort();
-    const gw = new Gateway(testConfig({ url: `mqtt://127.0.0.1:${port}`, devices: [simDevice('sim-1', '10ms', 2)] }));
+    const clock = new FakeClock({ wall: Date.UTC(2026, 5, 1) });
+    const gw = new Gateway(testConfig({ url: `mqtt://127.0.0.1:${port}`, devices: [simDevice('sim-1', '10ms', 2)] }), { clock });
     await gw.start();
     try {
-      await until(() => gw.buffer.stats().readings > 0);
+      clock.advance(1000);
+      expect(gw.buffer.stats().readings).toBeGreaterThan(0);
       expect(gw.uplink.stats().state).not.toBe('online');
       expect(gw.liveness()).toBeUndefined();
-      gw.buffer.close(); // every later commit throws, as on a dead card
-      await until(() => gw.liveness() !== undefined);
-      expect(gw.liveness()).toMatch(/^buffer commits failing: /);
+      gw.buffer.close(); // every later commit throws, as on a dead or full card
+      for (let i = 0; i < 12; i++) clock.advance(10_000); // two minutes of failing, retried commits
+      expect(gw.committer.isFailing).toBe(true);
+      expect(gw.liveness()).toBeUndefined(); // still turning: systemd must not restart it
+      for (const d of gw.devices) await d.supervisor.stop(); // nothing new wakes the committer …
+      gw.committer.stop(); // … and its loop stops turning with readings waiting (a bug, a wedged call)
+      expect(gw.committer.waiting).toBeGreaterThan(0);
+      clock.advance(61_000);
+      expect(gw.liveness()).toMatch(/^buffer commit loop stalled: \d+ readings waiting/);
     } finally {
       await Promise.allSettled(gw.devices.map((d) => d.supervisor.stop()));
       gw.committer.stop();
-      await gw.uplink.stop(0);
+      const stopping = gw.uplink.stop(0);
+      clock.advance(5000);
+      await stopping;
     }
   });
 });
