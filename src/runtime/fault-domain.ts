@@ -30,7 +30,7 @@ export function installFaultHandlers(log: Logger, exit: (code: number) => void =
       scope.fail(err);
       return;
     }
-    log.fatal({ err }, `${kind}: ${describeError(err)} — exiting; committed readings are safe on disk`);
+    log.fatal({ err }, `${kind}: ${describeError(err)} — exiting (exit 2, systemd restarts the service); committed readings are safe on disk`);
     exit(2);
   };
   process.on('uncaughtException', handle('uncaught exception'));
