@@ -5,7 +5,7 @@ import type { EmbeddedBroker } from './embedded-broker.js';
 export function startSummary(gateway: Gateway, broker: EmbeddedBroker, out: NodeJS.WriteStream): { stop(): void } {
   let delivered = 0;
   const off = broker.onPublish((m) => {
-    if (m.topic.startsWith(`${gateway.topics.root}/data/`)) {
+    if (gateway.topics.isData(m.topic)) {
       delivered += (JSON.parse(m.payload.toString()) as { readings: unknown[] }).readings.length;
     }
   });

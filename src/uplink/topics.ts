@@ -108,13 +108,6 @@ export interface CommandReplyPayload {
 /** ok: max_bytes fits; low: free space limits the buffer below max_bytes; full: writes fail. */
 export type DiskState = 'ok' | 'low' | 'full';
 
-export interface TopicPayloads {
-  data: DataPayload;
-  status: StatusPayload;
-  health: HealthPayload;
-  events: EventPayload;
-}
-
 export class Topics {
   constructor(readonly root: string) {}
 
@@ -156,5 +149,13 @@ export class Topics {
   /** Subscription filter for every data topic. */
   get allData(): string {
     return `${this.root}/data/+`;
+  }
+  /** Subscription filter for everything under the root. */
+  get all(): string {
+    return `${this.root}/#`;
+  }
+  /** Whether `topic` is one of this gateway's data topics. */
+  isData(topic: string): boolean {
+    return topic.startsWith(`${this.root}/data/`);
   }
 }

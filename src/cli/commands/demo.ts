@@ -38,13 +38,12 @@ export function registerDemo(program: Command): void {
       if (config.health.http !== false) config.health.http = `127.0.0.1:${await freeLoopbackPort(8787)}`;
       const gateway = new Gateway(config, { log, drainMs: 2000 });
       await gateway.start();
-      const root = gateway.topics.root;
       const out = process.stdout;
       out.write(
         [
           `citygate demo — gateway ${config.gateway.id}, ${gateway.devices.length} simulated devices`,
           `  broker        ${broker.url}  (embedded, MQTT 3.1.1)`,
-          `  subscribe     mosquitto_sub -h 127.0.0.1 -p ${broker.port} -t '${root}/#' -v`,
+          `  subscribe     mosquitto_sub -h 127.0.0.1 -p ${broker.port} -t '${gateway.topics.all}' -v`,
           config.health.http !== false ? `  status page   http://${config.health.http}/` : '',
           `  buffer        ${join(config.gateway.data_dir, 'buffer.db')}`,
           '  Ctrl-C stops it cleanly.',
