@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { ConfigNote } from '../core/driver.js';
 import { DURATION_PATTERN, SIZE_PATTERN, formatDuration, formatSize, parseDuration, parseSize } from './units.js';
+import type { PointSettings } from '../core/point-settings.js';
 
 const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
 
@@ -91,6 +92,9 @@ export const pointPipelineKeys = {
 
 export const pointPipelineSchema = z.strictObject(pointPipelineKeys);
 export type PointPipelineConfig = z.output<typeof pointPipelineSchema>;
+/** Compile-time check: what this schema gives is what the pipeline takes (src/core/point-settings.ts). */
+export type PointSettingsMatch = PointPipelineConfig extends PointSettings ? true : never;
+export const pointSettingsMatch: PointSettingsMatch = true;
 
 /** Keys every device accepts. */
 export const deviceBaseKeys = {

@@ -21,10 +21,10 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Clock } from './clock.js';
 import type { Sample } from './reading.js';
-import type { DeviceHealthReporter } from '../health/device-health.js';
+import type { DeviceHealthReporter } from './health-reporter.js';
 import type { SharedResources } from './resources.js';
 import type { StateStore } from './state-store.js';
-import type { PointPipelineConfig } from '../config/primitives.js';
+import type { PointSettings } from './point-settings.js';
 
 export interface DriverContext {
   /** The device id this driver serves. */
@@ -86,7 +86,7 @@ export interface DriverDefinition<C extends BaseDeviceConfig = BaseDeviceConfig>
    * The pipeline settings (unit, scale, deadband …) of each point the device emits,
    * when they are not simply `config.points` (e.g. generated or fixed point sets).
    */
-  pointConfigs?(config: C): PointPipelineConfig[];
+  pointConfigs?(config: C): PointSettings[];
   /**
    * What the driver will do with this whole (validated) config, for
    * `citygate validate --explain` (e.g. Modbus requests per poll). Pure.

@@ -14,14 +14,9 @@ import { describeError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import { LatencyWindow } from './latency.js';
 
-export type DeviceState = 'ok' | 'degraded' | 'down';
+import type { DeviceHealthReporter, DeviceState } from '../core/health-reporter.js';
 
-export interface DeviceHealthReporter {
-  success(latencyMs?: number): void;
-  error(err: unknown, where?: string): void;
-  count(name: string, n?: number): void;
-  setState(state: DeviceState, reason?: string): void;
-}
+export type { DeviceHealthReporter, DeviceState };
 
 export interface DeviceHealthSnapshot {
   state: DeviceState;

@@ -18,7 +18,7 @@
 import type { Clock } from '../core/clock.js';
 import { plausibleWallTime } from '../core/clock-trust.js';
 import type { Quality, Reading, Sample, Value } from '../core/reading.js';
-import type { PointPipelineConfig } from '../config/primitives.js';
+import type { PointSettings as PointPipelineConfig } from '../core/point-settings.js';
 
 interface LastReport {
   value: Value | null;

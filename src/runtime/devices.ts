@@ -14,7 +14,7 @@ import { DevicePipeline } from '../pipeline/pipeline.js';
 import { DeviceHealth, type DeviceState } from '../health/device-health.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { GroupCommitter } from '../buffer/group-commit.js';
-import type { PointPipelineConfig } from '../config/primitives.js';
+import type { PointSettings as PointPipelineConfig } from '../core/point-settings.js';
 import { Supervisor } from './supervisor.js';
 
 export interface DeviceRuntime {

@@ -21,7 +21,7 @@ import { Backoff } from '../../core/backoff.js';
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
 import type { Sample } from '../../core/reading.js';
-import type { DeviceHealthReporter } from '../../health/device-health.js';
+import type { DeviceHealthReporter } from '../../core/health-reporter.js';
 import type { BusRequest, ModbusBus } from './bus.js';
 import { decodeRead } from './decode-points.js';
 import { EXCEPTION_NAMES, ModbusExceptionError, ModbusFrameError, ModbusLinkError, ModbusTimeoutError } from './errors.js';
