@@ -218,14 +218,14 @@ export class SqliteBuffer implements DurableBuffer {
       this.deleteRows(acks, delta);
       const over = this.overBy(incoming, delta);
       let dropped = 0;
-      if (over > 0) {
+      if (over.bytes > 0) {
         if (this.opts.onFull === 'reject_newest') {
           delta.rejectedTotal += readings.length;
           this.writeMeta('rejected_total', this.t.rejectedTotal + delta.rejectedTotal);
-          this.events.write({ type: 'buffer_rejected', count: readings.length, reason: 'max_bytes', rejected_total: this.t.rejectedTotal + delta.rejectedTotal });
+          this.events.write({ type: 'buffer_rejected', count: readings.length, reason: over.reason, rejected_total: this.t.rejectedTotal + delta.rejectedTotal });
           return { accepted: 0, rejected: readings.length, dropped: 0 };
         }
-        dropped = this.dropOldest(over, 'max_bytes', delta);
+        dropped = this.dropOldest(over.bytes, over.reason, delta);
       }
       const now = this.time.now();
       for (const r of rows) {
@@ -262,10 +262,13 @@ export class SqliteBuffer implements DurableBuffer {
     }
   }
 
-  /** How many logical bytes must go before `incoming` fits (0: it fits). */
-  private overBy(incoming: number, delta: Tally): number {
+  /**
+   * How many logical bytes must go before `incoming` fits (0: it fits), and which limit
+   * bites: `max_bytes`, or the disk (free space is what limits the buffer now).
+   */
+  private overBy(incoming: number, delta: Tally): { bytes: number; reason: 'max_bytes' | 'disk_full' } {
     const logical = this.t.bytes + delta.bytes + incoming - this.opts.maxBytes;
-    if (this.opts.maxBytes < PHYSICAL_MIN) return Math.max(0, logical);
+    if (this.opts.maxBytes < PHYSICAL_MIN) return { bytes: Math.max(0, logical), reason: 'max_bytes' };
     // Every file counts: pages in use, the WAL at its cap, -shm, ledger and ballast.
     const pageSize = Number(this.stmt.pageSize.pluck().get());
     const used = (Number(this.stmt.pageCount.pluck().get()) - Number(this.stmt.freelist.pluck().get())) * pageSize;
@@ -273,8 +276,11 @@ export class SqliteBuffer implements DurableBuffer {
     const stored = Math.max(1, this.t.bytes + delta.bytes);
     const ratio = stored > 64 * 1024 ? Math.min(4, Math.max(1, used / stored)) : 1.3;
     const limit = this.disk.budget(this.fileBytes());
-    const physical = (used + incoming * ratio + overhead - limit) / ratio;
-    return Math.max(0, logical, Math.ceil(physical));
+    const physical = Math.ceil((used + incoming * ratio + overhead - limit) / ratio);
+    const bytes = Math.max(0, logical, physical);
+    // The disk is what bites when its budget is below max_bytes and the files hit it.
+    const reason = limit < this.opts.maxBytes && physical >= logical && bytes > 0 ? 'disk_full' : 'max_bytes';
+    return { bytes, reason };
   }
 
   private takeAcks(): number[] {

@@ -66,6 +66,7 @@ export class Gateway {
   private lock: DirLock | undefined;
   private readonly commitFaults: LogLimiter;
   private readonly bufferFaults: LogLimiter;
+  private readonly fullLog: LogLimiter;
   private lastDisk: string | undefined;
   /** Last value per point and last events, for the status page (src/health/live.ts). */
   readonly live = new LiveState();
@@ -87,6 +88,7 @@ export class Gateway {
     this.topics = Topics.forGateway(config.gateway.id, config.uplink.topic_root);
     this.commitFaults = new LogLimiter(this.clock);
     this.bufferFaults = new LogLimiter(this.clock);
+    this.fullLog = new LogLimiter(this.clock);
   }
 
   async start(): Promise<void> {
@@ -142,7 +144,11 @@ export class Gateway {
       clock: this.clock,
       onCommit: (r) => {
         this.lastCommitTurn = this.clock.mono();
-        if (r.dropped || r.rejected) this.log.warn(r, 'buffer full: readings dropped or rejected (see events)');
+        if (r.dropped || r.rejected) {
+          // Once a minute at most, with how many it held back: a full buffer drops on every commit.
+          const { log, repeats } = this.fullLog.hit();
+          if (log) this.log.warn({ ...r, repeats }, 'buffer full: the oldest readings are dropped (or new ones rejected) to make room — each range is announced on events');
+        }
         this.uplink.notify();
       },
       onError: (err, pending) => {
