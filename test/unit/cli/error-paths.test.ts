@@ -54,13 +54,13 @@ describe('every command, every error path', () => {
   for (const [name, c] of Object.entries(cases)) {
     it.concurrent(name, async () => {
       const args = typeof c.args === 'function' ? await c.args() : c.args;
-      const r = await runCli(args, { timeoutMs: 60_000 });
+      const r = await runCli(args, { timeoutMs: 100_000 });
       const all = r.stdout + r.stderr;
       expect(all, 'a stack trace reached the user').not.toMatch(STACK);
       expect(all).not.toMatch(/Unhandled 'error' event|ERR_[A-Z_]+\)?$/m);
       expect({ code: r.code, signal: r.signal }, all).toEqual({ code: c.code, signal: null });
       expect(all).toMatch(c.says);
-    }, 90_000);
+    }, 120_000);
   }
 });
 
@@ -85,7 +85,7 @@ describe('closed pipes and Ctrl-C', () => {
     });
     expect(r.stderr).not.toMatch(STACK);
     expect([0, 1, 2]).toContain(r.code);
-  }, 60_000);
+  }, 120_000);
 
   it('Ctrl-C during a Modbus scan prints what was found and exits 130', async () => {
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -102,5 +102,5 @@ describe('closed pipes and Ctrl-C', () => {
     expect(r.stdout + r.stderr).not.toMatch(STACK);
     expect(r.stdout).toMatch(/scan interrupted after [\d.]+s\nno unit answered on 127\.0\.0\.1:\d+ \(so far\)\n$/);
     expect(r.code).toBe(130);
-  }, 60_000);
+  }, 120_000);
 });
