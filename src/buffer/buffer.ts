@@ -11,15 +11,24 @@
  * - `read(afterId, limit)` hands out rows in order without removing them
  *   (BeginTransaction in Telegraf's terms); `ack(ids)` removes rows the broker has
  *   acknowledged (EndTransaction). Nothing else removes rows, except the limits:
- * - limits (`max_bytes`, `max_age`) drop the oldest rows (or reject new readings)
- *   and write an event naming the dropped `seq` range, in the same transaction. Loss
- *   is never silent.
+ * - limits (`max_bytes` — every file on disk counts —, `max_age`, and the disk's own
+ *   free space) drop the oldest rows (or reject new readings) and write an event
+ *   naming the dropped `seq` range, in the same transaction. Loss is never silent.
+ * - `commit` throws only when even making room failed (the disk is failing); the
+ *   caller keeps the readings and, when it cannot keep them, hands them to `skip`
+ *   (they get seqs and a `disk_full` announcement) or `reject`.
+ * - `ack` and `flushAcks` never throw: an acknowledgement that cannot be applied
+ *   waits (a duplicate later at worst).
  * - Events (drops, device transitions …) wait in the same database until the uplink
- *   acknowledges them.
+ *   acknowledges them; `addEvent` never throws (see event-journal.ts).
  * Methods are synchronous (better-sqlite3); each does bounded work.
  */
 import type { Reading } from '../core/reading.js';
 import type { StateStore } from '../core/state-store.js';
+import type { DiskState, DropReason, EventBody } from '../uplink/topics.js';
+import type { StoredEvent } from './event-journal.js';
+
+export type { StoredEvent };
 
 export interface StoredBatch {
   /** Increases with every row and is never reused (it is the row's first seq). */
@@ -30,11 +39,6 @@ export interface StoredBatch {
   count: number;
   /** The readings as a JSON array body: `{…},{…}` (no brackets). */
   json: string;
-}
-
-export interface StoredEvent {
-  id: number;
-  payload: string;
 }
 
 export interface CommitResult {
@@ -51,23 +55,35 @@ export interface BufferStats {
   rows: number;
   readings: number;
   bytes: number;
-  oldestCommittedAt: number | null;
+  /** Age of the oldest waiting reading, on the buffer clock (never negative). */
+  oldestAgeMs: number | null;
   nextSeq: number;
   droppedTotal: number;
+  droppedByReason: Record<string, number>;
   rejectedTotal: number;
+  /** Seqs announced as possibly lost (database lost, damaged or behind). */
+  lostTotal: number;
+  eventsEvicted: number;
   pendingEvents: number;
+  /** Database, WAL, -shm, ledger and ballast. */
   fileBytes: number;
+  disk: DiskState;
+  diskFreeBytes: number | null;
 }
 
 export interface DurableBuffer {
   commit(readings: readonly Reading[]): CommitResult;
   read(afterId: number, limit: number): StoredBatch[];
   ack(ids: readonly number[]): void;
-  /** Apply pending acknowledgements now (they are otherwise applied in groups). */
-  flushAcks(): void;
+  /** Apply pending acknowledgements now (otherwise applied in groups). False if it failed. */
+  flushAcks(): boolean;
   /** Drop rows older than max_age (called periodically). Returns readings dropped. */
   expire(): number;
-  addEvent(payload: object): void;
+  /** Readings that cannot be kept get seqs and are announced as dropped. */
+  skip(count: number, reason: DropReason): { firstSeq: number; lastSeq: number };
+  /** Readings refused without a seq (reject_newest): counted and announced. */
+  reject(count: number, reason: 'max_bytes' | 'disk_full'): void;
+  addEvent(payload: EventBody): void;
   readEvents(limit: number): StoredEvent[];
   ackEvent(id: number): void;
   /** Cheap: whether any event waits (no query). */

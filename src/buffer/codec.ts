@@ -1,7 +1,7 @@
 /**
  * How readings are stored: as the JSON the uplink will publish, so draining is string
  * concatenation, and compressed, so the SD card sees fewer bytes than the payload
- * (FIELD-NOTES: one row per reading writes ~3.5x the payload). Pure functions.
+ * (docs/field-notes.md#sd-card-wear: one row per reading writes ~3.5x the payload). Pure functions.
  */
 import { deflateRawSync, inflateRawSync, constants } from 'node:zlib';
 import type { Reading } from '../core/reading.js';

@@ -1,21 +1,41 @@
 /**
  * The buffer's database file: pragmas, tables and prepared statements. Why the
- * pragmas (FIELD-NOTES, durable buffer):
+ * pragmas (docs/field-notes.md#wal-and-synchronous, #vacuum-and-chunked-deletes):
  * - `auto_vacuum=INCREMENTAL` only takes effect before the first table exists, so it
  *   is the first statement on a new file;
  * - WAL, with `synchronous` FULL (survives power loss after commit) or NORMAL;
- * - the WAL is capped with `journal_size_limit`.
+ * - the WAL is capped with `journal_size_limit` and checkpointed before it passes
+ *   `walCap`, so the files on disk stay inside `max_bytes`.
+ * The format is versioned (`user_version`): 1 added `committed_at` on the buffer
+ * clock (buffer-time.ts) and event kinds (event-journal.ts).
  * A row's id is its first seq: a plain rowid would be reused once the table empties,
  * and the uplink, reading "rows after id N", would skip the new rows.
  */
 import Database from 'better-sqlite3';
 
-export function openBufferDb(file: string, synchronous: 'full' | 'normal'): Database.Database {
+/** The on-disk format this code writes and reads. */
+export const BUFFER_FORMAT = 1;
+
+export const TABLES = ['meta', 'batches', 'events', 'state'];
+
+export function openBufferDb(file: string, synchronous: 'full' | 'normal', walCap = 4 * 1024 * 1024): Database.Database {
   const db = new Database(file);
+  try {
+    configure(db, synchronous, walCap);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+function configure(db: Database.Database, synchronous: 'full' | 'normal', walCap: number): void {
   db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-  db.pragma('journal_size_limit = 4194304');
+  db.pragma(`journal_size_limit = ${walCap}`);
+  const pageSize = Number(db.pragma('page_size', { simple: true }));
+  db.pragma(`wal_autocheckpoint = ${Math.max(16, Math.floor(walCap / pageSize / 2))}`);
   db.pragma('busy_timeout = 5000');
   db.exec(`
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -32,7 +52,24 @@ export function openBufferDb(file: string, synchronous: 'full' | 'normal'): Data
     CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   `);
-  return db;
+  migrate(db);
+}
+
+function migrate(db: Database.Database): void {
+  const version = Number(db.pragma('user_version', { simple: true }));
+  if (version > BUFFER_FORMAT) {
+    throw Object.assign(new Error(`buffer format ${version} is newer than this citygate understands (${BUFFER_FORMAT})`), { code: 'CITYGATE_FORMAT' });
+  }
+  if (version === BUFFER_FORMAT) return;
+  db.transaction(() => {
+    const cols = (db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).map((c) => c.name);
+    if (!cols.includes('kind')) db.exec("ALTER TABLE events ADD COLUMN kind TEXT NOT NULL DEFAULT 'info'");
+    if (!cols.includes('device')) db.exec('ALTER TABLE events ADD COLUMN device TEXT');
+    db.exec(`UPDATE events SET kind = 'loss' WHERE json_extract(payload, '$.type') IN ('buffer_dropped', 'buffer_lost', 'buffer_purged', 'events_evicted')`);
+    // Format 0 stamped rows with the wall clock: they start the buffer clock's life at age 0.
+    db.exec('UPDATE batches SET committed_at = 0');
+    db.pragma(`user_version = ${BUFFER_FORMAT}`);
+  })();
 }
 
 export function prepareStatements(db: Database.Database) {
@@ -44,7 +81,9 @@ export function prepareStatements(db: Database.Database) {
       'INSERT INTO batches (id, device, first_seq, last_seq, count, committed_at, bytes, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     read: db.prepare('SELECT id, device, first_seq, last_seq, count, payload FROM batches WHERE id > ? ORDER BY id LIMIT ?'),
-    oldest: db.prepare('SELECT id, first_seq, last_seq, count, bytes, committed_at FROM batches ORDER BY id LIMIT ?'),
+    oldestAfter: db.prepare('SELECT id, first_seq, last_seq, count, bytes, committed_at FROM batches WHERE id > ? ORDER BY id LIMIT ?'),
+    oldestFirstSeq: db.prepare('SELECT first_seq FROM batches ORDER BY id LIMIT 1'),
+    perDevice: db.prepare('SELECT device, sum(count) AS readings, min(first_seq) AS first_seq, max(last_seq) AS last_seq FROM batches GROUP BY device ORDER BY device'),
     deleteUpTo: db.prepare('DELETE FROM batches WHERE id <= ?'),
     deleteOne: db.prepare('DELETE FROM batches WHERE id = ? RETURNING count, bytes, first_seq, last_seq'),
     oldestAt: db.prepare('SELECT committed_at FROM batches ORDER BY id LIMIT 1'),
@@ -53,14 +92,10 @@ export function prepareStatements(db: Database.Database) {
       'SELECT count(*) AS rows, coalesce(sum(count), 0) AS readings, coalesce(sum(bytes), 0) AS bytes FROM batches WHERE id IN (SELECT value FROM json_each(?))',
     ),
     oldestNotIn: db.prepare('SELECT committed_at FROM batches WHERE id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT 1'),
-    addEvent: db.prepare('INSERT INTO events (payload) VALUES (?)'),
-    readEvents: db.prepare('SELECT id, payload FROM events ORDER BY id LIMIT ?'),
-    ackEvent: db.prepare('DELETE FROM events WHERE id = ?'),
-    countEvents: db.prepare('SELECT count(*) AS n FROM events'),
-    trimEvents: db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?)'),
     getState: db.prepare('SELECT value FROM state WHERE key = ?'),
     setState: db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     freelist: db.prepare('PRAGMA freelist_count'),
     pageCount: db.prepare('PRAGMA page_count'),
+    pageSize: db.prepare('PRAGMA page_size'),
   };
 }

@@ -1,11 +1,12 @@
 /**
- * The citygate command line. Exit codes (DESIGN.md): 0 ok, 1 user error (a clear
+ * The citygate command line. Exit codes (docs/architecture.md#errors): 0 ok, 1 user error (a clear
  * message, never a stack trace), 2 runtime failure.
  */
 import { Command, CommanderError } from 'commander';
 import { UserError, describeError } from '../core/errors.js';
 import { registerCommands } from './commands/index.js';
 import { VERSION } from '../version.js';
+import { registerFleet } from './commands/fleet.js'; // fleet view (issue #10)
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('citygate')
@@ -14,6 +15,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) });
   registerCommands(program);
+  registerFleet(program); // fleet view (issue #10): `citygate fleet`
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

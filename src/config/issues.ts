@@ -1,6 +1,6 @@
 /**
  * Config problems as people read them: `file:line:col: path: problem — expected`.
- * Every problem in a file is collected and reported at once (STYLE.md §6).
+ * Every problem in a file is collected and reported at once (docs/architecture.md#errors).
  */
 import { UserError } from '../core/errors.js';
 

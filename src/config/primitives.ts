@@ -1,5 +1,5 @@
 /**
- * Building blocks for the one config schema (STYLE.md §5): every driver's schema is
+ * Building blocks for the one config schema (docs/architecture.md#one-schema): every driver's schema is
  * made of these, so types, defaults, validation messages and the editor JSON Schema
  * all come from one place.
  */

@@ -1,5 +1,5 @@
 /**
- * The one config schema (STYLE.md §5). Types (`GatewayConfig`), defaults, validation,
+ * The one config schema (docs/architecture.md#one-schema). Types (`GatewayConfig`), defaults, validation,
  * error messages and the JSON Schema that `citygate schema` prints all come from here.
  * Device and bus shapes come from the driver registry, so a new driver extends the
  * config by registering itself.
@@ -9,6 +9,9 @@ import { BUSES, DRIVERS } from '../drivers/registry.js';
 import { duration, ifThen, size, topicId } from './primitives.js';
 import { brokerUrlProblem, listenAddressProblem } from './addresses.js';
 import { editorSchema } from './json-schema.js';
+import { commandsSchema } from '../commands/schema.js';
+import { httpAuthSchema } from '../health/http-auth.js';
+import { homeAssistantSchema } from '../homeassistant/schema.js';
 
 const tlsSchema = z
   .strictObject({
@@ -90,7 +93,7 @@ export const uplinkSchema = z.strictObject({
   );
 
 export const bufferSchema = z.strictObject({
-  max_bytes: size({ min: 64 * 1024, why: 'less leaves no room for the database itself' }).prefault('256MiB').meta({ description: 'Most data kept on disk; past it the policy in on_full applies.' }),
+  max_bytes: size({ min: 1024 ** 2, why: 'every file counts (database, WAL, reserve): less cannot hold the database itself' }).prefault('256MiB').meta({ description: 'Most disk space the buffer uses, all its files counted (database, WAL, reserve); past it, or past the free space, the policy in on_full applies.' }),
   max_age: duration({ min: 10_000, why: 'readings would expire before a broker reconnect' }).prefault('14d').meta({ description: 'Readings older than this are dropped (and the drop reported).' }),
   on_full: z
     .enum(['drop_oldest', 'reject_newest'])
@@ -102,6 +105,10 @@ export const bufferSchema = z.strictObject({
     .enum(['full', 'normal'])
     .default('full')
     .meta({ description: 'full survives power loss after commit; normal is faster but may lose the last commits.' }),
+  on_corrupt: z
+    .enum(['move_aside', 'refuse'])
+    .default('move_aside')
+    .meta({ description: 'A buffer database that fails to open or check: move it aside (kept) and start a new one, announcing the seqs it may have held; or refuse to start.' }),
 });
 
 export const healthSchema = z.strictObject({
@@ -120,6 +127,7 @@ export const healthSchema = z.strictObject({
     .meta({ anyOf: [{ const: false }, { type: 'string', pattern: `^([^:[\\]\\s]+|\\[[0-9A-Fa-f:.]+\\]):${PORT}$` }] })
     .default('127.0.0.1:8787')
     .meta({ description: 'Local status page, /health JSON and /metrics (Prometheus); false to disable.' }),
+  auth: httpAuthSchema.optional(),
 });
 
 export const gatewaySchema = z.strictObject({
@@ -144,6 +152,8 @@ export const configSchema = z.strictObject({
   health: healthSchema.prefault({}),
   buses: z.record(topicId, busSchema).default({}),
   devices: z.array(deviceSchema).default([]),
+  commands: commandsSchema.prefault({}),
+  homeassistant: homeAssistantSchema.prefault({}),
 });
 
 export type GatewayConfig = z.output<typeof configSchema>;

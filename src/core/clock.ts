@@ -1,6 +1,6 @@
 /**
  * Time, injected. Everything that waits, polls, backs off or ages data takes a Clock,
- * so tests run minutes of behaviour in milliseconds (STYLE.md §9).
+ * so tests run minutes of behaviour in milliseconds (docs/architecture.md#time-is-injected).
  *
  * - `now()` is wall-clock epoch ms: what readings are stamped with. It can jump (NTP).
  * - `mono()` is monotonic ms: what intervals and timeouts are measured with.

@@ -3,7 +3,7 @@
  * simulates it) and emits samples; everything after that (scaling, deadband, stamping,
  * durability, delivery) belongs to the pipeline, the buffer and the uplink.
  *
- * Lifecycle (STYLE.md §2):
+ * Lifecycle (docs/architecture.md#the-driver-contract):
  * - `create(config, env)` builds the driver from *validated* config. No I/O, no timers.
  * - `start(ctx)` opens ports and begins polling. It resolves once the driver is running;
  *   it rejects if it cannot start at all (the supervisor retries with backoff).

@@ -4,7 +4,7 @@
  * A driver emits a {@link Sample} (what it measured). The pipeline turns it into a
  * {@link Reading} (scaled, timestamped, validated). The buffer assigns `seq` when it
  * commits the reading; from then on the reading is "accepted" and the delivery
- * promise (DESIGN.md) applies to it.
+ * promise (README.md#the-delivery-promise) applies to it.
  */
 
 /** How much a consumer may trust a value. */
@@ -19,6 +19,8 @@ export interface Sample {
   quality?: Quality;
   unit?: string;
   ts?: number;
+  /** `ts` comes from outside this machine's clock (a GPS fix): trusted while the local clock is not. */
+  tsExternal?: boolean;
 }
 
 /** A processed reading, ready for the buffer. */
@@ -29,9 +31,4 @@ export interface Reading {
   unit?: string;
   ts: number;
   quality: Quality;
-}
-
-/** A reading the buffer has committed. */
-export interface AcceptedReading extends Reading {
-  seq: number;
 }

@@ -71,6 +71,16 @@ export function metricsRegistry(snapshot: () => HealthPayload): Registry {
   gauge('citygate_buffer_next_seq', 'The seq the next accepted reading gets', [], (h) => one(h.buffer.next_seq));
   counter('citygate_buffer_dropped_readings_total', 'Readings dropped by buffer limits (ever)', [], (h) => one(h.buffer.dropped));
   counter('citygate_buffer_rejected_readings_total', 'Readings refused because the buffer was full (ever)', [], (h) => one(h.buffer.rejected));
+  counter('citygate_buffer_dropped_by_reason_readings_total', 'Readings dropped, by reason: max_bytes, max_age, disk_full (ever)', ['reason'], (h) =>
+    Object.entries(h.buffer.dropped_by_reason ?? {}).flatMap(([reason, v]) => one(v, { reason })),
+  );
+  counter('citygate_buffer_lost_readings_total', 'Seqs that may be lost with a damaged or replaced database (ever)', [], (h) => one(h.buffer.lost));
+  counter('citygate_buffer_evicted_events_total', 'Waiting events evicted to stay within the event limit (ever)', [], (h) => one(h.buffer.events_evicted));
+  gauge('citygate_buffer_waiting_in_memory_readings', 'Readings held in memory because commits to disk fail', [], (h) => one(h.buffer.waiting_in_memory));
+  gauge('citygate_disk_state', '1 for the state of the data_dir disk: ok, low or full', ['state'], (h) =>
+    h.disk ? (['ok', 'low', 'full'] as const).map((state): Sample => [{ state }, h.disk.state === state ? 1 : 0]) : [],
+  );
+  gauge('citygate_buffer_limit_bytes', 'The running size limit of the buffer: min(max_bytes, free space - reserve)', [], (h) => one(h.disk?.limit_bytes));
   if (has('buffer', 'bytes_written')) counter('citygate_disk_written_bytes_total', 'Bytes the buffer wrote to disk', [], (h) => one((h.buffer as Record<string, unknown>).bytes_written));
   counter('citygate_readings_total', 'Readings accepted into the buffer, by quality', ['quality'], (h) =>
     Object.entries(((h.buffer as Record<string, unknown>).by_quality as Record<string, number> | undefined) ?? {}).flatMap(([quality, v]) => one(v, { quality })),
@@ -115,7 +125,7 @@ export function metricsRegistry(snapshot: () => HealthPayload): Registry {
   gauge('citygate_bus_queued_requests', 'Requests waiting for the bus', ['kind', 'bus'], (h) => Object.entries(h.buses ?? {}).flatMap(([key, b]) => one(b.queued, busLabels(key))));
 
   // System
-  gauge('citygate_disk_free_bytes', 'Free space on the data_dir file system', [], (h) => one(h.system.disk_free_bytes));
+  gauge('citygate_disk_free_bytes', 'Free space on the data_dir file system', [], (h) => one(h.disk?.free_bytes ?? h.system.disk_free_bytes));
   gauge('citygate_disk_size_bytes', 'Size of the data_dir file system', [], (h) => one(h.system.disk_total_bytes));
   gauge('citygate_cpu_temperature_celsius', 'SoC temperature', [], (h) => one(h.system.cpu_temp_c));
 

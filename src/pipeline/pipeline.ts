@@ -1,15 +1,22 @@
 /**
  * The pipeline between drivers and the buffer: per point, in order,
  * 1. stamp: `ts` from the sample or the clock; unit from the sample or config;
- * 2. validate: non-finite numbers become null with quality "bad";
- * 3. scale: value × scale + offset, then round to `precision`;
+ * 2. scale: value × scale + offset, then round to `precision`;
+ * 3. validate, after scaling: a value that is not a finite number (NaN, ±Infinity,
+ *    or a finite raw value that overflowed when scaled: 1e308 × 10) becomes null
+ *    with quality "bad" — never NaN or Infinity on the wire;
  * 4. range: outside `valid_range` → quality "bad" (the value is still sent);
  * 5. report-on-change: with `deadband`, only moves of at least that much are
  *    reported, plus one every `max_silence` and on any quality change;
- * 6. a reading stamped while the wall clock is untrusted (no NTP yet) is "uncertain".
+ * 6. time trust: a reading stamped while the wall clock is untrusted (no NTP yet) is
+ *    "uncertain", whether the runtime or the driver stamped it (a driver's `ts` comes
+ *    from the same clock: a GPIO edge time); a driver `ts` before 2025 is "uncertain"
+ *    too. Only a sample marked `tsExternal` (a GPS fix's own time) keeps its quality
+ *    while the local clock is untrusted.
  * Pure apart from the clock; one instance per device.
  */
 import type { Clock } from '../core/clock.js';
+import { plausibleWallTime } from '../core/clock-trust.js';
 import type { Quality, Reading, Sample, Value } from '../core/reading.js';
 import type { PointPipelineConfig } from '../config/primitives.js';
 
@@ -40,27 +47,34 @@ export class DevicePipeline {
     let quality: Quality = s.quality ?? 'good';
 
     if (typeof value === 'number') {
+      if (cfg && Number.isFinite(value)) {
+        if (cfg.scale !== undefined) value *= cfg.scale;
+        if (cfg.offset !== undefined) value += cfg.offset;
+        if (cfg.precision !== undefined && Number.isFinite(value)) {
+          const f = 10 ** cfg.precision;
+          const rounded = Math.round(value * f) / f;
+          if (Number.isFinite(rounded)) value = rounded;
+        }
+      }
       if (!Number.isFinite(value)) {
         value = null;
         quality = 'bad';
-      } else if (cfg) {
-        if (cfg.scale !== undefined) value *= cfg.scale;
-        if (cfg.offset !== undefined) value += cfg.offset;
-        if (cfg.precision !== undefined) {
-          const f = 10 ** cfg.precision;
-          value = Math.round(value * f) / f;
-        }
-        if (cfg.valid_range && (value < cfg.valid_range[0] || value > cfg.valid_range[1])) quality = 'bad';
-      }
+      } else if (cfg?.valid_range && (value < cfg.valid_range[0] || value > cfg.valid_range[1])) quality = 'bad';
     }
 
     if (cfg?.deadband !== undefined && !this.shouldReport(s.point, value, quality, cfg)) return undefined;
-    if (s.ts === undefined && quality === 'good' && !this.clockTrusted()) quality = 'uncertain';
+    if (quality === 'good' && !this.timeTrusted(s)) quality = 'uncertain';
 
     const unit = s.unit ?? cfg?.unit;
     const r: Reading = { device: this.device, point: s.point, value, ts: s.ts ?? this.clock.now(), quality };
     if (unit !== undefined) r.unit = unit;
     return r;
+  }
+
+  private timeTrusted(s: Sample): boolean {
+    if (s.ts === undefined) return this.clockTrusted();
+    if (!plausibleWallTime(s.ts)) return false;
+    return s.tsExternal === true || this.clockTrusted();
   }
 
   private shouldReport(point: string, value: Value | null, quality: Quality, cfg: PointPipelineConfig): boolean {

@@ -1,12 +1,11 @@
 /**
  * Fault domains: an exception thrown from a driver's own timer or callback must not
- * take the gateway down (DESIGN: "never a crash of the whole gateway because one
- * sensor misbehaves"). The supervisor runs each driver inside an AsyncLocalStorage
- * scope; every timer, promise and I/O callback the driver creates inherits it. When
- * an uncaught exception or unhandled rejection arrives, the scope (if any) names the
- * driver, and that driver alone is failed and restarted. Anything outside a driver
- * scope is a real bug: log it and exit 2 so systemd restarts us (committed readings
- * are on disk already).
+ * take the gateway down (README.md#the-delivery-promise, docs/architecture.md#the-data-path).
+ * The supervisor runs each driver inside an AsyncLocalStorage scope; every timer,
+ * promise and I/O callback the driver creates inherits it. When an uncaught exception
+ * or unhandled rejection arrives, the scope (if any) names the driver, and that driver
+ * alone is failed and restarted. Anything outside a driver scope is a real bug: log it
+ * and exit 2 so systemd restarts us (committed readings are on disk already).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';

@@ -14,22 +14,37 @@ import { describeError } from '../core/errors.js';
 import { RefCountedResources } from '../core/resources.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { SqliteBuffer } from '../buffer/sqlite-buffer.js';
+import { DirLock } from '../buffer/dir-lock.js';
+import { prepareDataDir } from '../buffer/open-db.js';
+import { systemTimeSources } from '../buffer/buffer-time.js';
+import { LogLimiter } from '../core/log-limiter.js';
 import { GroupCommitter } from '../buffer/group-commit.js';
 import { MqttUplink } from '../uplink/mqtt-uplink.js';
 import { Topics, type HealthPayload } from '../uplink/topics.js';
 import { systemVitals } from '../health/system.js';
 import { VERSION } from '../version.js';
-import { buildDevices, type DeviceRuntime } from './devices.js';
+import { buildDevices, type DeviceRuntime, type DeviceWiring } from './devices.js';
 import { StatusServer } from '../health/http.js';
 import { removePid, writePid } from './pidfile.js';
 import { TimeWatch } from './time-watch.js';
 import { compactHealth } from '../health/compact.js';
+import { GatewayEvents } from './events.js';
+import { wireCommands } from '../commands/index.js';
+import { LiveState } from '../health/live.js';
+import { ConfigReloader } from '../control/reload.js';
+import type { ConfigDiff } from '../control/diff.js';
+import type { CommandDispatcher } from '../commands/dispatcher.js';
+import { HomeAssistantPublisher } from '../homeassistant/index.js';
 
 export interface GatewayOptions {
   clock?: Clock;
   log?: Logger;
   /** Longest the uplink may keep delivering during stop (default 5 s). */
   drainMs?: number;
+  /** The file the config came from: enables the `config` / `reload_config` commands and `reload()` (SIGHUP). */
+  configFile?: string;
+  /** How long a changed config must stay healthy before it is kept (default 60 s). */
+  reloadGraceMs?: number;
 }
 
 export class Gateway {
@@ -39,6 +54,7 @@ export class Gateway {
   buffer!: SqliteBuffer;
   uplink!: MqttUplink;
   committer!: GroupCommitter;
+  events!: GatewayEvents;
   devices: DeviceRuntime[] = [];
   private readonly resources = new RefCountedResources();
   private startedAt = 0;
@@ -47,31 +63,65 @@ export class Gateway {
   private cancelExpire: (() => void) | undefined;
   private http: StatusServer | undefined;
   private running = false;
+  private lock: DirLock | undefined;
+  private readonly commitFaults: LogLimiter;
+  private readonly bufferFaults: LogLimiter;
+  private lastDisk: string | undefined;
+  /** Last value per point and last events, for the status page (src/health/live.ts). */
+  readonly live = new LiveState();
+  /** Set when started from a file: applies config changes (src/control/reload.ts). */
+  reloader: ConfigReloader | undefined;
+  private commands: CommandDispatcher | undefined;
+  private wiring: DeviceWiring | undefined;
+  private homeassistant: HomeAssistantPublisher | undefined;
 
   constructor(
-    readonly config: GatewayConfig,
+    /** Replaced (never mutated) when a config change is applied. */
+    public config: GatewayConfig,
     private readonly opts: GatewayOptions = {},
   ) {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentLogger();
     this.topics = Topics.forGateway(config.gateway.id, config.uplink.topic_root);
+    this.commitFaults = new LogLimiter(this.clock);
+    this.bufferFaults = new LogLimiter(this.clock);
   }
 
   async start(): Promise<void> {
     const c = this.config;
     this.startedAt = this.clock.now();
     this.startedMono = this.clock.mono();
-    this.buffer = new SqliteBuffer({
-      dataDir: c.gateway.data_dir,
-      maxBytes: c.buffer.max_bytes,
-      maxAgeMs: c.buffer.max_age,
-      onFull: c.buffer.on_full,
-      synchronous: c.buffer.synchronous,
-      maxReadingsPerRow: c.uplink.batch.max_readings,
-      clock: this.clock,
-    });
+    // One owner per data_dir: a second gateway would hand out the same seqs.
+    prepareDataDir(c.gateway.data_dir);
+    this.lock = new DirLock(c.gateway.data_dir);
+    this.lock.acquire();
+    try {
+      this.buffer = new SqliteBuffer({
+        dataDir: c.gateway.data_dir,
+        maxBytes: c.buffer.max_bytes,
+        maxAgeMs: c.buffer.max_age,
+        onFull: c.buffer.on_full,
+        onCorrupt: c.buffer.on_corrupt,
+        synchronous: c.buffer.synchronous,
+        maxReadingsPerRow: c.uplink.batch.max_readings,
+        clock: this.clock,
+        ...(this.clock === systemClock ? { time: systemTimeSources() } : {}),
+        onFault: (what, err) => this.bufferFault(what, err),
+        onEvent: (e) => this.live.noteEvent(e),
+      });
+    } catch (err) {
+      this.lock.release();
+      throw err;
+    }
     writePid(c.gateway.data_dir);
-    this.log.info({ file: join(c.gateway.data_dir, 'buffer.db'), ...this.buffer.stats() }, 'buffer open');
+    const opened = this.buffer.stats();
+    this.log.info({ file: join(c.gateway.data_dir, 'buffer.db'), readings: opened.readings, next_seq: opened.nextSeq, disk: opened.disk }, 'buffer open');
+    if (this.buffer.replaced) {
+      this.log.error(
+        { file: this.buffer.file, moved_to: this.buffer.replaced.movedTo },
+        `buffer: ${this.buffer.file} was ${this.buffer.replaced.detail}: moved aside as ${this.buffer.replaced.movedTo} and a new buffer started (the seqs it may have held are announced as buffer_lost)`,
+      );
+    }
     this.uplink = new MqttUplink({
       config: c.uplink,
       gatewayId: c.gateway.id,
@@ -82,35 +132,65 @@ export class Gateway {
       version: VERSION,
       startedAt: this.startedAt,
     });
+    this.events = new GatewayEvents(this.buffer, () => this.uplink.notify());
     this.committer = new GroupCommitter(this.buffer, {
       intervalMs: c.buffer.commit_interval,
       max: c.buffer.commit_max,
+      onFull: c.buffer.on_full,
       clock: this.clock,
       onCommit: (r) => {
         if (r.dropped || r.rejected) this.log.warn(r, 'buffer full: readings dropped or rejected (see events)');
         this.uplink.notify();
       },
-      onError: (err, pending) =>
-        this.log.error({ pending }, `buffer: commit failed (${describeError(err)}) — is the disk full? ${c.gateway.data_dir}`),
+      onError: (err, pending) => {
+        const { log, repeats } = this.commitFaults.hit();
+        if (log) {
+          this.log.error(
+            { pending, repeats, dropped: this.committer.lostToFailure },
+            `buffer: commit failed (${describeError(err)}) — is the disk full? df -h ${c.gateway.data_dir}; readings wait in memory, the oldest are dropped and announced (disk_full) once it is full`,
+          );
+        }
+        this.watchDisk();
+        this.uplink.notify();
+      },
+      onRecover: () => {
+        const { repeats } = this.commitFaults.clear();
+        this.log.warn({ repeats, dropped: this.committer.lostToFailure }, 'buffer: commits work again');
+        this.watchDisk();
+      },
     });
-    this.buffer.addEvent({ type: 'gateway_started', version: VERSION });
+    this.events.emit({ type: 'gateway_started', version: VERSION });
     this.uplink.start();
+    this.commands = wireCommands(this); // downlink commands (src/commands)
+    this.homeassistant = new HomeAssistantPublisher({
+      config: () => this.config,
+      topics: this.topics,
+      clock: this.clock,
+      log: this.log.child({ part: 'homeassistant' }),
+      uplink: this.uplink,
+      live: { points: () => this.live.lastPoints() },
+    }); // publishes nothing unless homeassistant.enabled
+    this.homeassistant.start();
     this.scheduleHealth();
     this.scheduleExpire();
     if (c.health.http !== false) {
-      this.http = new StatusServer(c.health.http, () => this.health(), this.log);
+      this.http = new StatusServer(c.health.http, () => this.health(), this.log, {
+        view: () => this.live.view(this.health()),
+        changed: () => this.live.version,
+        ...(c.health.auth ? { auth: c.health.auth } : {}),
+      });
       await this.http.start().catch((err) => this.log.warn(`status page not started: ${describeError(err)}`));
     }
     const timeWatch = new TimeWatch(this.clock, (offset, from, to) => {
-      // Everything stamped with the old clock is committed first, so last_seq_before is exact.
+      // Everything stamped with the old clock is committed first, so last_seq_before is
+      // exact; if the disk fails, what waits in memory gets the next seqs, in order.
       this.committer.flush();
-      const lastSeq = this.buffer.stats().nextSeq - 1;
+      const lastSeq = this.buffer.stats().nextSeq - 1 + this.committer.waiting;
       this.log.warn({ offset_ms: offset }, `wall clock stepped by ${offset} ms (NTP sync?); readings up to seq ${lastSeq} used the old clock`);
-      this.buffer.addEvent({ type: 'clock_step', offset_ms: offset, from, to, last_seq_before: lastSeq });
-      this.uplink.notify();
+      this.events.emit({ type: 'clock_step', offset_ms: offset, from, to, last_seq_before: lastSeq });
     });
     if (!timeWatch.trusted()) this.log.warn('wall clock is before 2025: not synchronised yet — readings are marked "uncertain" until it is');
-    this.devices = buildDevices({
+    this.wiring = {
       beforeStamp: () => timeWatch.check(),
       clockTrusted: () => timeWatch.trusted(),
       config: c,
@@ -119,12 +199,22 @@ export class Gateway {
       committer: this.committer,
       resources: this.resources,
       state: this.buffer.state,
+      onReading: (r) => this.live.noteReading(r),
       onTransition: (device, from, to, reason) => {
         this.log[to === 'ok' ? 'info' : 'warn']({ device, from, to, reason }, `device ${device} is ${to}`);
-        this.buffer.addEvent({ type: 'device_state', device, from, to, ...(reason ? { reason } : {}) });
-        this.uplink.notify();
+        this.events.emit({ type: 'device_state', device, from, to, ...(reason ? { reason } : {}) });
       },
-    });
+    };
+    this.devices = buildDevices(this.wiring);
+    if (this.opts.configFile) {
+      this.reloader = new ConfigReloader({
+        file: this.opts.configFile,
+        target: this,
+        log: this.log.child({ part: 'config' }),
+        clock: this.clock,
+        ...(this.opts.reloadGraceMs !== undefined ? { graceMs: this.opts.reloadGraceMs } : {}),
+      });
+    }
     await Promise.all(this.devices.map((d) => d.supervisor.start()));
     this.running = true;
     this.log.info({ devices: this.devices.length, topics: this.topics.root }, 'gateway started');
@@ -132,27 +222,65 @@ export class Gateway {
 
   private scheduleHealth(): void {
     this.cancelHealth = this.clock.setTimer(this.config.health.interval, () => {
-      try {
-        for (const d of this.devices) d.health.check();
-        const h = this.health();
-        this.uplink.publishHealth([() => JSON.stringify(h), () => JSON.stringify(compactHealth(h))]);
-      } catch (err) {
-        this.log.warn(`health snapshot failed: ${describeError(err)}`);
-      }
+      this.publishHealthNow();
       this.scheduleHealth();
     });
   }
 
+  /** Publish the retained health snapshot now (also the `health` command); false if not sent. */
+  publishHealthNow(): boolean {
+    try {
+      for (const d of this.devices) d.health.check();
+      const h = this.health();
+      this.uplink.publishHealth([() => JSON.stringify(h), () => JSON.stringify(compactHealth(h))]);
+      return this.uplink.stats().state === 'online';
+    } catch (err) {
+      this.log.warn(`health snapshot failed: ${describeError(err)}`);
+      return false;
+    }
+  }
+
+  /** Seconds since this gateway started (for the `ping` command). */
+  uptimeSeconds(): number {
+    return Math.round((this.clock.mono() - this.startedMono) / 1000);
+  }
+
+  readonly version = VERSION;
+
   private scheduleExpire(): void {
-    const every = Math.min(60_000, Math.max(1000, this.config.buffer.max_age / 10));
+    const every = Math.min(10_000, Math.max(1000, this.config.buffer.max_age / 10));
     this.cancelExpire = this.clock.setTimer(every, () => {
       try {
         if (this.buffer.expire() > 0) this.uplink.notify();
       } catch (err) {
-        this.log.error(`buffer: expiring old readings failed: ${describeError(err)}`);
+        this.bufferFault('expiring old readings', err);
       }
+      this.buffer.maintain();
+      this.watchDisk();
       this.scheduleExpire();
     });
+  }
+
+  /** Log (and announce) disk state changes: ok → low → full and back. */
+  private watchDisk(): void {
+    const s = this.buffer.stats();
+    if (s.disk === this.lastDisk) return;
+    const first = this.lastDisk === undefined;
+    this.lastDisk = s.disk;
+    if (first && s.disk === 'ok') return;
+    const free = s.diskFreeBytes === null ? 'unknown' : `${Math.round(s.diskFreeBytes / 1024)} KiB`;
+    const msg = {
+      ok: `disk: ok again (${free} free)`,
+      low: `disk: low — ${free} free on ${this.config.gateway.data_dir}, less than buffer.max_bytes needs: the buffer keeps to what fits and drops the oldest readings first`,
+      full: `disk: full — writes to ${this.config.gateway.data_dir} fail: free space (df -h); readings wait in memory and the oldest are dropped and announced`,
+    }[s.disk];
+    this.log[s.disk === 'ok' ? 'info' : 'warn']({ disk: s.disk, free_bytes: s.diskFreeBytes }, msg);
+    if (!first) this.events.emit({ type: 'disk_state', state: s.disk, free_bytes: s.diskFreeBytes, limit_bytes: this.config.buffer.max_bytes });
+  }
+
+  private bufferFault(what: string, err: unknown): void {
+    const { log, repeats } = this.bufferFaults.hit();
+    if (log) this.log.error({ repeats }, `buffer: ${what} failed: ${describeError(err)} (${this.config.gateway.data_dir})`);
   }
 
   health(): HealthPayload {
@@ -180,12 +308,17 @@ export class Gateway {
         rows: b.rows,
         bytes: b.bytes,
         file_bytes: b.fileBytes,
-        oldest_age_s: b.oldestCommittedAt === null ? null : Math.round((this.clock.now() - b.oldestCommittedAt) / 1000),
+        oldest_age_s: b.oldestAgeMs === null ? null : Math.round(b.oldestAgeMs / 1000),
         next_seq: b.nextSeq,
         dropped: b.droppedTotal,
+        dropped_by_reason: b.droppedByReason,
         rejected: b.rejectedTotal,
+        lost: b.lostTotal,
+        events_evicted: b.eventsEvicted,
         pending_events: b.pendingEvents,
+        waiting_in_memory: this.committer.waiting,
       },
+      disk: { state: b.disk, free_bytes: b.diskFreeBytes, limit_bytes: this.config.buffer.max_bytes },
       devices,
       buses: this.resources.snapshots(),
       system: systemVitals(this.config.gateway.data_dir),
@@ -197,25 +330,54 @@ export class Gateway {
     return this.devices.find((d) => d.id === device)?.supervisor.current();
   }
 
+  // ---- config changes in place (src/control/reload.ts) ------------------------------
+
+  /** Stop removed and changed devices, start added and changed ones; the buffer and uplink stay. */
+  async applyConfig(next: GatewayConfig, diff: ConfigDiff): Promise<void> {
+    if (!this.wiring) throw new Error('the gateway is not running');
+    const restart = new Set([...diff.removed, ...diff.changed]);
+    await Promise.allSettled(this.devices.filter((d) => restart.has(d.id)).map((d) => d.supervisor.stop()));
+    this.config = next;
+    this.wiring = { ...this.wiring, config: next };
+    const starting = new Set([...diff.added, ...diff.changed]);
+    const kept = new Map(this.devices.filter((d) => !restart.has(d.id)).map((d) => [d.id, d]));
+    const fresh = buildDevices(this.wiring).filter((d) => starting.has(d.id));
+    const byId = new Map([...kept, ...fresh.map((d) => [d.id, d] as const)]);
+    this.devices = (next.devices as { id: string }[]).flatMap((c) => byId.get(c.id) ?? []);
+    this.commands?.reconfigure(next.commands);
+    await Promise.all(fresh.map((d) => d.supervisor.start()));
+  }
+
+  deviceState(id: string): string | undefined {
+    return this.devices.find((d) => d.id === id)?.health.snapshot().state;
+  }
+
+  uplinkOnline(): boolean {
+    return this.uplink.stats().state === 'online';
+  }
+
+  // ---- end of config changes --------------------------------------------------------
+
   async stop(): Promise<void> {
     if (!this.buffer) return;
     this.running = false;
+    this.reloader?.stop();
+    this.homeassistant?.stop();
     await Promise.allSettled(this.devices.map((d) => d.supervisor.stop()));
     this.committer.flush();
-    this.committer.stop();
+    const abandoned = this.committer.abandon();
+    if (abandoned > 0) this.log.error({ readings: abandoned }, `buffer: ${abandoned} readings the disk would not take are dropped on stop (announced as disk_full)`);
     this.cancelHealth?.();
     this.cancelExpire?.();
-    try {
-      this.buffer.addEvent({ type: 'gateway_stopping', version: VERSION });
-    } catch {
-      // best effort
-    }
+    this.events.emit({ type: 'gateway_stopping', version: VERSION });
     await this.uplink.stop(this.opts.drainMs ?? 5000);
     await this.resources.closeAll();
     await this.http?.stop();
+    const left = this.buffer.stats();
     this.buffer.close();
     removePid(this.config.gateway.data_dir);
-    this.log.info('gateway stopped');
+    this.lock?.release();
+    this.log.info({ waiting: left.readings, next_seq: left.nextSeq, }, `gateway stopped: ${left.readings} readings wait in the buffer for the broker`);
   }
 
   get isRunning(): boolean {

@@ -1,5 +1,5 @@
 /**
- * Tell systemd the service is ready (Type=notify). FIELD-NOTES: the `sd-notify` npm
+ * Tell systemd the service is ready (Type=notify). docs/field-notes.md#sd-notify-needs-libsystemd: the `sd-notify` npm
  * package compiles against libsystemd and breaks `npm install` where it is missing,
  * so we call the `systemd-notify` tool (part of systemd, always there when systemd
  * runs us; the unit sets NotifyAccess=all). Outside systemd (no NOTIFY_SOCKET) this

@@ -23,6 +23,27 @@ export interface SupervisorOptions {
   backoff?: { base: number; max: number };
   /** A run that lasted this long resets the backoff. */
   stableAfterMs?: number;
+  /** Longest a driver's start() may take before the run counts as failed (default 30 s). */
+  startTimeoutMs?: number;
+  /** Longest a driver's stop() may take before it is abandoned (default 10 s). */
+  stopTimeoutMs?: number;
+}
+
+/** Settles like `p`, or rejects with `message` after `ms` on the given clock. */
+function withTimeout<T>(clock: Clock, p: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const cancel = clock.setTimer(ms, () => reject(new Error(message)));
+    p.then(
+      (v) => {
+        cancel();
+        resolve(v);
+      },
+      (err: unknown) => {
+        cancel();
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }
 
 export class Supervisor {
@@ -62,7 +83,8 @@ export class Supervisor {
         const driver = this.o.create();
         this.driver = driver;
         this.runStartedAt = this.o.clock.mono();
-        await driver.start(this.o.context(ac.signal, fail));
+        const ms = this.o.startTimeoutMs ?? 30_000;
+        await withTimeout(this.o.clock, Promise.resolve().then(() => driver.start(this.o.context(ac.signal, fail))), ms, `start() did not finish within ${ms / 1000}s`);
       });
     } catch (err) {
       fail(err);
@@ -87,7 +109,8 @@ export class Supervisor {
     this.driver = undefined;
     if (!d) return;
     try {
-      await d.stop();
+      const ms = this.o.stopTimeoutMs ?? 10_000;
+      await withTimeout(this.o.clock, Promise.resolve().then(() => d.stop()), ms, `stop() did not finish within ${ms / 1000}s: abandoned`);
     } catch (err) {
       this.o.log.warn({ device: this.o.device }, `device ${this.o.device}: stop failed: ${describeError(err)}`);
     }

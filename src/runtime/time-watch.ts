@@ -1,6 +1,6 @@
 /**
  * A Pi has no real-time clock: until NTP syncs, the wall clock can be days or years
- * off (FIELD-NOTES, Time). Two defences:
+ * off (docs/field-notes.md#no-real-time-clock). Two defences:
  * - `trusted()`: a wall clock before MIN_PLAUSIBLE_MS cannot be right (it predates
  *   this software); readings stamped then get quality "uncertain".
  * - `check()`, called before every stamp: a wall-clock step (wall time moved by more
@@ -10,9 +10,9 @@
  *   `ts` of readings up to that seq by adding `offset_ms`.
  */
 import type { Clock } from '../core/clock.js';
+import { MIN_PLAUSIBLE_MS } from '../core/clock-trust.js';
 
-/** 2025-01-01T00:00:00Z: any earlier wall clock is unsynchronised. */
-export const MIN_PLAUSIBLE_MS = Date.UTC(2025, 0, 1);
+export { MIN_PLAUSIBLE_MS };
 
 export class TimeWatch {
   private base: { wall: number; mono: number };

@@ -1,5 +1,5 @@
 /**
- * mqtt.js options from our config. Why each non-default is set (FIELD-NOTES):
+ * mqtt.js options from our config. Why each non-default is set (docs/field-notes.md, MQTT section):
  * - `reconnectPeriod: 0`: we reconnect ourselves with backoff and jitter, on a fresh
  *   client each time, so a client stuck after a keepalive timeout (mqttjs #1897,
  *   zigbee2mqtt #33150) is never reused and mqtt.js never replays its own store.

@@ -1,7 +1,7 @@
 /**
  * The uplink contract. It publishes from the buffer only, only while connected, with
  * a bounded number of messages awaiting PUBACK, and deletes rows only on PUBACK
- * (STYLE.md §4). It owns reconnecting (backoff with jitter, a fresh client per
+ * (docs/architecture.md#the-data-path). It owns reconnecting (backoff with jitter, a fresh client per
  * attempt) and never throws to its caller: failures show in `stats()`.
  */
 export type UplinkState = 'connecting' | 'online' | 'offline' | 'stopped';

@@ -20,13 +20,38 @@ export class ChildGateway {
     writeFileSync(this.configFile, stringify(config));
   }
 
-  start(): void {
-    this.proc = spawn(process.execPath, [BIN, 'run', '--config', this.configFile, '--log-level', 'warn'], {
+  /** Resolves when the process exits: its code, or the signal that ended it. */
+  exited: Promise<number | string | null> = Promise.resolve(null);
+
+  start(opts: { env?: NodeJS.ProcessEnv; logLevel?: string } = {}): void {
+    const level = opts.logLevel ?? 'warn';
+    this.proc = spawn(process.execPath, [BIN, 'run', '--config', this.configFile, '--log-level', level], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CITYGATE_LOG_LEVEL: 'warn' },
+      env: { ...process.env, CITYGATE_LOG_LEVEL: level, ...opts.env },
     });
+    const p = this.proc;
+    this.exited = new Promise((resolve) => p.once('exit', (code, sig) => resolve(code ?? sig)));
     this.proc.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
     this.proc.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** Still running (not exited)? */
+  get alive(): boolean {
+    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  /** Wait until the output matches `re` (bounded). */
+  async waitForOutput(re: RegExp, ms = 20_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!re.test(this.output)) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${re} in the gateway's output:\n${this.output.slice(-2000)}`);
+      if (!this.alive) throw new Error(`the gateway exited before ${re}:\n${this.output.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** Send a signal and wait for the process to exit; returns its exit code or signal. */

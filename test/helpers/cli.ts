@@ -34,3 +34,8 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
 
 /** A Node stack trace in output: "    at fn (file:line:col)". */
 export const STACK = /^\s+at .+(:\d+:\d+\)?|\(node:.+\))$/m;
+
+/** runCli with a longer default bound, for commands that open a buffer or a broker. */
+export function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return runCli(args, { timeoutMs: 60_000, ...opts });
+}

@@ -2,7 +2,7 @@
  * A real Mosquitto for interop tests, on a free 127.0.0.1 port with its own config in
  * a temp dir (never the machine's own broker on 1883). What the config does and why:
  * - `max_queued_messages` raised: the default 1000 loses QoS 1 messages to a slow
- *   subscriber in a burst (FIELD-NOTES).
+ *   subscriber in a burst (docs/field-notes.md#mosquitto-queue-limit).
  * - persistence in the temp dir: a subscriber's persistent session (clean: false,
  *   fixed client id; MQTT 5 also a session expiry) and the messages queued for it
  *   survive `restart()` (SIGTERM saves the database).
@@ -181,7 +181,7 @@ export interface SubscriberOptions {
 
 /**
  * A persistent QoS 1 subscriber (clean: false, fixed client id; MQTT 5 with a session
- * expiry, which `clean: false` alone does not keep — FIELD-NOTES). It reconnects by
+ * expiry, which `clean: false` alone does not keep — docs/field-notes.md#mqtt-5-sessions-and-limits). It reconnects by
  * itself every 250 ms; the broker keeps its queue while it is away.
  */
 export async function persistentSubscriber(url: string, o: SubscriberOptions): Promise<MqttClient> {

@@ -39,6 +39,11 @@ export class SeqCollector {
     return new Set(this.seqs);
   }
 
+  /** Smallest seq seen (0 when none). */
+  min(): number {
+    return this.seqs.reduce((m, s) => (m === 0 ? s : Math.min(m, s)), 0);
+  }
+
   get max(): number {
     return this.seqs.reduce((m, s) => Math.max(m, s), 0);
   }
@@ -72,6 +77,22 @@ export class SeqCollector {
       }
     }
     return out;
+  }
+
+  /** Seq ranges announced as gone (dropped, lost, purged) on the events topic. */
+  announcedRanges(): [number, number][] {
+    const out: [number, number][] = [];
+    for (const e of this.events as { type: string; first_seq?: number; last_seq?: number }[]) {
+      if (!['buffer_dropped', 'buffer_lost', 'buffer_purged'].includes(e.type)) continue;
+      if (typeof e.first_seq === 'number' && typeof e.last_seq === 'number') out.push([e.first_seq, e.last_seq]);
+    }
+    return out;
+  }
+
+  /** Seqs in [from, to] neither delivered nor announced as gone: silent loss. */
+  unexplained(from: number, to: number): number[] {
+    const ranges = this.announcedRanges();
+    return this.missing(from, to).filter((s) => !ranges.some(([a, b]) => s >= a && s <= b));
   }
 
   async waitFor(pred: () => boolean, ms: number, what: string): Promise<void> {

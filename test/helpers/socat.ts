@@ -37,3 +37,25 @@ export class PtyPair {
     await killAndWait(p);
   }
 }
+
+/** The device end of a pty: opened with serialport, as a USB device's far side would be. */
+export interface PtyDevice {
+  send(bytes: Buffer): Promise<void>;
+  /** Everything received so far. */
+  received(): Buffer;
+  close(): Promise<void>;
+}
+
+export async function openPtyDevice(path: string): Promise<PtyDevice> {
+  const { SerialPort } = await import('serialport');
+  const device = new SerialPort({ path, baudRate: 9600, autoOpen: false });
+  device.on('error', () => undefined); // the unplug shows here too; the test watches the other end
+  await new Promise<void>((resolve, reject) => device.open((e) => (e ? reject(e) : resolve())));
+  const got: Buffer[] = [];
+  device.on('data', (b: Buffer) => got.push(b));
+  return {
+    send: (bytes) => new Promise<void>((resolve, reject) => device.write(bytes, (e) => (e ? reject(e) : device.drain(() => resolve())))),
+    received: () => Buffer.concat(got),
+    close: () => new Promise<void>((resolve) => (device.isOpen ? device.close(() => resolve()) : resolve())),
+  };
+}

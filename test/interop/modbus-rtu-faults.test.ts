@@ -2,7 +2,7 @@
  * RTU over a real pty pair (socat) and serialport 13, against a Node-side slave with
  * scripted line faults: garbage, truncated frames, CRC errors, noise, silence, a slow
  * slave, an unplug. Each fault is followed by good exchanges on the same bus object:
- * the recovery FIELD-NOTES says jsmodbus 5 lacks (node-modbus #362). Also: mbpoll as
+ * the recovery jsmodbus 5 lacks (docs/field-notes.md#jsmodbus-desync, node-modbus #362). Also: mbpoll as
  * master reads the Node slave (our RTU framing agrees with libmodbus), and three
  * slaves on one line with one dead keep the live ones on their poll rate.
  */

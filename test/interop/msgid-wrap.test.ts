@@ -1,5 +1,5 @@
 /**
- * FIELD-NOTES: with mqtt.js's default id provider, more than 65,535 QoS 1 publishes
+ * docs/field-notes.md#message-id-wrap: with mqtt.js's default id provider, more than 65,535 QoS 1 publishes
  * queued while offline silently drop the excess. citygate never queues inside mqtt.js:
  * a 70,000-message backlog (one reading per message) goes through one connection to a
  * real Mosquitto and every message arrives.

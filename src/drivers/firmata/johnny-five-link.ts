@@ -2,7 +2,7 @@
  * The Firmata link (link.ts) on johnny-five 2 with an injected Firmata IO object: in
  * production firmata-io on a serialport-13 port (serial-io.ts), in tests mock-firmata.
  *
- * johnny-five hazards handled here (FIELD-NOTES):
+ * johnny-five hazards handled here (docs/field-notes.md#johnny-five-repl-exit and the notes after it):
  * - With its REPL on and stdin closed (systemd), the process exits ~20 ms after "ready";
  *   its SIGINT handler exits through process.reallyExit(), skipping our shutdown flush
  *   (rwaldron/johnny-five #642, #1393). Boards are always built with
@@ -42,7 +42,8 @@ export interface IoHandle {
   close(): Promise<void>;
 }
 
-export type MakeIo = (options: FirmataLinkOptions) => IoHandle;
+/** Opens the port and builds the IO on it; rejects (nothing left open) when the port cannot be opened. */
+export type MakeIo = (options: FirmataLinkOptions) => IoHandle | Promise<IoHandle>;
 
 /** Firmata's pull-up input mode (Firmata 2.5; not in mock-firmata's constants). */
 const PULLUP = 0x0b;
@@ -51,7 +52,7 @@ const noop = (): void => undefined;
 export function johnnyFiveLink(makeIo: MakeIo): OpenFirmataLink {
   return async (opts) => {
     const five = require('johnny-five') as typeof import('johnny-five');
-    const handle = makeIo(opts);
+    const handle = await makeIo(opts);
     const { io } = handle;
     // From here on an "error" must never go unheard (EventEmitter throws otherwise).
     io.on('error', noop);
@@ -90,7 +91,7 @@ function handshake(board: import('johnny-five').Board, io: FirmataIo, opts: Firm
       cleanup();
       resolve();
     };
-    const onError = (err: unknown): void => fail(openError(opts.port, err));
+    const onError = (err: unknown): void => fail(handshakeError(opts.port, err));
     const onClose = (): void => fail(new Error(`firmata board on ${opts.port}: the port closed during the handshake`));
     const onAbort = (): void => fail(new Error(`firmata board on ${opts.port}: start aborted`));
     const cancel = opts.clock.setTimer(opts.timeoutMs, () =>
@@ -109,18 +110,9 @@ function handshake(board: import('johnny-five').Board, io: FirmataIo, opts: Firm
   });
 }
 
-function openError(port: string, err: unknown): Error {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  const msg = describeError(err);
-  let hint = '';
-  if (code === 'ENOENT' || /No such file|cannot open/i.test(msg)) {
-    hint = ' — is the board plugged in? List stable names with `ls -l /dev/serial/by-id/`';
-  } else if (code === 'EACCES' || /Permission denied/i.test(msg)) {
-    hint = ' — add the user to group dialout: `sudo usermod -aG dialout $USER`, then log in again';
-  } else if (/lock|busy/i.test(msg)) {
-    hint = ' — another program holds the port (ModemManager, a serial console, `citygate probe serial`)';
-  }
-  return new Error(`firmata board on ${port}: ${msg}${hint}`, { cause: err });
+/** An I/O fault during the handshake (open failures reject earlier, from the port layer). */
+function handshakeError(port: string, err: unknown): Error {
+  return new Error(`firmata board on ${port}: the port failed during the handshake: ${describeError(err)} — unplugged or reset?`, { cause: err });
 }
 
 class JohnnyFiveLink implements FirmataLink {

@@ -1,7 +1,7 @@
 /**
  * The Firmata link: our interface to one Arduino-class board running StandardFirmata,
- * so the driver never touches johnny-five or firmata-io directly (DESIGN.md "Ports and
- * adapters"; johnny-five's process-exit habits stay in johnny-five-link.ts).
+ * so the driver never touches johnny-five or firmata-io directly (docs/architecture.md#ports-and-adapters;
+ * johnny-five's process-exit habits stay in johnny-five-link.ts).
  *
  * Contract:
  * - `openFirmataLink(options)` resolves once the board has answered the Firmata handshake
@@ -14,7 +14,7 @@
  *   pins the board does not have (synchronously, with an error naming the pin).
  * - `lastHeard()` is the monotonic time of the last message from the board; `ping()` asks
  *   the board to answer (a version query), which also makes an unplugged port fail its
- *   write (serialport shows an unplug only then: FIELD-NOTES).
+ *   write (serialport shows an unplug only then: docs/field-notes.md#unplug-shows-on-write).
  * - `onLost(cb)`: the port closed or errored under us (unplug), or the board rebooted
  *   (it forgets pin modes and reporting). Fired at most once; never after `close()`.
  * - `close()` stops every subscription and timer and closes the port. Idempotent, never

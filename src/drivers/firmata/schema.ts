@@ -62,7 +62,6 @@ export const firmataPointSchema = z
     { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
   );
 
-export type FirmataPointConfig = z.output<typeof firmataPointSchema>;
 export type FirmataPointType = 'analog' | 'digital' | 'thermometer';
 
 export function pointType(p: { pin: string | number; type?: FirmataPointType | undefined }): FirmataPointType {

@@ -1,50 +1,71 @@
 /**
- * The production Firmata IO: firmata-io's protocol engine on a serialport-13 port.
- * johnny-five would otherwise open the port itself with its bundled serialport 8, which
- * compiles from source and is a second serial stack to keep alive (FIELD-NOTES). firmata-io
- * accepts any transport object; it is loaded without its `firmata` wrapper for the same
- * reason (that wrapper requires a serialport of its own).
+ * The production Firmata IO: firmata-io's protocol engine on a port opened through the
+ * serial port layer (src/ports/serial), like every other serial driver: the same
+ * settings type, open errors, unplug semantics and port listing. johnny-five would
+ * otherwise open the port itself with its bundled serialport 8, which compiles from
+ * source and is a second serial stack to keep alive
+ * (docs/field-notes.md#johnny-five-pulls-serialport-8). firmata-io accepts any transport
+ * object; it is loaded without its `firmata` wrapper for the same reason (that wrapper
+ * requires a serialport of its own).
  *
- * serialport 13 reports an unplug as "close" with `disconnected: true` (often only once a
- * write fails: the link's ping() provides the writes); firmata-io re-emits it on the IO
- * object, where johnny-five-link.ts turns it into onLost.
+ * A lost connection (unplug; often noticed only once a write fails, which the link's
+ * ping() provides) reaches firmata-io as a "close" with `disconnected: true`, which it
+ * re-emits as "disconnect"; johnny-five-link.ts turns that into onLost. Reopening is a
+ * driver restart by the supervisor: a johnny-five Board cannot be reused.
  */
 import { createRequire } from 'node:module';
-import type { EventEmitter } from 'node:events';
+import { EventEmitter } from 'node:events';
+import { NodeSerialPorts } from '../../ports/serial/node-serialport.js';
+import type { SerialConnection, SerialPorts } from '../../ports/serial/port.js';
 import type { FirmataIo, IoHandle, MakeIo } from './johnny-five-link.js';
-import type { FirmataLinkOptions } from './link.js';
 
 const require = createRequire(import.meta.url);
 
-/** A serialport-13-shaped port (SerialPort, or SerialPortMock in tests). */
-export interface SerialLike extends EventEmitter {
-  readonly isOpen: boolean;
-  close(cb?: (err: Error | null) => void): void;
+/**
+ * A SerialConnection dressed as the stream firmata-io expects: "data", "close",
+ * "error" and "open" events, and `write(buffer, callback)`.
+ */
+class ConnectionTransport extends EventEmitter {
+  constructor(private readonly conn: SerialConnection) {
+    super();
+    conn.onData((chunk) => this.emit('data', chunk));
+    conn.onError((err) => this.emit('error', err));
+    conn.onClose((err) => this.emit('close', err ? { disconnected: true, disconnect: true, error: err } : undefined));
+  }
+
+  get isOpen(): boolean {
+    return this.conn.isOpen;
+  }
+
+  write(data: Buffer, cb?: (err?: Error) => void): boolean {
+    this.conn.write(data).then(
+      () => cb?.(),
+      (err: Error) => {
+        cb?.(err);
+        // firmata-io ignores write callbacks: a failed write must still be heard.
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+      },
+    );
+    return true;
+  }
 }
 
-export type SerialFactory = (opts: { path: string; baudRate: number }) => SerialLike;
-
-const realSerial: SerialFactory = (opts) => {
-  const { SerialPort } = require('serialport') as typeof import('serialport');
-  return new SerialPort({ ...opts, autoOpen: true });
-};
-
-export function serialFirmataIo(openSerial: SerialFactory = realSerial): MakeIo {
-  return (opts: FirmataLinkOptions): IoHandle => {
+export function serialFirmataIo(ports: SerialPorts = new NodeSerialPorts()): MakeIo {
+  return async (opts): Promise<IoHandle> => {
     const { Firmata } = require('firmata-io') as { Firmata: new (t: EventEmitter, o: object) => FirmataIo };
-    const port = openSerial({ path: opts.port, baudRate: opts.baud });
-    const io = new Firmata(port, {
+    // StandardFirmata talks 8N1 at the sketch's baud rate.
+    const conn = await ports.open({ path: opts.port, baudRate: opts.baud, dataBits: 8, parity: 'none', stopBits: 1 });
+    const transport = new ConnectionTransport(conn);
+    const io = new Firmata(transport, {
       samplingInterval: opts.samplingIntervalMs,
       // ask for the version ourselves well before our own handshake timeout
       reportVersionTimeout: Math.max(500, Math.min(5000, Math.floor(opts.timeoutMs / 3))),
     });
-    return {
-      io,
-      close: () =>
-        new Promise<void>((resolve) => {
-          if (!port.isOpen) return resolve();
-          port.close(() => resolve());
-        }),
-    };
+    // The port is open already; firmata-io (and johnny-five, through its "connect") learn
+    // it from "open", once the Board built on this IO is listening.
+    setImmediate(() => {
+      if (conn.isOpen) transport.emit('open');
+    });
+    return { io, close: () => conn.close() };
   };
 }

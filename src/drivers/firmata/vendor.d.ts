@@ -1,6 +1,6 @@
 // Minimal types for the parts of johnny-five 2 and firmata-io 2 we use (neither ships
 // types). Board options are literal `false` on purpose: a Board with the REPL or the
-// SIGINT handler on can end the process through process.reallyExit() (FIELD-NOTES;
+// SIGINT handler on can end the process through process.reallyExit() (docs/field-notes.md#johnny-five-exits-past-our-handlers;
 // rwaldron/johnny-five #642, #1393), so the compiler refuses one.
 
 declare module 'johnny-five' {

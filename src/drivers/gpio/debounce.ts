@@ -1,5 +1,5 @@
 /**
- * Debouncing on the injected clock (STYLE.md §9), so tests replay a bouncing reed switch
+ * Debouncing on the injected clock (docs/architecture.md#time-is-injected), so tests replay a bouncing reed switch
  * in microseconds of real time (test/unit/gpio/debounce.test.ts).
  *
  * Rule: a new level counts once the line has reported no further transition for

@@ -29,7 +29,7 @@ export class GpioDriver implements Driver {
 
   constructor(
     private readonly config: GpioDeviceConfig,
-    /** Called in start(), not here: creating a driver does no I/O (STYLE.md §2). */
+    /** Called in start(), not here: creating a driver does no I/O (docs/architecture.md#the-driver-contract). */
     private readonly portFactory: () => GpioPort = () => createGpioPort(),
   ) {
     this.settings = gpioSettings(config);

@@ -1,7 +1,7 @@
 /**
  * One physical Modbus bus (a serial line or a TCP connection) shared by every device
- * on it. It owns everything the libraries get wrong (FIELD-NOTES, README "Why our own
- * framing"): the request queue, timeouts, retries, resynchronisation and reconnects.
+ * on it. It owns everything the libraries get wrong (docs/field-notes.md#jsmodbus-desync,
+ * README "Why our own framing"): the request queue, timeouts, retries, resynchronisation and reconnects.
  *
  * Contract:
  * - `request()` queues one exchange; exchanges run strictly one at a time, lowest

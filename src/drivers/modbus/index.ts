@@ -6,7 +6,7 @@
  * and frames (rtu-frame.ts, tcp-frame.ts); request planning (plan.ts); the shared bus
  * with its queue, timeouts, resync and reconnects (bus.ts over link.ts adapters);
  * per-device polling with backoff (poller.ts); the `modbus_write` action (write.ts);
- * in-process slaves for tests, the benchmark and the demo (server/); and
+ * in-process slaves for tests and the benchmark (server/); and
  * `explainModbusPlan` (explain.ts). README.md is the integrator's guide.
  *
  * Devices on one bus share one ModbusBus through ctx.resources under

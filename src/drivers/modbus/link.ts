@@ -1,6 +1,6 @@
 /**
  * The byte-link port: the only thing the Modbus bus layer knows about hardware or
- * the network (DESIGN.md "ports and adapters"). Adapters: serial-link.ts
+ * the network (docs/architecture.md#ports-and-adapters). Adapters: serial-link.ts
  * (serialport), tcp-link.ts (node:net); tests use in-process fakes.
  *
  * Contract:

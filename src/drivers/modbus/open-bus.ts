@@ -7,12 +7,14 @@ import type { Clock } from '../../core/clock.js';
 import { ModbusBus } from './bus.js';
 import { interFrameMs } from './rtu-frame.js';
 import type { ModbusBusConfig } from './schema.js';
-import { SerialLink, type SerialFactory } from './serial-link.js';
+import type { SerialPorts } from '../../ports/serial/port.js';
+import { SerialLink } from './serial-link.js';
 import { TcpLink } from './tcp-link.js';
 
 export const busKey = (name: string): string => `modbus-bus:${name}`;
 
-export function openBus(name: string, cfg: ModbusBusConfig, clock: Clock, serialFactory?: SerialFactory): ModbusBus {
+/** `serialPorts`: where RTU buses open their port (tests pass the mock-binding adapter). */
+export function openBus(name: string, cfg: ModbusBusConfig, clock: Clock, serialPorts?: SerialPorts): ModbusBus {
   if (cfg.type === 'modbus-tcp') {
     return new ModbusBus({
       name,
@@ -29,7 +31,7 @@ export function openBus(name: string, cfg: ModbusBusConfig, clock: Clock, serial
   return new ModbusBus({
     name,
     kind: 'rtu',
-    link: new SerialLink(settings, serialFactory),
+    link: new SerialLink(settings, serialPorts),
     clock,
     timeoutMs: cfg.timeout,
     retries: cfg.retries,

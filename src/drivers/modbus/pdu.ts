@@ -14,9 +14,6 @@ export const READ_FC: Readonly<Record<Table, number>> = { coil: 1, discrete: 2, 
 /** Most items one read may ask for (Modbus Application Protocol v1.1b3, §6.1–6.4). */
 export const READ_LIMIT: Readonly<Record<Table, number>> = { coil: 2000, discrete: 2000, holding: 125, input: 125 };
 
-/** Most items one multiple-write may carry (§6.11, §6.12). */
-export const WRITE_LIMIT = { coils: 1968, registers: 123 } as const;
-
 export const isBitTable = (t: Table): boolean => t === 'coil' || t === 'discrete';
 
 export type ModbusRequest =

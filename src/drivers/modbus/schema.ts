@@ -1,6 +1,6 @@
 /**
  * Config schemas for Modbus: the two bus types (`modbus-rtu`, `modbus-tcp`) and the
- * `modbus` device with its points. Defaults live here and nowhere else (STYLE.md §5).
+ * `modbus` device with its points. Defaults live here and nowhere else (docs/architecture.md#one-schema).
  * Cross-field rules (a coil is a bool, a string needs a length, writable points are
  * holding or coil …) are checked here so `citygate validate` reports them with a line.
  */

@@ -1,43 +1,25 @@
 /**
- * ByteLink over a serial port (serialport 13). FIELD-NOTES: an unplug shows nothing
- * until a write fails with EIO and then `close` fires twice, so close is idempotent
- * and `closed` is reported once. serialport has no RS-485 direction API
- * (serialport #903): we rely on adapters with automatic direction control.
+ * ByteLink over the serial port layer (src/ports/serial): Modbus RTU opens its port the
+ * same way every serial driver does, with the same settings type, open errors and
+ * unplug semantics (docs/field-notes.md#unplug-shows-on-write: the connection reports a
+ * loss once, close is idempotent). serialport has no RS-485 direction API
+ * (docs/field-notes.md#no-rs-485-api): we rely on adapters with automatic direction
+ * control.
  *
- * The port class is injectable so unit tests can use serialport's SerialPortMock.
+ * Reopening belongs to the bus (bus.ts): it reopens on demand, no sooner than its
+ * backoff allows, and fails requests fast meanwhile. A Modbus master writes on every
+ * poll, so an unplug shows at the next request without a presence check.
  */
-import { serialport } from '../../ports/serial/load.js';
+import { NodeSerialPorts } from '../../ports/serial/node-serialport.js';
+import type { SerialConnection, SerialPorts, SerialSettings } from '../../ports/serial/port.js';
 import type { ByteLink, LinkEvents } from './link.js';
 
-export interface SerialSettings {
-  path: string;
-  baudRate: number;
-  parity: 'none' | 'even' | 'odd';
-  dataBits: 7 | 8;
-  stopBits: 1 | 2;
-}
-
-/** The part of serialport's SerialPort we use (SerialPortMock has it too). */
-export interface SerialPortLike {
-  readonly isOpen: boolean;
-  open(cb: (err: Error | null) => void): void;
-  write(data: Buffer, cb: (err: Error | null | undefined) => void): boolean;
-  close(cb?: (err: Error | null) => void): void;
-  on(event: 'data', fn: (d: Buffer) => void): this;
-  on(event: 'close' | 'error', fn: (err?: Error) => void): this;
-  removeAllListeners(): this;
-}
-
-export type SerialFactory = (s: SerialSettings & { autoOpen: false }) => SerialPortLike;
-
-const realPort: SerialFactory = (s) => new (serialport().SerialPort)(s) as unknown as SerialPortLike;
-
 export class SerialLink implements ByteLink {
-  private port: SerialPortLike | undefined;
+  private conn: SerialConnection | undefined;
 
   constructor(
     private readonly settings: SerialSettings,
-    private readonly factory: SerialFactory = realPort,
+    private readonly ports: SerialPorts = new NodeSerialPorts(),
   ) {}
 
   get name(): string {
@@ -45,56 +27,36 @@ export class SerialLink implements ByteLink {
   }
 
   get isOpen(): boolean {
-    return this.port?.isOpen ?? false;
+    return this.conn?.isOpen ?? false;
   }
 
-  open(events: LinkEvents): Promise<void> {
-    const port = this.factory({ ...this.settings, autoOpen: false });
-    return new Promise((resolve, reject) => {
-      port.open((err) => {
-        if (err) return reject(explain(err, this.settings.path));
-        this.port = port;
-        let reported = false;
-        const died = (e?: Error): void => {
-          if (reported || this.port !== port) return;
-          reported = true;
-          this.port = undefined;
-          port.removeAllListeners();
-          if (port.isOpen) port.close(() => undefined);
-          events.closed(e ?? new Error(`${this.settings.path} was closed (unplugged?)`));
-        };
-        port.on('data', (d) => events.data(d));
-        port.on('error', (e) => died(e));
-        port.on('close', (e) => died(e));
-        resolve();
-      });
+  async open(events: LinkEvents): Promise<void> {
+    const conn = await this.ports.open(this.settings);
+    this.conn = conn;
+    const died = (err?: Error): void => {
+      if (this.conn !== conn) return; // our own close(), or a second report of the same loss
+      this.conn = undefined;
+      void conn.close();
+      events.closed(err ?? new Error(`${this.settings.path} was closed (unplugged?)`));
+    };
+    conn.onData((chunk) => {
+      if (this.conn === conn) events.data(chunk);
     });
+    // An error on a serial line (EIO, a failed read) means the adapter is going away:
+    // the bus treats it as a loss and reopens, as it did before the port layer existed.
+    conn.onError((err) => died(err));
+    conn.onClose((err) => died(err));
   }
 
   write(data: Buffer): Promise<void> {
-    const port = this.port;
-    if (!port) return Promise.reject(new Error(`${this.settings.path} is not open`));
-    return new Promise((resolve, reject) => port.write(data, (err) => (err ? reject(err) : resolve())));
+    const conn = this.conn;
+    if (!conn) return Promise.reject(new Error(`${this.settings.path} is not open`));
+    return conn.write(data);
   }
 
   async close(): Promise<void> {
-    const port = this.port;
-    this.port = undefined;
-    if (!port) return;
-    port.removeAllListeners();
-    port.on('error', () => undefined); // a late EIO after close must not become an unhandled 'error'
-    if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+    const conn = this.conn;
+    this.conn = undefined;
+    await conn?.close();
   }
-}
-
-function explain(err: Error, path: string): Error {
-  const m = err.message;
-  const hint = /ENOENT|No such file|does not exist/.test(m)
-    ? `${path} does not exist — is the USB/RS-485 adapter plugged in? (ls /dev/serial/by-id/)`
-    : /EACCES|Permission denied/.test(m)
-      ? `no permission to open ${path} — add the citygate user to the dialout group`
-      : /EBUSY|Resource busy|Cannot lock/.test(m)
-        ? `${path} is in use by another program (another gateway instance? a serial console?)`
-        : `cannot open ${path}: ${m}`;
-  return new Error(hint);
 }

@@ -8,6 +8,7 @@
  */
 import type { Driver, DriverContext, DriverDefinition } from '../../core/driver.js';
 import type { Sample } from '../../core/reading.js';
+import { sleep } from '../../core/clock.js';
 import { simDeviceSchema, type SimDeviceConfig, type SimPointConfig } from './schema.js';
 import { initialState, seededRandom, waveValue, type WaveState } from './waves.js';
 
@@ -38,6 +39,7 @@ export class SimDriver implements Driver {
   }
 
   async start(ctx: DriverContext): Promise<void> {
+    if (this.config.start_delay !== undefined) await sleep(ctx.clock, this.config.start_delay, ctx.signal);
     const random = this.config.seed === undefined ? () => ctx.clock.random() : seededRandom(this.config.seed);
     const poll = this.config.poll;
     const t0 = ctx.clock.mono();

@@ -41,6 +41,9 @@ export const simDeviceSchema = z.strictObject({
   crash_after: duration({ min: 1 })
     .optional()
     .meta({ description: 'Throw from the poll timer after running this long: proves a crashing driver is restarted alone.' }),
+  start_delay: duration({ min: 1 })
+    .optional()
+    .meta({ description: 'start() takes this long (a slow or hung device): proves startup is supervised and timed out.' }),
   seed: z.number().int().optional().meta({ description: 'Seed for random_walk and error_rate, for reproducible runs.' }),
   points: z.array(simPointSchema).min(1),
 });

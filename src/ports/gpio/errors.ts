@@ -1,6 +1,5 @@
 /**
- * GPIO setup errors, written for a technician on a ladder (DESIGN.md "Errors are for
- * people"): what is wrong, where, and the command that fixes it. They are UserErrors:
+ * GPIO setup errors, written for a technician on a ladder (docs/architecture.md#errors): what is wrong, where, and the command that fixes it. They are UserErrors:
  * the CLI prints them without a stack trace and exits 1; a driver that hits one fails
  * its start and the supervisor retries (someone may fix the permissions meanwhile).
  */

@@ -1,5 +1,5 @@
 /**
- * An in-memory GPIO port for tests and demos (STYLE.md §3: the fake is a product). The
+ * An in-memory GPIO port for tests and demos (docs/architecture.md#fakes-and-contract-suites: the fake is a product). The
  * test plays the outside world with `drive(pin, level)` (a switch closing, a bounce);
  * edge filtering follows the line's configured `edge` like the kernel does; writes are
  * recorded. Faults can be injected: `failOpen`, `failReads`.
@@ -49,13 +49,25 @@ export class FakeLine implements GpioLine {
     this.listeners.clear();
   }
 
-  /** The outside world moves the line (synchronous delivery, like one epoll wake per edge). */
-  drive(level: Level): void {
-    if (level === this.level) return;
+  /**
+   * The outside world moves the line. Listeners hear of it on a microtask, as the port
+   * contract says (asynchronously, never re-entrantly), one wake per edge, in order. The
+   * returned promise settles once they have: `await line.drive(v)` before moving the
+   * fake clock on.
+   */
+  drive(level: Level): Promise<void> {
+    if (level === this.level) return Promise.resolve();
     this.level = level;
     const edge = this.opts.edge ?? 'none';
     const fire = edge === 'both' || (edge === 'rising' && level === 1) || (edge === 'falling' && level === 0);
-    if (fire && !this.closed) for (const l of [...this.listeners]) l(level);
+    if (!fire || this.closed) return Promise.resolve();
+    const listeners = [...this.listeners];
+    return new Promise((resolve) =>
+      queueMicrotask(() => {
+        for (const l of listeners) if (this.listeners.has(l)) l(level);
+        resolve();
+      }),
+    );
   }
 
   get watching(): number {

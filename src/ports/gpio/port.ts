@@ -1,6 +1,6 @@
 /**
  * The GPIO port: how drivers and the probe talk to a general-purpose I/O line, whatever
- * library or kernel interface is underneath (STYLE.md §1, §3). Implementations:
+ * library or kernel interface is underneath (docs/architecture.md#the-port-contracts). Implementations:
  * - `OnoffGpioPort` (onoff-port.ts): the real thing on a Raspberry Pi, sysfs through onoff;
  * - `SysfsFileGpioPort` (sysfs-file-port.ts): plain file I/O against any sysfs-shaped root,
  *   edges found by polling (the probe's hidden `--sysfs-root`, and tests);

@@ -1,8 +1,8 @@
 /**
  * A GPIO port that speaks sysfs with plain file reads and writes against any root
  * directory, finding edges by polling the value file. It exists because onoff hard-codes
- * /sys/class/gpio and its epoll watch cannot see changes to ordinary files (FIELD-NOTES,
- * *tested*): the probe's hidden `--sysfs-root` uses it so the CLI can be exercised
+ * /sys/class/gpio and its epoll watch cannot see changes to ordinary files (checked:
+ * docs/field-notes.md#onoff-and-sysfs): the probe's hidden `--sysfs-root` uses it so the CLI can be exercised
  * end to end against a tree a test builds. On real sysfs it works too, but polling costs
  * CPU and can miss pulses shorter than the poll period: production uses OnoffGpioPort.
  *
@@ -34,10 +34,21 @@ class FileLine implements GpioLine {
     private readonly dir: string,
     private readonly root: string,
     private readonly kernel: number,
-    private readonly activeLow: boolean,
+    private readonly opts: GpioLineOptions,
     private readonly pollMs: number,
     readonly preexisting: boolean,
+    private readonly release: () => void,
   ) {}
+
+  private get activeLow(): boolean {
+    return this.opts.activeLow ?? false;
+  }
+
+  /** Whether a change to `v` is an edge this line reports, as the kernel filters by `edge`. */
+  private reports(v: Level): boolean {
+    const edge = this.opts.edge ?? 'none';
+    return edge === 'both' || (edge === 'rising' && v === 1) || (edge === 'falling' && v === 0);
+  }
 
   private invert(v: Level): Level {
     return this.activeLow ? ((1 - v) as Level) : v;
@@ -54,6 +65,7 @@ class FileLine implements GpioLine {
   }
 
   async write(value: Level): Promise<void> {
+    if (this.opts.direction !== 'out') throw new Error(`GPIO ${this.pin} (gpio${this.kernel}): write to an input line`);
     try {
       await writeFile(join(this.dir, 'value'), String(this.invert(value)));
     } catch (err) {
@@ -68,7 +80,7 @@ class FileLine implements GpioLine {
     const poll = async (): Promise<void> => {
       try {
         const v = await this.read();
-        if (!stopped && last !== undefined && v !== last) listener(v);
+        if (!stopped && last !== undefined && v !== last && this.reports(v)) listener(v);
         last = v;
       } catch (err) {
         if (!stopped) onError?.(err as Error);
@@ -90,6 +102,7 @@ class FileLine implements GpioLine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.release();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     if (!this.preexisting) await writeFile(join(this.root, 'unexport'), String(this.kernel)).catch(() => undefined);
@@ -97,12 +110,25 @@ class FileLine implements GpioLine {
 }
 
 export class SysfsFileGpioPort implements GpioPort {
+  private readonly open_ = new Set<number>();
+
   constructor(
     private readonly root: string,
     private readonly opts: SysfsFilePortOptions = {},
   ) {}
 
   async open(pin: number, opts: GpioLineOptions): Promise<GpioLine> {
+    if (this.open_.has(pin)) throw new Error(`GPIO ${pin} is already open in this process`);
+    this.open_.add(pin);
+    try {
+      return await this.setUp(pin, opts);
+    } catch (err) {
+      this.open_.delete(pin);
+      throw err;
+    }
+  }
+
+  private async setUp(pin: number, opts: GpioLineOptions): Promise<GpioLine> {
     const { kernel, exported } = await preflight(this.root, pin);
     const dir = join(this.root, `gpio${kernel}`);
     const write = async (file: string, text: string): Promise<void> => {
@@ -126,7 +152,7 @@ export class SysfsFileGpioPort implements GpioPort {
     }
     const rel = `gpio${kernel}`;
     await write(`${rel}/active_low`, opts.activeLow ? '1' : '0');
-    const line = new FileLine(pin, dir, this.root, kernel, opts.activeLow ?? false, this.opts.pollMs ?? 5, exported);
+    const line = new FileLine(pin, dir, this.root, kernel, opts, this.opts.pollMs ?? 5, exported, () => this.open_.delete(pin));
     if (opts.direction === 'out') {
       await write(`${rel}/direction`, 'out');
       await line.write(opts.initial ?? 0);

@@ -1,7 +1,7 @@
 /**
  * Port listing for `citygate probe serial --list`. serialport's `list()` shells out to
  * udevadm on Linux and rejects where it is missing (minimal images, containers;
- * FIELD-NOTES): then we fall back to scanning /dev for the usual serial device names,
+ * docs/field-notes.md#list-without-udevadm): then we fall back to scanning /dev for the usual serial device names,
  * and say so. Either way each port is annotated with its /dev/serial/by-id/ links, the
  * paths integrators should put in config because they survive re-enumeration.
  */

@@ -1,12 +1,14 @@
 /**
  * SerialPorts over serialport 13. The constructor is injectable so unit tests run the
- * same adapter over `SerialPortMock` (FIELD-NOTES: import it from 'serialport'; importing
- * @serialport/binding-mock directly fails type resolution).
+ * same adapter over `SerialPortMock` (docs/field-notes.md#serial-test-doubles: import it
+ * from 'serialport'; importing @serialport/binding-mock directly fails type resolution).
  *
  * Library behaviour handled here:
- * - `close` can fire twice after an unplug (FIELD-NOTES, tested on Node 20): the
+ * - `close` can fire twice after an unplug (docs/field-notes.md#unplug-shows-on-write): the
  *   connection reports the first one only (proved by test/unit/serial/port.test.ts
- *   "reports an unplug once" and driver.test.ts "serialport closing twice").
+ *   "reports an unplug once" and driver.test.ts "serialport closing twice"). On a real
+ *   tty the first close comes without its cause (EIO arrives as 'error' just before), so
+ *   the connection reports that error with it (test/interop/serial-port-contract.test.ts).
  * - A failed `close()` after an unplug ("Port is not open") still counts as closed.
  * - A stream that is not open queues writes until it opens; our `write` refuses instead,
  *   so nothing piles up in memory while a port is unplugged.
@@ -57,6 +59,7 @@ async function fileExists(path: string): Promise<boolean> {
 class NodeSerialConnection implements SerialConnection {
   private closed = false;
   private closing: Promise<void> | undefined;
+  private lastError: Error | undefined;
   private readonly events = new EventEmitter();
 
   constructor(
@@ -64,8 +67,16 @@ class NodeSerialConnection implements SerialConnection {
     private readonly port: PortStream,
   ) {
     port.on('data', (chunk: Buffer) => this.events.emit('data', chunk));
-    port.on('error', (err: Error) => this.events.emit('error', err));
-    port.on('close', (err?: Error | null) => this.ended(err ?? undefined));
+    port.on('error', (err: Error) => {
+      this.lastError = err;
+      this.events.emit('error', err);
+    });
+    // On a real tty an unplug shows as 'error' (EIO), then a bare 'close', then a 'close'
+    // with the error: the first close carries the cause whichever came with it.
+    port.on('close', (err?: Error | null) => {
+      if (this.closing) return this.ended(undefined);
+      this.ended(err ?? this.lastError ?? new Error(`serial port ${path} closed unexpectedly (unplugged?)`));
+    });
   }
 
   get isOpen(): boolean {

@@ -1,8 +1,15 @@
 /**
- * Our serial port interface. Drivers (serial sensors, Firmata boards) talk to this, never
- * to the serialport library, so they are tested against a fake and a pty pair alike
- * (STYLE.md §1, §3). node-serialport.ts adapts serialport 13 to it; reconnecting.ts
- * adds unplug detection and reopen with backoff on top of any implementation.
+ * The serial edge: every driver that speaks over a UART opens its port here, never
+ * through the serialport library itself, so all of them share one settings type, one
+ * factory, one set of open errors and one unplug behaviour, and are tested against a
+ * fake and a pty pair alike (docs/architecture.md#the-port-contracts). Users: the serial
+ * sensor driver (through ReconnectingSerial) and `citygate probe serial`, Modbus RTU
+ * (drivers/modbus/serial-link.ts) and Firmata boards (drivers/firmata/serial-io.ts).
+ *
+ * Files: this contract; node-serialport.ts, its serialport 13 adapter; reconnecting.ts,
+ * which notices an unplug and reopens with backoff on top of any implementation;
+ * list.ts, port listing with a fallback when udevadm is missing; open-errors.ts, open
+ * failures a technician can act on; load.ts, serialport loaded on first use.
  */
 
 export type Parity = 'none' | 'even' | 'odd' | 'mark' | 'space';

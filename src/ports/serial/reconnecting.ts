@@ -3,7 +3,7 @@
  * reopens it with exponential backoff and jitter, for as long as it runs. Drivers get
  * bytes and state changes; they never handle a reopen themselves.
  *
- * How a lost port is noticed (FIELD-NOTES, serialport #2351 and #458: an unplugged USB
+ * How a lost port is noticed (docs/field-notes.md#unplug-shows-on-write, serialport #2351 and #458: an unplugged USB
  * adapter often raises nothing until a write fails, and sensors are only read from):
  * - the connection closes with an error (a pty or adapter that reports the hangup);
  * - a presence check every `presenceCheckMs`: the device node or by-id link is gone;
@@ -23,7 +23,7 @@
  *   next cycle rather than escaping a timer.
  * - `stop()` cancels timers, closes the port and resolves once it is released; after it
  *   no callback runs. Safe to call more than once.
- * Time comes from the injected Clock (STYLE.md §9), so tests run hours in milliseconds.
+ * Time comes from the injected Clock (docs/architecture.md#time-is-injected), so tests run hours in milliseconds.
  */
 import { Backoff } from '../../core/backoff.js';
 import type { Clock } from '../../core/clock.js';

@@ -1,4 +1,4 @@
-/** FIELD-NOTES, durable buffer (better-sqlite3): each item and the proof we handle it. */
+/** docs/field-notes.md, durable buffer (better-sqlite3): each item and the proof we handle it. */
 import { createRequire } from 'node:module';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';

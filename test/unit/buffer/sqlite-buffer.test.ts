@@ -132,11 +132,11 @@ describe('SqliteBuffer', () => {
 
   it('events wait until acknowledged', () => {
     const { buffer } = open();
-    buffer.addEvent({ type: 'x' });
-    buffer.addEvent({ type: 'y' });
+    buffer.addEvent({ type: 'gateway_started', version: 'x' });
+    buffer.addEvent({ type: 'gateway_stopping', version: 'y' });
     const [first] = buffer.readEvents(1);
     buffer.ackEvent(first!.id);
-    expect(buffer.readEvents(10).map((e) => JSON.parse(e.payload).type)).toEqual(['y']);
+    expect(buffer.readEvents(10).map((e) => JSON.parse(e.payload).version)).toEqual(['y']);
   });
 });
 

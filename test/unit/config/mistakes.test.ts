@@ -32,8 +32,8 @@ const cases: Case[] = [
   { name: 'ack_timeout 0', yaml: 'gateway: { id: g }\nuplink: { url: "mqtts://b:8883", ack_timeout: 0ms }\n' + sim, error: ['2:47: uplink.ack_timeout:', 'at least 100ms'] },
   { name: 'keepalive 0', yaml: 'gateway: { id: g }\nuplink: { url: "mqtts://b:8883", keepalive: 0s }\n' + sim, error: ['2:45: uplink.keepalive:', 'at least 1s'] },
   { name: 'health.interval 0', yaml: head + 'health: { interval: 0s }\n' + sim, error: ['3:21: health.interval:', 'at least 100ms'] },
-  { name: 'max_bytes "0"', yaml: head + 'buffer: { max_bytes: "0" }\n' + sim, error: ['3:22: buffer.max_bytes:', 'at least 64KiB'] },
-  { name: 'max_bytes 0B', yaml: head + 'buffer: { max_bytes: 0B }\n' + sim, error: ['3:22: buffer.max_bytes:', 'at least 64KiB'] },
+  { name: 'max_bytes "0"', yaml: head + 'buffer: { max_bytes: "0" }\n' + sim, error: ['3:22: buffer.max_bytes:', 'at least 1MiB'] },
+  { name: 'max_bytes 0B', yaml: head + 'buffer: { max_bytes: 0B }\n' + sim, error: ['3:22: buffer.max_bytes:', 'at least 1MiB'] },
   // Broker URLs that Node cannot use: an error with a position, not a crash.
   { name: 'port 99999', yaml: 'gateway: { id: g }\nuplink: { url: "mqtts://broker.example:99999" }\n' + sim, error: ['2:16: uplink.url:', 'port 99999 is out of range (1-65535)'] },
   { name: 'port :88a3', yaml: 'gateway: { id: g }\nuplink: { url: "mqtts://broker.example:88a3" }\n' + sim, error: ['2:16: uplink.url:', 'port "88a3" is not a number'] },

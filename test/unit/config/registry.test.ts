@@ -1,5 +1,5 @@
 /**
- * A driver is one folder and one line in the registry (STYLE.md §7). This fails when
+ * A driver is one folder and one line in the registry (docs/architecture.md#adding-a-driver). This fails when
  * a registered driver lacks what integrators and reviewers rely on: a README, its
  * schema, golden config cases, and an example board that uses it; and when the
  * editor schema in boards/ is stale.

@@ -12,7 +12,8 @@ import { requireTool } from '../../helpers/tools.js';
 const health: HealthPayload = {
   gateway: 'gw-1', ts: 1_700_000_000_000, version: '0.1.0', uptime_s: 3600,
   uplink: { state: 'online', reconnects: 2, published: 40, acked_readings: 4000, insecure: false, ...({ bytes_sent: 123_456, ack_latency_ms: { p50: 12, p99: 80 } } as object) },
-  buffer: { readings: 10, rows: 2, bytes: 2048, file_bytes: 65_536, oldest_age_s: 4, next_seq: 4011, dropped: 5, rejected: 1, pending_events: 0, ...({ bytes_written: 1_000_000, by_quality: { good: 3990, bad: 20 } } as object) },
+  buffer: { readings: 10, rows: 2, bytes: 2048, file_bytes: 65_536, oldest_age_s: 4, next_seq: 4011, dropped: 5, dropped_by_reason: { max_age: 5 }, rejected: 1, lost: 0, events_evicted: 0, waiting_in_memory: 0, pending_events: 0, ...({ bytes_written: 1_000_000, by_quality: { good: 3990, bad: 20 } } as object) },
+  disk: { state: 'ok', free_bytes: 5e9, limit_bytes: 256 * 1024 ** 2 },
   devices: {
     'meter-1': { state: 'ok', readings: 3000, last_reading_age_s: 3, errors: 1, consecutive_errors: 0, counters: { timeouts: 1, requests: 360 } },
     'air-1': { state: 'down', readings: 1010, last_reading_age_s: null, errors: 7, consecutive_errors: 7, counters: {} },
@@ -39,6 +40,8 @@ describe('/metrics', () => {
     expect(text).not.toContain('modbus-bus:');
     expect(text).toContain('citygate_device_last_reading_age_seconds{device="meter-1"} 3');
     expect(text).toContain('citygate_buffer_rejected_readings_total 1');
+    expect(text).toContain('citygate_buffer_dropped_by_reason_readings_total{reason="max_age"} 5');
+    expect(text).toContain('citygate_disk_state{state="ok"} 1');
     expect(text).toContain('citygate_readings_total{quality="bad"} 20');
     expect(text).toContain('citygate_uplink_sent_bytes_total 123456');
     expect(text).toContain('citygate_disk_written_bytes_total 1000000');

@@ -18,6 +18,27 @@ describe('DevicePipeline', () => {
     expect(p.process({ point: 't', value: 20 })).toMatchObject({ quality: 'good' });
   });
 
+  it('checks finiteness after scaling: an overflow is null and bad, never Infinity on the wire', () => {
+    const p = new DevicePipeline('m', [{ name: 'x', scale: 10 }, { name: 'y', offset: 1e308, scale: 1e10, precision: 2 }], new FakeClock());
+    expect(p.process({ point: 'x', value: 1e308 })).toMatchObject({ value: null, quality: 'bad' });
+    expect(p.process({ point: 'y', value: 1e300 })).toMatchObject({ value: null, quality: 'bad' });
+    expect(p.process({ point: 'x', value: Infinity })).toMatchObject({ value: null, quality: 'bad' });
+    expect(p.process({ point: 'x', value: 2 })).toMatchObject({ value: 20, quality: 'good' });
+  });
+
+  it('driver timestamps follow the same trust rule as the runtime clock', () => {
+    const clock = new FakeClock({ wall: Date.UTC(2026, 0, 1) });
+    let trusted = false;
+    const p = new DevicePipeline('g', [], clock, () => trusted);
+    const edge = Date.UTC(2026, 0, 1, 0, 0, 1);
+    expect(p.process({ point: 'door', value: true, ts: edge })?.quality).toBe('uncertain'); // a GPIO edge, stamped by the same unsynced clock
+    expect(p.process({ point: 'fix', value: 1, ts: edge, tsExternal: true })?.quality).toBe('good'); // a GPS time is its own
+    expect(p.process({ point: 'fix', value: 1, ts: 5, tsExternal: true })?.quality).toBe('uncertain'); // 1970 is never plausible
+    trusted = true;
+    expect(p.process({ point: 'door', value: true, ts: edge })?.quality).toBe('good');
+    expect(p.process({ point: 'door', value: true, ts: 1000 })?.quality).toBe('uncertain');
+  });
+
   it('report-on-change: deadband, max silence and quality changes', () => {
     const clock = new FakeClock();
     const p = new DevicePipeline('m', [{ name: 'v', deadband: 1, max_silence: 60_000 }], clock);

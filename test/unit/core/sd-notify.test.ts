@@ -1,4 +1,4 @@
-/** FIELD-NOTES, systemd: readiness without the native sd-notify package. */
+/** docs/field-notes.md#sd-notify-needs-libsystemd: readiness without the native sd-notify package. */
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

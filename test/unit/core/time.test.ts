@@ -1,5 +1,5 @@
 /**
- * FIELD-NOTES, Time: a Pi has no RTC. Readings stamped before the clock is plausible
+ * docs/field-notes.md#no-real-time-clock: a Pi has no RTC. Readings stamped before the clock is plausible
  * are "uncertain"; a clock step is reported with the exact last seq stamped with the
  * old clock, so consumers can correct.
  */

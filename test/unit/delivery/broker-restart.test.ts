@@ -44,7 +44,7 @@ describe('broker restart mid-stream', () => {
     for (const d of gateway.devices) await d.supervisor.stop(); // end of stream
     gateway.committer.flush();
     const last = gateway.buffer.stats().nextSeq - 1;
-    await seen.waitFor(() => seen.missing(1, last).length === 0, 20_000, `every seq up to ${last}`);
+    await seen.waitFor(() => seen.missing(1, last).length === 0, 20_000, `every seq up to ${last}`).catch((e) => { console.log("MISSING", seen.missing(1, last).slice(0, 50), "events", JSON.stringify(seen.events).slice(0, 2000), gateway!.buffer.stats()); throw e; });
 
     expect(seen.missing(1, last)).toEqual([]);
     expect(seen.orderViolations()).toEqual([]);

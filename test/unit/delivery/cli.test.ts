@@ -71,7 +71,7 @@ describe('citygate queue', () => {
 
     const stats = await cli(['queue', 'stats', '--config', file, '--json']);
     expect(stats.code).toBe(0);
-    expect(JSON.parse(stats.stdout)).toMatchObject({ readings: 250, nextSeq: 251, devices: [{ device: 'a', readings: 125 }, { device: 'b', readings: 125 }] });
+    expect(JSON.parse(stats.stdout)).toMatchObject({ readings: 250, next_seq: 251, devices: [{ device: 'a', readings: 125 }, { device: 'b', readings: 125 }] });
 
     const out = join(dir, 'export.ndjson');
     expect((await cli(['queue', 'export', '--config', file, '--out', out])).code).toBe(0);
@@ -86,7 +86,12 @@ describe('citygate queue', () => {
     expect(purged.code).toBe(0);
     expect(purged.stdout).toContain('purged 125 readings');
     const after = JSON.parse((await cli(['queue', 'stats', '--config', file, '--json'])).stdout);
-    expect(after).toMatchObject({ readings: 125, pendingEvents: 1 });
+    expect(after).toMatchObject({ readings: 125, pending_events: 1 });
+    const nosuch = await cli(['queue', 'purge', '--config', file, '--device', 'nosuch', '--yes']);
+    expect(nosuch.code).toBe(1);
+    expect(nosuch.stderr).toContain('no buffered readings of device "nosuch" — devices with readings waiting: b');
+    const warnOne = await cli(['queue', 'purge', '--config', file, '--device', 'b']);
+    expect(warnOne.stderr).toContain('this deletes 125 buffered readings of b');
   }, 60_000);
 
   it('says plainly when there is no buffer yet', async () => {
@@ -123,6 +128,6 @@ describe('citygate status', () => {
 
     const purge = await cli(['queue', 'purge', '--config', file, '--yes']);
     expect(purge.code).toBe(1);
-    expect(purge.stderr).toMatch(/the gateway is running \(pid \d+\) — stop it first: sudo systemctl stop citygate/);
+    expect(purge.stderr).toMatch(/in use by pid \d+: another citygate gateway runs on this data_dir — stop it first \(sudo systemctl stop citygate\)/);
   }, 90_000);
 });

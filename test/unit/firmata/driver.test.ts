@@ -161,12 +161,11 @@ describe('firmata driver (mock-firmata)', () => {
     expect(handles[0]?.closed).toBe(true);
   });
 
-  it('start rejects with what to check when the port cannot be opened', async () => {
+  it('an I/O error during the handshake fails start, naming the port, and releases it', async () => {
     const { start, handles } = await started(config(), { ready: false });
     await flush();
-    const err = Object.assign(new Error('Error: No such file or directory, cannot open /dev/ttyACM0'), { code: 'ENOENT' });
-    handles[0]?.io.emit('error', err);
-    await expect(start).rejects.toThrow(/is the board plugged in\? .*\/dev\/serial\/by-id/);
+    handles[0]?.io.emit('error', Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
+    await expect(start).rejects.toThrow(/firmata board on \/dev\/ttyACM0: the port failed during the handshake: EIO: i\/o error, read — unplugged or reset\?/);
     expect(handles[0]?.closed).toBe(true);
   });
 

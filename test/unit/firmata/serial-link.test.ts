@@ -1,5 +1,5 @@
-// The production link — johnny-five over firmata-io over a serialport-13 port — against a
-// byte-level StandardFirmata peer on serialport's mock binding.
+// The production link — johnny-five over firmata-io over the serial port layer (serialport
+// 13) — against a byte-level StandardFirmata peer on serialport's mock binding.
 import { SerialPortMock } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../src/core/fake-clock.js';
@@ -8,7 +8,7 @@ import { johnnyFiveLink } from '../../../src/drivers/firmata/johnny-five-link.js
 import { firmataDeviceSchema } from '../../../src/drivers/firmata/schema.js';
 import { serialFirmataIo } from '../../../src/drivers/firmata/serial-io.js';
 import { testContext } from '../../helpers/driver-context.js';
-import { FirmataPeer, peerSerial } from './fixtures/firmata-peer.js';
+import { FirmataPeer, peerPorts } from './fixtures/firmata-peer.js';
 import { purgeBoards } from './fixtures/mock-io.js';
 
 const until = async (cond: () => boolean, ms = 3000): Promise<void> => {
@@ -24,7 +24,7 @@ afterEach(() => {
   SerialPortMock.binding.reset();
 });
 
-function setup() {
+function setup(missing: ReadonlySet<string> = new Set()) {
   const peers: FirmataPeer[] = [];
   const cfg = firmataDeviceSchema.parse({
     id: 'uno',
@@ -39,11 +39,11 @@ function setup() {
   });
   const clock = new FakeClock();
   const ctx = testContext({ clock, device: 'uno' });
-  const driver = new FirmataDriver(cfg, johnnyFiveLink(serialFirmataIo(peerSerial(peers))));
+  const driver = new FirmataDriver(cfg, johnnyFiveLink(serialFirmataIo(peerPorts(peers, missing))));
   return { peers, cfg, clock, ctx, driver };
 }
 
-describe('firmata over serialport 13 (firmata-io, scripted StandardFirmata peer)', { timeout: 10_000 }, () => {
+describe('firmata over the serial port layer (firmata-io, scripted StandardFirmata peer)', { timeout: 10_000 }, () => {
   it('completes the Firmata handshake and reads analog pins', async () => {
     const { peers, clock, ctx, driver } = setup();
     await driver.start(ctx);
@@ -80,6 +80,15 @@ describe('firmata over serialport 13 (firmata-io, scripted StandardFirmata peer)
     purgeBoards();
     await driver.start(ctx);
     expect(peers).toHaveLength(2);
+    await driver.stop();
+  });
+
+  it('start rejects with what to check when the port cannot be opened, leaving nothing open', async () => {
+    const { peers, ctx, driver } = setup(new Set(['/dev/serial/by-id/usb-Arduino_Uno-if00']));
+    await expect(driver.start(ctx)).rejects.toThrow(
+      /cannot open serial port \/dev\/serial\/by-id\/usb-Arduino_Uno-if00: the port does not exist: is the adapter plugged in\?/,
+    );
+    expect(peers.every((p) => !p.port.isOpen)).toBe(true);
     await driver.stop();
   });
 });

@@ -1,4 +1,4 @@
-// FIELD-NOTES: with johnny-five's REPL on and stdin closed (systemd), the process exits
+// docs/field-notes.md#johnny-five-repl-exit: with johnny-five's REPL on and stdin closed (systemd), the process exits
 // ~20 ms after "ready", through process.reallyExit(), skipping exit handlers (and so our
 // buffer flush). The link must keep the process alive; the control proves the hazard is
 // real, so this test would notice if the link stopped disabling the REPL.

@@ -40,11 +40,11 @@ describe('boards/rain-traffic.yaml', () => {
     const line = port.line(17);
     for (let i = 0; i < 10; i++) {
       for (const v of [0, 1, 0, 1, 0, 1, 0] as Level[]) {
-        line.drive(v);
+        await line.drive(v);
         clock.advance(1);
       }
       clock.advance(200);
-      line.drive(1);
+      await line.drive(1);
       clock.advance(2000);
     }
     clock.advance(60_000 - clock.mono());

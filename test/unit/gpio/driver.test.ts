@@ -26,14 +26,14 @@ async function started(raw: Record<string, unknown>, opts: { state?: MemoryState
 }
 
 /** A reed switch closing: bounces for ~3 ms, then holds `holdMs`, then opens (bouncing too). */
-function tip(clock: FakeClock, line: ReturnType<FakeGpioPort['line']>, holdMs = 100): void {
+async function tip(clock: FakeClock, line: ReturnType<FakeGpioPort['line']>, holdMs = 100): Promise<void> {
   for (const v of [0, 1, 0, 1, 0] as Level[]) {
-    line.drive(v);
+    await line.drive(v);
     clock.advance(0.7);
   }
   clock.advance(holdMs);
   for (const v of [1, 0, 1] as Level[]) {
-    line.drive(v);
+    await line.drive(v);
     clock.advance(0.7);
   }
   clock.advance(100);
@@ -46,11 +46,11 @@ describe('gpio driver: input', () => {
     expect(ctx.samples).toEqual([{ point: 'door', value: 1 }]);
 
     clock.advance(2000);
-    line.drive(0);
+    await line.drive(0);
     clock.advance(1);
-    line.drive(1); // bounce
+    await line.drive(1); // bounce
     clock.advance(1);
-    line.drive(0);
+    await line.drive(0);
     clock.advance(25);
     expect(ctx.samples.slice(1)).toEqual([{ point: 'door', value: 0, ts: clock.now() - 27 }]);
 
@@ -91,7 +91,7 @@ describe('gpio driver: counter', () => {
 
   it('counts bouncing tips once each and reports count, rate and total per interval', async () => {
     const { clock, ctx, line } = await started(rain, { initial: 1 });
-    for (let i = 0; i < 10; i++) tip(clock, line);
+    for (let i = 0; i < 10; i++) await tip(clock, line);
     clock.advance(60_000 - clock.mono());
     expect(ctx.samples).toEqual([
       { point: 'count', value: 2.794, quality: 'good' },
@@ -109,14 +109,14 @@ describe('gpio driver: counter', () => {
     const state = new MemoryStateStore();
     const clock = new FakeClock();
     const a = await started(rain, { state, clock, initial: 1 });
-    for (let i = 0; i < 4; i++) tip(clock, a.line);
+    for (let i = 0; i < 4; i++) await tip(clock, a.line);
     clock.advance(60_000 - clock.mono()); // report: total 4
-    tip(clock, a.line); // after the report
+    await tip(clock, a.line); // after the report
     await a.driver.stop();
     expect(state.get(TOTAL_KEY)).toBe(5);
 
     const b = await started(rain, { state, clock, initial: 1 });
-    for (let i = 0; i < 2; i++) tip(clock, b.line);
+    for (let i = 0; i < 2; i++) await tip(clock, b.line);
     clock.advance(60_000);
     const total = b.ctx.samples.find((s) => s.point === 'total');
     expect(total?.value).toBe(1.9558); // 7 tips × 0.2794
@@ -125,13 +125,13 @@ describe('gpio driver: counter', () => {
 
   it('counts rising edges when asked, and ignores spikes shorter than the debounce', async () => {
     const { clock, ctx, line } = await started({ ...rain, edge: 'rising', scale: 1 }, { initial: 0 });
-    line.drive(1);
+    await line.drive(1);
     clock.advance(5);
-    line.drive(0); // 5 ms spike: noise
+    await line.drive(0); // 5 ms spike: noise
     clock.advance(50);
-    line.drive(1);
+    await line.drive(1);
     clock.advance(50);
-    line.drive(0);
+    await line.drive(0);
     clock.advance(60_000 - clock.mono());
     expect(ctx.samples.find((s) => s.point === 'count')?.value).toBe(1);
     expect(ctx.health.snapshot().counters.bounces_rejected).toBe(1);

@@ -149,7 +149,7 @@ describe('probe modbus', () => {
   });
 
   it('a missing serial port is a runtime error that says what to check', async () => {
-    await expect(runScan({ port: '/dev/ttyCITYGATE-NONE', units: '1' }, sink().stream, sink().stream)).rejects.toThrow(/does not exist — is the USB\/RS-485 adapter plugged in/);
+    await expect(runScan({ port: '/dev/ttyCITYGATE-NONE', units: '1' }, sink().stream, sink().stream)).rejects.toThrow(/\/dev\/ttyCITYGATE-NONE: the port does not exist: is the adapter plugged in/);
   });
 
   it('parses unit lists', () => {

@@ -3,7 +3,7 @@ import { FakeClock } from '../../../src/core/fake-clock.js';
 import { SerialDriver } from '../../../src/drivers/serial/driver.js';
 import { serialDeviceSchema, type SerialDeviceConfig } from '../../../src/drivers/serial/schema.js';
 import { testContext, type TestContext } from '../../helpers/driver-context.js';
-import { MockSerialBench, settle } from './mock-ports.js';
+import { MockSerialBench, settle } from '../../helpers/mock-serial.js';
 import { NMEA_STREAM, PMS5003_FRAMES, SDS011_FRAMES } from './fixtures.js';
 
 const PORT = '/dev/serial/by-id/usb-Prolific_PL2303-if00-port0';
@@ -132,7 +132,7 @@ describe('serial driver over SerialPortMock', () => {
     expect(ctx.health.snapshot()).toMatchObject({ state: 'ok', counters: { opens: 1 } });
   });
 
-  it('serialport closing twice after an unplug counts one loss (FIELD-NOTES)', async () => {
+  it('serialport closing twice after an unplug counts one loss', async () => {
     const bench = new MockSerialBench();
     bench.plug(PORT);
     const { ctx } = await start(config(), bench);

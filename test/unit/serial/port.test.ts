@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { explainOpenError } from '../../../src/ports/serial/open-errors.js';
 import { listPorts } from '../../../src/ports/serial/list.js';
-import { MockSerialBench, settle } from './mock-ports.js';
+import { MockSerialBench, settle } from '../../helpers/mock-serial.js';
 
 const SETTINGS = { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1 } as const;
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/core/errors.js';
 import { probeSettings, runSerialList, runSerialProbe } from '../../../src/cli/probe/serial.js';
 import { Hexdump, formatFrame, hexdumpLine } from '../../../src/drivers/serial/probe-format.js';
-import { MockSerialBench, settle } from './mock-ports.js';
+import { MockSerialBench, settle } from '../../helpers/mock-serial.js';
 import { NMEA_SENTENCES, PMS5003_FRAMES } from './fixtures.js';
 
 function streams() {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../src/core/fake-clock.js';
 import { ReconnectingSerial } from '../../../src/ports/serial/reconnecting.js';
 import type { SerialConnection, SerialPorts, SerialSettings } from '../../../src/ports/serial/port.js';
-import { settle } from './mock-ports.js';
+import { settle } from '../../helpers/mock-serial.js';
 
 class ScriptedConnection implements SerialConnection {
   readonly events = new EventEmitter();

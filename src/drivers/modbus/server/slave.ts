@@ -1,8 +1,8 @@
 /**
  * An in-memory Modbus slave: four tables of 65,536 items and the standard read/write
  * function codes, answering a request PDU with a response PDU (or an exception).
- * Used by the in-process servers below: tests, the benchmark and the demo talk to a
- * real protocol peer instead of a mocked library (STYLE.md §3).
+ * Used by the in-process servers beside it: tests and the benchmark talk to a
+ * real protocol peer instead of a mocked library (docs/architecture.md#fakes-and-contract-suites).
  */
 import { packBits, unpackBits, type Table } from '../pdu.js';
 

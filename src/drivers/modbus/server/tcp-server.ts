@@ -1,7 +1,7 @@
 /**
  * An in-process Modbus TCP server over the slaves of slave.ts, with scripted faults
- * (silent, slow, garbage, truncated, exception) and restart, for tests, the
- * benchmark and the demo. Units without a slave are silent, like an RTU gateway whose
+ * (silent, slow, garbage, truncated, exception) and restart, for tests and the
+ * benchmark. Units without a slave are silent, like an RTU gateway whose
  * target does not answer.
  */
 import net from 'node:net';

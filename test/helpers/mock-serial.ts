@@ -4,7 +4,7 @@
  * presence set the test controls to play unplug and replug.
  */
 import { SerialPortMock } from 'serialport';
-import { NodeSerialPorts, type PortConstructor } from '../../../src/ports/serial/node-serialport.js';
+import { NodeSerialPorts, type PortConstructor } from '../../src/ports/serial/node-serialport.js';
 
 export class MockSerialBench {
   readonly streams: SerialPortMock[] = [];
@@ -27,8 +27,9 @@ export class MockSerialBench {
     });
   }
 
-  plug(path: string): void {
-    SerialPortMock.binding.createPort(path);
+  /** The adapter appears; `record` keeps every byte written to it (`current().port.recording`). */
+  plug(path: string, opts: { record?: boolean } = {}): void {
+    SerialPortMock.binding.createPort(path, { record: opts.record ?? false });
     this.present.add(path);
   }
 

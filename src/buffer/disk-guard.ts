@@ -1,0 +1,114 @@
+/**
+ * Disk full is a state, not a crash (docs/field-notes.md#disk-full).
+ *
+ * - **Budget.** The buffer may use min(max_bytes, what it uses now + free space −
+ *   a reserve for the rest of the system). Everything counts against it: database,
+ *   WAL, shared memory, the ledger and the ballast below.
+ * - **Ballast.** A small file of zeros (`reserve.bin`) is kept beside the database.
+ *   When a write fails for lack of space, it is deleted: that is the room SQLite needs
+ *   to delete the oldest rows (a DELETE writes WAL frames too), to checkpoint, and to
+ *   open the database at all on a full disk (the -shm file). It is put back when
+ *   there is room again.
+ * - **State** for health: `ok` (max_bytes fits), `low` (free space is what limits the
+ *   buffer now), `full` (writes are failing).
+ */
+import { closeSync, fsyncSync, openSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DiskState } from '../uplink/topics.js';
+
+export const BALLAST_FILE = 'reserve.bin';
+
+export interface DiskGuardOptions {
+  dataDir: string;
+  maxBytes: number;
+  /** Free space left alone for the rest of the system (default: 2 % of the file system, at most 16 MiB). */
+  reserveBytes?: number;
+  statfs?: (dir: string) => { free: number; total: number };
+}
+
+const clamp = (n: number, lo: number, hi: number): number => Math.max(lo, Math.min(hi, n));
+
+export class DiskGuard {
+  readonly ballastFile: string;
+  readonly ballastBytes: number;
+  private failing = false;
+  private last: { free: number; total: number } | undefined;
+
+  constructor(private readonly o: DiskGuardOptions) {
+    this.ballastFile = join(o.dataDir, BALLAST_FILE);
+    this.ballastBytes = clamp(Math.floor(o.maxBytes / 16), 64 * 1024, 2 * 1024 * 1024);
+  }
+
+  private fs(): { free: number; total: number } | undefined {
+    try {
+      if (this.o.statfs) return (this.last = this.o.statfs(this.o.dataDir));
+      const s = statfsSync(this.o.dataDir);
+      return (this.last = { free: s.bavail * s.bsize, total: s.blocks * s.bsize });
+    } catch {
+      return undefined;
+    }
+  }
+
+  private reserve(total: number): number {
+    return this.o.reserveBytes ?? Math.min(16 * 1024 * 1024, Math.floor(total * 0.02));
+  }
+
+  /** Bytes the buffer may use in all, given what its files use now. */
+  budget(usedBytes: number): number {
+    const fs = this.fs();
+    if (!fs) return this.o.maxBytes;
+    return Math.max(0, Math.min(this.o.maxBytes, usedBytes + fs.free - this.reserve(fs.total)));
+  }
+
+  /** Put the ballast back if it is missing and there is room; never throws. */
+  ensureBallast(): void {
+    if (this.hasBallast()) return;
+    const fs = this.fs();
+    if (!fs || fs.free < this.ballastBytes * 2 + this.reserve(fs.total)) return;
+    let fd: number | undefined;
+    try {
+      fd = openSync(this.ballastFile, 'w', 0o600);
+      writeSync(fd, Buffer.alloc(this.ballastBytes));
+      fsyncSync(fd);
+    } catch {
+      rmSync(this.ballastFile, { force: true });
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  /** Free the ballast's room. True if there was one to free. */
+  releaseBallast(): boolean {
+    if (!this.hasBallast()) return false;
+    rmSync(this.ballastFile, { force: true });
+    return true;
+  }
+
+  hasBallast(): boolean {
+    try {
+      return statSync(this.ballastFile).size >= this.ballastBytes;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Writes are failing for lack of space (set by the buffer). */
+  setFailing(failing: boolean): void {
+    this.failing = failing;
+  }
+
+  state(usedBytes: number): DiskState {
+    if (this.failing) return 'full';
+    return this.budget(usedBytes) < this.o.maxBytes ? 'low' : 'ok';
+  }
+
+  freeBytes(): number | null {
+    return (this.last ?? this.fs())?.free ?? null;
+  }
+}
+
+/** SQLite and file-system errors that mean "no space left". */
+export function isDiskFull(err: unknown): boolean {
+  const code = String((err as { code?: unknown })?.code ?? '');
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'SQLITE_IOERR_SHMSIZE' || code === 'SQLITE_IOERR_WRITE' || code === 'SQLITE_IOERR_FSYNC' || code === 'EDQUOT';
+}
