@@ -1,7 +1,7 @@
 /**
  * Every command's error paths, as a person meets them: bad flags, missing files, a
  * closed pipe, an unplugged port, Ctrl-C. The CLI must answer each with a message and
- * an exit code that means what DESIGN.md says (0 ok, 1 the user's mistake, 2 a runtime
+ * an exit code that means what the README promises (0 ok, 1 the user's mistake, 2 a runtime
  * failure; 130 after Ctrl-C), and never with a stack trace.
  */
 import { spawn } from 'node:child_process';
