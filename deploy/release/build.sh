@@ -76,7 +76,7 @@ cp "$WORK/nodepkg/bin/node" "$STAGE/node/bin/node"
 cp "$WORK/nodepkg/LICENSE" "$STAGE/node/LICENSE"
 HASH=$(cd "$STAGE" && find dist node_modules -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-10)
 ID="$VERSION-linux-$TARGET-$HASH"
-FORMAT=$(sed -n 's/^export const BUFFER_FORMAT = \([0-9]*\);$/\1/p' "$REPO/src/release/buffer-format.ts")
+FORMAT=$(sed -n 's/^export const BUFFER_FORMAT = \([0-9]*\);$/\1/p' "$REPO/src/buffer/sqlite-schema.ts")
 printf '{"name":"citygate","version":"%s","id":"%s","arch":"%s","node":"%s","buffer_format":%s}\n' \
   "$VERSION" "$ID" "$ARCH" "$NODE_VERSION" "$FORMAT" > "$STAGE/release.json"
 ln -s deploy/install-bundle.sh "$STAGE/install.sh"

@@ -10,44 +10,66 @@ import type { PointSettings } from '../core/point-settings.js';
 
 const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
 
-const DURATION_HELP = 'like "10s" (units ms, s, m, h, d; "1h30m" works too)';
-const SIZE_HELP = 'like "256MiB" (units B, KiB, MiB, GiB, or decimal KB, MB, GB)';
+interface Quantity {
+  kind: string;
+  help: string;
+  pattern: string;
+  description: string;
+  parse: (s: string) => number | undefined;
+  format: (n: number) => string;
+}
 
-/**
- * A duration string ("500ms", "10s", "1h") parsed to milliseconds. `min` is a floor
- * below which the setting would spin or starve something; `why` says what, in the error.
- */
-export function duration(opts: { min?: number; why?: string; description?: string } = {}) {
-  const wrong = (iss: { input?: unknown }): string => `expected a duration ${DURATION_HELP}, got ${show(iss.input)}`;
+const DURATION: Quantity = {
+  kind: 'duration',
+  help: 'like "10s" (units ms, s, m, h, d; "1h30m" works too)',
+  pattern: DURATION_PATTERN,
+  description: 'A duration with a unit: ms, s, m, h or d (e.g. "500ms", "10s", "1h30m").',
+  parse: parseDuration,
+  format: formatDuration,
+};
+
+const SIZE: Quantity = {
+  kind: 'size',
+  help: 'like "256MiB" (units B, KiB, MiB, GiB, or decimal KB, MB, GB)',
+  pattern: SIZE_PATTERN,
+  description: 'A size with a unit: B, KiB, MiB, GiB (1024-based) or KB, MB, GB (1000-based); a bare number is bytes.',
+  parse: parseSize,
+  format: formatSize,
+};
+
+export interface QuantityOptions {
+  /** A floor below which the setting would spin or starve something … */
+  min?: number;
+  /** … and what, said in the error. */
+  why?: string;
+  description?: string;
+}
+
+/** A string with a unit, parsed to a number (ms or bytes), with an optional floor. */
+function quantity(q: Quantity, opts: QuantityOptions) {
+  const wrong = (iss: { input?: unknown }): string => `expected a ${q.kind} ${q.help}, got ${show(iss.input)}`;
   return z
     .string({ error: wrong })
-    .regex(new RegExp(DURATION_PATTERN), { error: wrong })
-    .meta({ description: opts.description ?? 'A duration with a unit: ms, s, m, h or d (e.g. "500ms", "10s", "1h30m").' })
+    .regex(new RegExp(q.pattern), { error: wrong })
+    .meta({ description: opts.description ?? q.description })
     .transform((s, ctx) => {
-      const ms = parseDuration(s) ?? NaN;
-      if (opts.min !== undefined && ms < opts.min) {
-        ctx.addIssue({ code: 'custom', message: `must be at least ${formatDuration(opts.min)}${opts.why ? ` (${opts.why})` : ''}, got ${show(s)}` });
+      const n = q.parse(s) ?? NaN;
+      if (opts.min !== undefined && n < opts.min) {
+        ctx.addIssue({ code: 'custom', message: `must be at least ${q.format(opts.min)}${opts.why ? ` (${opts.why})` : ''}, got ${show(s)}` });
         return z.NEVER;
       }
-      return ms;
+      return n;
     });
 }
 
-/** A size string ("64KiB", "256MiB") parsed to bytes; `min`/`why` as for durations. */
-export function size(opts: { min?: number; why?: string; description?: string } = {}) {
-  const wrong = (iss: { input?: unknown }): string => `expected a size ${SIZE_HELP}, got ${show(iss.input)}`;
-  return z
-    .string({ error: wrong })
-    .regex(new RegExp(SIZE_PATTERN), { error: wrong })
-    .meta({ description: opts.description ?? 'A size with a unit: B, KiB, MiB, GiB (1024-based) or KB, MB, GB (1000-based); a bare number is bytes.' })
-    .transform((s, ctx) => {
-      const bytes = parseSize(s) ?? NaN;
-      if (opts.min !== undefined && bytes < opts.min) {
-        ctx.addIssue({ code: 'custom', message: `must be at least ${formatSize(opts.min)}${opts.why ? ` (${opts.why})` : ''}, got ${show(s)}` });
-        return z.NEVER;
-      }
-      return bytes;
-    });
+/** A duration string ("500ms", "10s", "1h") parsed to milliseconds. */
+export function duration(opts: QuantityOptions = {}) {
+  return quantity(DURATION, opts);
+}
+
+/** A size string ("64KiB", "256MiB") parsed to bytes. */
+export function size(opts: QuantityOptions = {}) {
+  return quantity(SIZE, opts);
 }
 
 /** Ids that appear in MQTT topics: lower-case letters, digits, '-' and '_'. */

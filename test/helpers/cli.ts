@@ -24,7 +24,7 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
     p.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
     p.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     if (opts.input !== undefined) p.stdin?.end(opts.input);
-    const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 90_000);
     p.on('exit', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });

@@ -12,6 +12,7 @@ const HINTS: Record<string, string> = {
   openssl: 'apt-get install -y openssl',
   mbpoll: 'apt-get install -y mbpoll',
   pymodbus: 'apt-get install -y python3-pymodbus (run with /usr/bin/python3)',
+  promtool: 'apt-get install -y prometheus (it brings promtool)',
 };
 
 const SEARCH = ['/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin', '/bin', '/sbin'];

@@ -9,6 +9,7 @@ import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256File } from '../../src/release/checksum.js';
+import { BUFFER_FORMAT } from '../../src/buffer/sqlite-schema.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -29,7 +30,7 @@ export async function hostBundle(work: string, version: string, opts: HostBundle
   symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
   symlinkSync(process.execPath, join(dir, 'node', 'bin', 'node'));
   symlinkSync('deploy/install-bundle.sh', join(dir, 'install.sh'));
-  const manifest = { name: 'citygate', version, id, arch: process.arch, node: process.versions.node, buffer_format: opts.bufferFormat ?? 0 };
+  const manifest = { name: 'citygate', version, id, arch: process.arch, node: process.versions.node, buffer_format: opts.bufferFormat ?? BUFFER_FORMAT };
   writeFileSync(join(dir, 'release.json'), JSON.stringify(manifest));
   opts.mutate?.(dir);
   const tgz = join(work, `citygate-${id}.tar.gz`);

@@ -7,6 +7,7 @@
  * the release before it; a damaged bundle and a buffer-format bump are refused
  * before anything changes.
  */
+import { BUFFER_FORMAT } from '../../src/buffer/sqlite-schema.js';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -133,7 +134,7 @@ describe('citygate update', () => {
   });
 
   it('refuses a release whose buffer format the running one could not read back', async () => {
-    await expect(update({ ...base(), bundle: await bundle('0.5.0', { bufferFormat: 1 }) })).rejects.toThrow(/a rollback could not read the buffer/);
+    await expect(update({ ...base(), bundle: await bundle('0.5.0', { bufferFormat: BUFFER_FORMAT + 1 }) })).rejects.toThrow(/a rollback could not read the buffer/);
     expect(layout.linked('current')).toBe(`0.2.0-${process.arch}-test`);
   });
 

@@ -1,4 +1,7 @@
-/** `citygate doctor`: is this gateway ready to run? Exit 0 all ok, 2 when a check fails. */
+/**
+ * `citygate doctor`: is this gateway ready to run? Exit 0 when no check fails, 1 when the
+ * config itself is wrong (the user's to fix; nothing else can be checked), 2 when a check fails.
+ */
 import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/load.js';
 import { ConfigError, formatIssue } from '../../config/issues.js';
@@ -25,7 +28,7 @@ export function registerDoctor(program: Command): void {
       } catch (err) {
         const lines = err instanceof ConfigError ? err.details.slice(0, -1) : [String((err as Error).message)];
         print({ name: 'config', verdict: 'fail', detail: `${opts.config}: ${lines.join('\n                 ')}` });
-        process.exitCode = 2;
+        process.exitCode = 1;
         return;
       }
       for (const r of checkDataDir(config)) print(r);

@@ -1,11 +1,20 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { jsonSchema } from '../../config/schema.js';
+import { referencePages } from '../../config/reference.js';
 
 export function registerSchema(program: Command): void {
   program
     .command('schema')
     .description('print the JSON Schema of the gateway config (for editors: yaml-language-server)')
-    .action(() => {
+    .option('--docs <dir>', 'instead, write the config reference (one markdown page per section) into this directory')
+    .action((opts: { docs?: string }) => {
+      if (opts.docs) {
+        mkdirSync(opts.docs, { recursive: true });
+        for (const [name, text] of Object.entries(referencePages(jsonSchema()))) writeFileSync(join(opts.docs, name), text);
+        return;
+      }
       process.stdout.write(`${JSON.stringify(jsonSchema(), null, 2)}\n`);
     });
 }

@@ -36,7 +36,7 @@ describe('citygate doctor', () => {
     expect(r.stdout).toMatch(new RegExp(`✗ broker tcp +127\\.0\\.0\\.1:${dead} \\(uplink\\.url\\): connection refused: .* the gateway keeps readings in its buffer`));
     expect(r.stdout).toMatch(/\n2 checks failed, \d+ warnings? \(!\)\n$/);
     expect(r.stdout + r.stderr).not.toMatch(STACK);
-  }, 60_000);
+  }, 120_000);
 
   it('a private key given as the CA is named as such', async () => {
     const dir = tempDir();
@@ -53,7 +53,7 @@ describe('citygate doctor', () => {
     } finally {
       server.close();
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('citygate status', () => {
@@ -80,12 +80,12 @@ describe('citygate status', () => {
     body = health({ state: 'offline', last_error: 'connection refused (ECONNREFUSED)' });
     const offline = await runCli(['status', '--url', url]);
     expect(offline.stdout).toMatch(/^uplink {2}offline \(connection refused \(ECONNREFUSED\)\)/m);
-  }, 60_000);
+  }, 120_000);
 
   it('a disabled status page is a user error (exit 1)', async () => {
     const file = configFile({ uplink: { url: 'mqtts://b.example:8883' }, health: { http: false } });
     const r = await runCli(['status', '--config', file]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('the status page is disabled (health.http: false)');
-  }, 60_000);
+  }, 120_000);
 });

@@ -30,7 +30,7 @@ describe('citygate validate', () => {
     expect(r.stdout).toMatch(/^boards\/demo\.yaml: ok/m);
     expect(r.stderr).toContain('3 of 4 files failed validation');
     expect(r.stdout + r.stderr).not.toMatch(STACK);
-  }, 60_000);
+  }, 120_000);
 
   it('warnings pass, --strict makes them errors', async () => {
     const warn = file('warn.yaml', 'gateway: { id: g }\nuplink: { url: "mqtts://b:8883" }\ndevices:\n  - { id: pm, driver: serial, port: /dev/ttyAMA0, protocol: pms5003 }\n');
@@ -42,7 +42,7 @@ describe('citygate validate', () => {
     expect(strict.code).toBe(1);
     expect(strict.stdout).toMatch(/\(error \(--strict\)\)/);
     expect(strict.stdout).toContain('warn.yaml: 1 problem');
-  }, 60_000);
+  }, 120_000);
 
   it('a directory, an unreadable path and unset variables', async () => {
     const env = file('env.yaml', 'gateway: { id: ${GW_ID} }\nuplink: { url: "mqtts://b:8883" }\n' + sim);
@@ -52,5 +52,5 @@ describe('citygate validate', () => {
     expect(r.stdout).toMatch(/env\.yaml:1:16: environment variable GW_ID is not set .*\(warning\)/);
     expect(r.stdout).toContain('env.yaml: no errors found, but fields with unset ${ENV} variables could not be checked');
     expect(r.stderr).toContain('1 of 2 files failed validation');
-  }, 60_000);
+  }, 120_000);
 });
