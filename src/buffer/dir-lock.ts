@@ -11,7 +11,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
-import { runningPid } from '../runtime/pidfile.js';
+import { runningPid } from './pidfile.js';
 
 export const LOCK_FILE = 'gateway.lock';
 

@@ -5,7 +5,7 @@
  * reply saying so).
  */
 import { z } from 'zod';
-import { duration, pointName, topicId } from '../config/primitives.js';
+import { duration, pointName, topicId } from '../core/primitives.js';
 
 /** Every built-in command name, for the allow-list and its editor completion. */
 export const COMMAND_NAMES = ['ping', 'health', 'restart_device', 'reload_config', 'config', 'gpio_set', 'modbus_write'] as const;

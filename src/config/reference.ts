@@ -4,7 +4,7 @@
  * key with its type, default and description. `citygate schema --docs DIR` writes it;
  * a test fails when the committed pages differ from what this produces.
  */
-import { DURATION_PATTERN, SIZE_PATTERN } from './units.js';
+import { DURATION_PATTERN, SIZE_PATTERN } from '../core/units.js';
 import { ENV_REF_PATTERN } from './json-schema.js';
 
 type Json = Record<string, unknown>;

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { BUSES, DRIVERS } from '../drivers/registry.js';
-import { duration, ifThen, size, topicId } from './primitives.js';
+import { duration, ifThen, size, topicId } from '../core/primitives.js';
 import { brokerUrlProblem, listenAddressProblem } from './addresses.js';
 import { editorSchema } from './json-schema.js';
 import { commandsSchema } from '../commands/schema.js';

@@ -3,7 +3,7 @@
  * right, and a did-you-mean where a typo is likely.
  */
 import type { z } from 'zod';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../core/suggest.js';
 import { knownKeys, schemaAt, unionValues } from './schema-walk.js';
 
 export interface PathMessage {

@@ -1,6 +1,6 @@
 /**
  * What the pipeline needs to know about one point, whatever its driver: the keys the
- * config's point schema accepts (src/config/primitives.ts validates them and its
+ * config's point schema accepts (src/core/primitives.ts validates them and its
  * output type must stay assignable to this one; a compile-time check there says so).
  */
 export interface PointSettings {

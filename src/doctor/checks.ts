@@ -13,7 +13,7 @@ import { findDriver } from '../drivers/registry.js';
 import { clientOptions, isLoopbackHost } from '../uplink/client-options.js';
 import { Topics } from '../uplink/topics.js';
 import { describeError } from '../core/errors.js';
-import { formatBytes } from '../config/units.js';
+import { formatBytes } from '../core/units.js';
 
 /** The user deploy/citygate.service runs as. */
 const SERVICE_USER = 'citygate';

@@ -1,5 +1,5 @@
 /** The fleet as a terminal table, most trouble first (rows come sorted). */
-import { formatBytes } from '../config/units.js';
+import { formatBytes } from '../core/units.js';
 import { table } from '../cli/table.js';
 import type { GatewayRow } from './model.js';
 

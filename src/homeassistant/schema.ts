@@ -1,6 +1,6 @@
 /** The `homeassistant:` config section: MQTT discovery for Home Assistant, off by default. */
 import { z } from 'zod';
-import { duration } from '../config/primitives.js';
+import { duration } from '../core/primitives.js';
 
 export const homeAssistantSchema = z
   .strictObject({

@@ -25,7 +25,7 @@ import { systemVitals } from '../health/system.js';
 import { VERSION } from '../version.js';
 import { buildDevices, type DeviceRuntime, type DeviceWiring } from './devices.js';
 import { StatusServer } from '../health/http.js';
-import { removePid, writePid } from './pidfile.js';
+import { removePid, writePid } from '../buffer/pidfile.js';
 import { TimeWatch } from './time-watch.js';
 import { compactHealth } from '../health/compact.js';
 import { GatewayEvents } from './events.js';

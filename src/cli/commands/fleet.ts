@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parseDuration } from '../../config/units.js';
+import { parseDuration } from '../../core/units.js';
 import { UserError } from '../../core/errors.js';
 
 interface FleetCliOptions {

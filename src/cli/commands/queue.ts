@@ -6,7 +6,7 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Command } from 'commander';
-import { formatBytes, humanDuration } from '../../config/units.js';
+import { formatBytes, humanDuration } from '../../core/units.js';
 import { UserError, describeError } from '../../core/errors.js';
 import { BufferReader } from '../../buffer/reader.js';
 import { DirLock } from '../../buffer/dir-lock.js';

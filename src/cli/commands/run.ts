@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/load.js';
 import { formatIssue } from '../../config/issues.js';
-import { parseDuration } from '../../config/units.js';
+import { parseDuration } from '../../core/units.js';
 import { createLogger } from '../../core/log.js';
 import { UserError } from '../../core/errors.js';
 import { Gateway } from '../../runtime/gateway.js';

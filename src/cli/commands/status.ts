@@ -1,7 +1,7 @@
 /** `citygate status`: a running gateway's health, as a table (from its status page). */
 import type { Command } from 'commander';
 import type { HealthPayload } from '../../uplink/topics.js';
-import { formatBytes } from '../../config/units.js';
+import { formatBytes } from '../../core/units.js';
 import { DEFAULT_CONFIG, readConfig, withConfig } from '../config-arg.js';
 import { UserError } from '../../core/errors.js';
 

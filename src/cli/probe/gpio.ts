@@ -11,7 +11,7 @@
 import { Option, type Command } from 'commander';
 import { systemClock } from '../../core/clock.js';
 import { UserError, describeError } from '../../core/errors.js';
-import { formatDuration, parseDuration } from '../../config/units.js';
+import { formatDuration, parseDuration } from '../../core/units.js';
 import { Debouncer } from '../../drivers/gpio/debounce.js';
 import { DEFAULT_DEBOUNCE_MS } from '../../drivers/gpio/schema.js';
 import { isPulse } from '../../drivers/gpio/tally.js';

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { systemClock } from '../../core/clock.js';
 import { UserError, describeError } from '../../core/errors.js';
-import { parseDuration } from '../../config/units.js';
+import { parseDuration } from '../../core/units.js';
 import type { ModbusBus } from '../../drivers/modbus/bus.js';
 import { EXCEPTION_NAMES, ModbusExceptionError, ModbusLinkError, ModbusTimeoutError } from '../../drivers/modbus/errors.js';
 import { decodeAs, interpretBits, interpretRegisters } from '../../drivers/modbus/interpret.js';

@@ -11,7 +11,7 @@
  */
 import type { Command } from 'commander';
 import { UserError, describeError } from '../../core/errors.js';
-import { formatDuration, parseDuration } from '../../config/units.js';
+import { formatDuration, parseDuration } from '../../core/units.js';
 import { NodeSerialPorts } from '../../ports/serial/node-serialport.js';
 import { SerialOpenError } from '../../ports/serial/open-errors.js';
 import type { SerialConnection, SerialPorts, SerialSettings } from '../../ports/serial/port.js';

@@ -16,7 +16,7 @@ import { johnnyFiveLink } from './johnny-five-link.js';
 import type { FirmataLink, OpenFirmataLink } from './link.js';
 import { analogChannel, firmataDeviceSchema, firmataPointConfigs, pointType, type FirmataDeviceConfig } from './schema.js';
 import { serialFirmataIo } from './serial-io.js';
-import { serialPortNotes } from '../../config/primitives.js';
+import { serialPortNotes } from '../../core/primitives.js';
 
 export class FirmataDriver implements Driver {
   private link: FirmataLink | undefined;

@@ -4,8 +4,8 @@
  * controllers (README.md in this folder is the reference for integrators).
  */
 import { z } from 'zod';
-import { deviceBaseKeys, duration, pointPipelineKeys } from '../../config/primitives.js';
-import type { PointPipelineConfig } from '../../config/primitives.js';
+import { deviceBaseKeys, duration, pointPipelineKeys } from '../../core/primitives.js';
+import type { PointPipelineConfig } from '../../core/primitives.js';
 
 /** johnny-five Thermometer controllers that read an analog pin (others need I2C/1-Wire wiring we do not expose). */
 export const THERMOMETER_CONTROLLERS = ['LM35', 'LM335', 'TMP36', 'GROVE', 'TINKERKIT'] as const;

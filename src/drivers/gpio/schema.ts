@@ -4,8 +4,8 @@
  * (see `gpioPointConfigs`), so there is no `points:` list.
  */
 import { z } from 'zod';
-import { deviceBaseKeys, duration, ifThen, pointName } from '../../config/primitives.js';
-import type { PointPipelineConfig } from '../../config/primitives.js';
+import { deviceBaseKeys, duration, ifThen, pointName } from '../../core/primitives.js';
+import type { PointPipelineConfig } from '../../core/primitives.js';
 import type { ConfigNote } from '../../core/driver.js';
 
 const level = z

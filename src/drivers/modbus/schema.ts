@@ -5,7 +5,7 @@
  * holding or coil …) are checked here so `citygate validate` reports them with a line.
  */
 import { z } from 'zod';
-import { deviceBaseKeys, duration, ifThen, pointPipelineKeys, serialPortNotes, topicId } from '../../config/primitives.js';
+import { deviceBaseKeys, duration, ifThen, pointPipelineKeys, serialPortNotes, topicId } from '../../core/primitives.js';
 import type { BusDefinition } from '../../core/driver.js';
 import { DATA_TYPES, ORDER_ALIASES, registerCount } from './codec.js';
 import { READ_LIMIT, TABLES } from './pdu.js';

@@ -14,7 +14,7 @@
  *   the device reports `down` until the port appears.
  */
 import type { Driver, DriverContext } from '../../core/driver.js';
-import { formatDuration } from '../../config/units.js';
+import { formatDuration } from '../../core/units.js';
 import { NodeSerialPorts } from '../../ports/serial/node-serialport.js';
 import { ReconnectingSerial } from '../../ports/serial/reconnecting.js';
 import type { SerialPorts } from '../../ports/serial/port.js';

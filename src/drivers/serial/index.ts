@@ -11,7 +11,7 @@ import type { DriverDefinition } from '../../core/driver.js';
 import { SerialDriver } from './driver.js';
 import { emittedPoints, mergePointConfigs } from './points.js';
 import { serialDeviceSchema, type SerialDeviceConfig } from './schema.js';
-import { serialPortNotes } from '../../config/primitives.js';
+import { serialPortNotes } from '../../core/primitives.js';
 
 export const serialDriver: DriverDefinition<SerialDeviceConfig> = {
   name: 'serial',

@@ -4,7 +4,7 @@
  * `pointConfigs()`), so units and any scale/deadband an integrator adds apply to fixed
  * point sets like pm2_5 just as they do to Modbus registers.
  */
-import type { PointPipelineConfig } from '../../config/primitives.js';
+import type { PointPipelineConfig } from '../../core/primitives.js';
 import { linePointNames, type LinesOptions } from './protocols/lines.js';
 
 export const PROTOCOLS = ['pms5003', 'sds011', 'nmea', 'lines'] as const;

@@ -9,8 +9,8 @@
  * `effectiveOptions()` right below the schema, the one place that applies them.
  */
 import { z } from 'zod';
-import { deviceBaseKeys, duration, ifThen, pointName, pointPipelineKeys } from '../../config/primitives.js';
-import { didYouMean } from '../../config/suggest.js';
+import { deviceBaseKeys, duration, ifThen, pointName, pointPipelineKeys } from '../../core/primitives.js';
+import { didYouMean } from '../../core/suggest.js';
 import { regexGroupNames } from './protocols/lines.js';
 import { emittedPoints, PROTOCOLS, type ProtocolName } from './points.js';
 

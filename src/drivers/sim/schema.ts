@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { deviceBaseKeys, duration, pointPipelineKeys } from '../../config/primitives.js';
+import { deviceBaseKeys, duration, pointPipelineKeys } from '../../core/primitives.js';
 
 export const WAVES = ['sine', 'square', 'triangle', 'sawtooth', 'random_walk', 'step', 'counter', 'constant'] as const;
 

@@ -4,9 +4,9 @@
  * all come from one place.
  */
 import { z } from 'zod';
-import type { ConfigNote } from '../core/driver.js';
+import type { ConfigNote } from './driver.js';
 import { DURATION_PATTERN, SIZE_PATTERN, formatDuration, formatSize, parseDuration, parseSize } from './units.js';
-import type { PointSettings } from '../core/point-settings.js';
+import type { PointSettings } from './point-settings.js';
 
 const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
 
