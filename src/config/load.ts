@@ -11,6 +11,7 @@ import { busSchema, configSchema, deviceSchema, uplinkSchema, type DeviceConfig,
 import { ConfigError, formatPath, type ConfigIssue } from './issues.js';
 import { redact, substitute } from './substitute.js';
 import { explainIssues, type PathMessage } from './zod-issues.js';
+import { diskBudgetWarning } from '../buffer/disk-guard.js';
 import { crossCheck, type PartialConfig } from './crosscheck.js';
 import { parseConfigYaml, toData } from './yaml-doc.js';
 import { scalarPaths, typeEnvValues } from './env-values.js';
@@ -68,6 +69,9 @@ export function checkConfigText(text: string, file: string, opts: LoadOptions = 
   const uplink = parsed.success ? parsed.data.uplink : uplinkSchema.safeParse(field(data, 'uplink')).data;
   if (uplink) warnings.push(...securityWarnings(uplink).map(place));
   const config = parsed.success && issues.length === 0 ? parsed.data : undefined;
+  // Disk full is a state, but one to plan for: say when max_bytes cannot fit on this machine.
+  const disk = config ? diskBudgetWarning(config.gateway.data_dir, config.buffer.max_bytes) : undefined;
+  if (disk) warnings.push(place({ path: ['buffer', 'max_bytes'], message: disk }));
   return { ...(config ? { config } : {}), issues: sortIssues(issues), warnings: sortIssues(warnings) };
 }
 

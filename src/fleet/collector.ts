@@ -5,6 +5,7 @@
  * gateway id with the default `topic_root` (citygate/<id>). Bounded: at most
  * `maxGateways` are tracked; payloads that are not JSON are counted and skipped.
  */
+import { Topics } from '../uplink/topics.js';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Retained, GatewayRow } from './model.js';
 import { byTrouble, gatewayRow } from './model.js';
@@ -62,8 +63,8 @@ export class FleetCollector {
       throw err;
     });
     client.on('error', () => undefined); // reconnects by itself; the table shows stale ages
-    const root = this.o.root.replace(/\/+$/, '');
-    await client.subscribeAsync([`${root}/+/status`, `${root}/+/health`], { qos: 0 });
+    const fleet = Topics.fleet(this.o.root);
+    await client.subscribeAsync([fleet.status, fleet.health], { qos: 0 });
   }
 
   private onMessage(topic: string, payload: Buffer): void {

@@ -14,7 +14,7 @@
 import type { GatewayConfig } from '../config/schema.js';
 import { findDriver } from '../drivers/registry.js';
 import type { PointView } from '../health/live.js';
-import type { Topics } from '../uplink/topics.js';
+import { Topics } from '../uplink/topics.js';
 import { sensorClass } from './classes.js';
 
 export interface Announcement {
@@ -42,11 +42,11 @@ export function configuredPoints(config: GatewayConfig): PointDef[] {
 }
 
 export function stateTopic(topics: Topics, device: string, point: string): string {
-  return `${topics.root}/ha/${device}/${point}`;
+  return topics.haState(device, point);
 }
 
 export function discoveryTopic(prefix: string, gateway: string, device: string, point: string): string {
-  return `${prefix}/sensor/${slug(gateway)}/${slug(`${device}_${point}`)}/config`;
+  return Topics.haDiscovery(prefix, slug(gateway), slug(`${device}_${point}`));
 }
 
 export function announcements(config: GatewayConfig, topics: Topics, prefix: string): Announcement[] {

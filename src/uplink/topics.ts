@@ -150,6 +150,19 @@ export class Topics {
   get allData(): string {
     return `${this.root}/data/+`;
   }
+  /** A point's value for Home Assistant dashboards (retained view, not the delivery path). */
+  haState(device: string, point: string): string {
+    return `${this.root}/ha/${device}/${point}`;
+  }
+  /** Home Assistant's own discovery topic for one point (under its `discovery_prefix`); ids already slugged. */
+  static haDiscovery(prefix: string, gatewaySlug: string, objectSlug: string): string {
+    return `${prefix}/sensor/${gatewaySlug}/${objectSlug}/config`;
+  }
+  /** For fleet tools: the retained status and health of every gateway under a common root. */
+  static fleet(root: string): { status: string; health: string } {
+    const r = root.replace(/\/+$/, '');
+    return { status: `${r}/+/status`, health: `${r}/+/health` };
+  }
   /** Subscription filter for everything under the root. */
   get all(): string {
     return `${this.root}/#`;

@@ -4,7 +4,8 @@
  * either delivered or announced; nothing crashes; max_bytes bounds every file.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cli } from '../../helpers/cli.js';
 import { join } from 'node:path';
 import { ChildGateway } from '../../helpers/child-gateway.js';
 import { SeqCollector } from '../../helpers/seq-collector.js';
@@ -42,6 +43,17 @@ describe('disk full', () => {
     fs?.unmount();
     child = broker = fs = undefined;
   });
+
+  it('validate warns (with the position) when max_bytes is more than the data_dir can hold; --strict makes it an error', async () => {
+    fs = new SmallFs(4 * MiB).mount();
+    const file = join(tempDir(), 'gateway.yaml');
+    writeFileSync(file, `gateway: { id: v-gw, data_dir: ${fs.dir}/data }\nuplink: { url: "mqtt://127.0.0.1:1883" }\nbuffer: { max_bytes: 64MiB }\ndevices: [ { id: s, driver: sim, poll: 1s, points: [ { name: x } ] } ]\n`);
+    const r = await cli(['validate', file]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/gateway\.yaml:3:\d+: buffer\.max_bytes: buffer\.max_bytes \(64 MiB\) is more than .* can hold on this machine \(\d\.\d MiB free\): the buffer will keep to about/);
+    const strict = await cli(['validate', '--strict', file]);
+    expect(strict.code).toBe(1);
+  }, 60_000);
 
   it('max_bytes bounds everything the buffer puts on disk (database, WAL, shm, ledger, reserve)', async () => {
     fs = new SmallFs(8 * MiB).mount();
