@@ -26,6 +26,8 @@ export interface DeviceHealthSnapshot {
   errors: number;
   consecutive_errors: number;
   last_error?: string;
+  /** Epoch ms of the last error. */
+  last_error_at?: number;
   counters: Record<string, number>;
   latency_ms?: { p50: number; p99: number };
 }
@@ -43,6 +45,8 @@ export class DeviceHealth implements DeviceHealthReporter {
   private errors = 0;
   private streak = 0;
   private lastError: string | undefined;
+  /** Wall-clock ms of the last error: when it happened, for people reading health. */
+  private lastErrorAt: number | undefined;
   private readonly counters: Record<string, number> = {};
   private readonly latency = new LatencyWindow(512);
   private lastState: DeviceState = 'ok';
@@ -64,8 +68,13 @@ export class DeviceHealth implements DeviceHealthReporter {
     this.errors++;
     this.streak++;
     const msg = describeError(err);
-    this.lastError = where ? `${where}: ${msg}` : msg;
+    this.noteError(where ? `${where}: ${msg}` : msg);
     this.check();
+  }
+
+  private noteError(text: string): void {
+    this.lastError = text;
+    this.lastErrorAt = this.clock.now();
   }
 
   count(name: string, n = 1): void {
@@ -73,6 +82,12 @@ export class DeviceHealth implements DeviceHealthReporter {
   }
 
   setState(state: DeviceState, reason?: string): void {
+    // A device forced down or degraded (a serial port unplugged) is an error too: it
+    // counts, and its reason is the last error, so health and /metrics show it.
+    if (state !== 'ok' && reason && this.forced?.reason !== reason) {
+      this.errors++;
+      this.noteError(reason);
+    }
     this.forced = state === 'ok' ? undefined : { state, ...(reason ? { reason } : {}) };
     if (state === 'ok') this.streak = 0;
     this.check(reason);
@@ -120,6 +135,7 @@ export class DeviceHealth implements DeviceHealthReporter {
     };
     if (this.forced?.reason) snap.reason = this.forced.reason;
     if (this.lastError) snap.last_error = this.lastError;
+    if (this.lastErrorAt !== undefined) snap.last_error_at = this.lastErrorAt;
     const lat = this.latency.percentiles();
     if (lat) snap.latency_ms = lat;
     return snap;

@@ -311,6 +311,7 @@ export class Gateway {
     };
     if (u.connectedSince !== undefined) uplink.connected_since = u.connectedSince;
     if (u.lastError !== undefined) uplink.last_error = u.lastError;
+    if (u.lastErrorAt !== undefined) uplink.last_error_at = u.lastErrorAt;
     if (u.insecure) uplink.insecure = true;
     return {
       gateway: this.config.gateway.id,

@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { Backoff } from '../core/backoff.js';
 import { describeError } from '../core/errors.js';
+import { LogLimiter } from '../core/log-limiter.js';
 import type { DurableBuffer } from '../buffer/buffer.js';
 import type { UplinkConfig } from '../config/schema.js';
 import { buildMessages, type OutgoingMessage } from './batcher.js';
@@ -78,12 +79,19 @@ export class MqttUplink implements Uplink {
     connects: number;
     connectedSince?: number;
     lastError?: string;
+    lastErrorAt?: number;
   };
+  /** Connection attempts since the link was last online, and since when it is down (mono ms). */
+  private attempts = 0;
+  private offlineSince: number | undefined;
+  private lastLoggedError: string | undefined;
+  private readonly errorLog: LogLimiter;
   private readonly insecure: boolean;
   private downlink: DownlinkListener | undefined;
 
   constructor(private readonly o: MqttUplinkOptions) {
     this.window = o.config.inflight;
+    this.errorLog = new LogLimiter(o.clock);
     this.backoff = new Backoff({ base: o.config.reconnect.min, max: o.config.reconnect.max, jitter: 0.5 }, () => o.clock.random());
     const url = new URL(o.config.url);
     this.insecure = (url.protocol === 'mqtt:' || url.protocol === 'ws:') && !isLoopbackHost(url.hostname);
@@ -106,12 +114,13 @@ export class MqttUplink implements Uplink {
     if (this.stopping) return;
     const g = ++this.gen;
     this.st = 'connecting';
+    this.attempts++;
+    this.offlineSince ??= this.o.clock.mono();
     let client: MqttClient;
     try {
       client = mqtt.connect(this.o.config.url, clientOptions(this.o.config, this.o.gatewayId, this.o.topics));
     } catch (err) {
-      this.s.lastError = describeError(err);
-      this.o.log.error({ broker: this.o.config.url }, `uplink: cannot connect: ${this.s.lastError}`);
+      this.noteError(`cannot connect: ${describeError(err)}`);
       this.st = 'offline';
       this.scheduleReconnect();
       return;
@@ -126,8 +135,7 @@ export class MqttUplink implements Uplink {
     });
     client.on('error', (err) => {
       if (g !== this.gen) return;
-      this.s.lastError = explainMqttError(err);
-      this.o.log.warn({ broker: this.o.config.url }, `uplink: ${this.s.lastError}`);
+      this.noteError(explainMqttError(err));
     });
     client.on('close', () => {
       connectDeadline();
@@ -144,14 +152,49 @@ export class MqttUplink implements Uplink {
     const rm = props?.receiveMaximum ?? 65_535;
     this.window = Math.max(1, Math.min(this.o.config.inflight, rm - RESERVED_SLOTS));
     this.maxPacket = props?.maximumPacketSize ?? MQTT_MAX_PACKET;
+    const offlineS = this.offlineSince === undefined ? 0 : Math.round((this.o.clock.mono() - this.offlineSince) / 1000);
     this.o.log.info(
-      { broker: this.o.config.url, window: this.window, maxPacket: this.maxPacket, reconnects: this.s.reconnects },
-      'uplink online',
+      { broker: this.o.config.url, window: this.window, maxPacket: this.maxPacket, reconnects: this.s.reconnects, attempts: this.attempts, offline_s: offlineS, backlog: this.backlog() },
+      this.s.connects > 1 ? `uplink online again after ${offlineS}s and ${this.attempts} attempts; ${this.backlog()} readings to deliver` : 'uplink online',
     );
+    // Recovered: the error that kept it offline is history (its time stays in the log).
+    delete this.s.lastError;
+    delete this.s.lastErrorAt;
+    this.attempts = 0;
+    this.offlineSince = undefined;
+    this.lastLoggedError = undefined;
+    this.errorLog.clear();
     const status: StatusPayload = { state: 'online', version: this.o.version, started: this.o.startedAt };
     this.client?.publish(this.o.topics.status, JSON.stringify(status), { qos: 1, retain: true });
     this.subscribeDownlink();
     this.pump();
+  }
+
+  /**
+   * One line when the reason the link is down changes; the same reason again at most
+   * once a minute, with the attempts, time offline and backlog (not one line per retry).
+   */
+  private noteError(text: string): void {
+    this.s.lastError = text;
+    this.s.lastErrorAt = this.o.clock.now();
+    const changed = text !== this.lastLoggedError;
+    const { log, repeats } = changed ? { log: true, repeats: 0 } : this.errorLog.hit();
+    if (changed) this.errorLog.hit();
+    if (!log) return;
+    this.lastLoggedError = text;
+    const offlineS = this.offlineSince === undefined ? 0 : Math.round((this.o.clock.mono() - this.offlineSince) / 1000);
+    this.o.log.warn(
+      { broker: this.o.config.url, attempts: this.attempts, offline_s: offlineS, backlog: this.backlog(), ...(repeats ? { repeats } : {}) },
+      `uplink: ${text}${changed ? '' : ` (still, after ${this.attempts} attempts and ${offlineS}s offline)`}`,
+    );
+  }
+
+  private backlog(): number {
+    try {
+      return this.o.buffer.stats().readings;
+    } catch {
+      return -1;
+    }
   }
 
   // ---- downlink hook (src/commands) -------------------------------------------------
@@ -392,6 +435,7 @@ export class MqttUplink implements Uplink {
     };
     if (this.s.connectedSince !== undefined && this.st === 'online') s.connectedSince = this.s.connectedSince;
     if (this.s.lastError !== undefined) s.lastError = this.s.lastError;
+    if (this.s.lastErrorAt !== undefined) s.lastErrorAt = this.s.lastErrorAt;
     return s;
   }
 }

@@ -15,6 +15,8 @@ export interface UplinkStats {
   inflight: number;
   window: number;
   lastError?: string;
+  /** Wall-clock ms of `lastError`; both are cleared when the link is online again. */
+  lastErrorAt?: number;
   insecure: boolean;
 }
 

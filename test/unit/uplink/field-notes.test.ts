@@ -168,3 +168,28 @@ describe('mqtt.js field notes', () => {
     attempts.slice(1, 5).forEach((t, n) => expect(t - (attempts[n] as number)).toBeGreaterThanOrEqual((delays[n] as number) - 20));
   }, 30_000);
 });
+
+describe('uplink log and health while the broker is away', () => {
+  it('one line per reason, not one per retry; recovery says how long and how many attempts; last_error has a time and clears', async () => {
+    const port = await freePort();
+    const cap = logCapture();
+    const { uplink } = setup(`mqtt://127.0.0.1:${port}`, { reconnect: { min: '100ms', max: '200ms' } }, 1, cap.log);
+    uplink.start();
+    await until(() => cap.lines().filter((l) => l.msg === 'uplink: reconnect scheduled').length >= 8, 'eight attempts', 20_000);
+    const refused = cap.lines().filter((l) => typeof l.msg === 'string' && l.msg.includes('connection refused'));
+    expect(refused).toHaveLength(1); // eight refusals, one line
+    expect(refused[0]).toMatchObject({ attempts: 1, backlog: 0 });
+    const down = uplink.stats();
+    expect(down.lastError).toMatch(/connection refused/);
+    expect(down.lastErrorAt).toBeGreaterThan(Date.now() - 60_000);
+    const broker = new EmbeddedBroker('127.0.0.1', port);
+    await broker.start();
+    cleanups.push(() => broker.stop());
+    await until(() => uplink.stats().state === 'online', 'online', 20_000);
+    expect(uplink.stats().lastError).toBeUndefined();
+    await uplink.stop(0);
+    const back = cap.lines().find((l) => l.msg === 'uplink online');
+    expect(back).toMatchObject({ broker: `mqtt://127.0.0.1:${port}` });
+    expect(back!.attempts as number).toBeGreaterThanOrEqual(8);
+  }, 45_000);
+});
