@@ -4,7 +4,9 @@
  * - **Budget.** The buffer may use min(max_bytes, what it uses now + free space −
  *   a reserve for the rest of the system). Everything counts against it: database,
  *   WAL, shared memory, the ledger and the ballast below.
- * - **Ballast.** A small file of zeros (`reserve.bin`) is kept beside the database.
+ * - **Ballast.** Small files of zeros are kept beside the database: `reserve.bin` for a
+ *   running gateway, `reserve-open.bin` for opening the database on a full disk after a
+ *   restart (the running one is spent by then).
  *   When a write fails for lack of space, it is deleted: that is the room SQLite needs
  *   to delete the oldest rows (a DELETE writes WAL frames too), to checkpoint, and to
  *   open the database at all on a full disk (the -shm file). It is put back when
@@ -17,6 +19,7 @@ import { dirname, join } from 'node:path';
 import type { DiskState } from '../uplink/topics.js';
 
 export const BALLAST_FILE = 'reserve.bin';
+export const OPEN_RESERVE_FILE = 'reserve-open.bin';
 
 export interface DiskGuardOptions {
   dataDir: string;
@@ -30,13 +33,20 @@ const clamp = (n: number, lo: number, hi: number): number => Math.max(lo, Math.m
 
 export class DiskGuard {
   readonly ballastFile: string;
+  /** Kept for opening the database on a full disk (see releaseForOpen). */
+  readonly openReserveFile: string;
   readonly ballastBytes: number;
   private failing = false;
   private last: { free: number; total: number } | undefined;
 
   constructor(private readonly o: DiskGuardOptions) {
     this.ballastFile = join(o.dataDir, BALLAST_FILE);
-    this.ballastBytes = clamp(Math.floor(o.maxBytes / 16), 64 * 1024, 2 * 1024 * 1024);
+    this.openReserveFile = join(o.dataDir, OPEN_RESERVE_FILE);
+    // A sixteenth of max_bytes, 64 KiB to 2 MiB — and never more than 1/32 of a small
+    // file system, or it would never fit beside the buffer at all.
+    const total = this.fs()?.total;
+    const cap = total === undefined ? 2 * 1024 * 1024 : Math.max(64 * 1024, Math.floor(total / 32));
+    this.ballastBytes = Math.min(cap, clamp(Math.floor(o.maxBytes / 16), 64 * 1024, 2 * 1024 * 1024));
   }
 
   private fs(): { free: number; total: number } | undefined {
@@ -60,33 +70,52 @@ export class DiskGuard {
     return Math.max(0, Math.min(this.o.maxBytes, usedBytes + fs.free - this.reserve(fs.total)));
   }
 
-  /** Put the ballast back if it is missing and there is room; never throws. */
+  /** Put the reserve files back where missing and there is room; never throws. */
   ensureBallast(): void {
-    if (this.hasBallast()) return;
-    const fs = this.fs();
-    if (!fs || fs.free < this.ballastBytes * 2 + this.reserve(fs.total)) return;
-    let fd: number | undefined;
-    try {
-      fd = openSync(this.ballastFile, 'w', 0o600);
-      writeSync(fd, Buffer.alloc(this.ballastBytes));
-      fsyncSync(fd);
-    } catch {
-      rmSync(this.ballastFile, { force: true });
-    } finally {
-      if (fd !== undefined) closeSync(fd);
+    for (const file of [this.openReserveFile, this.ballastFile]) {
+      if (this.has(file)) continue;
+      const fs = this.fs();
+      if (!fs || fs.free < this.ballastBytes * 2 + this.reserve(fs.total)) return;
+      let fd: number | undefined;
+      try {
+        fd = openSync(file, 'w', 0o600);
+        writeSync(fd, Buffer.alloc(this.ballastBytes));
+        fsyncSync(fd);
+      } catch {
+        rmSync(file, { force: true });
+      } finally {
+        if (fd !== undefined) closeSync(fd);
+      }
     }
   }
 
-  /** Free the ballast's room. True if there was one to free. */
+  /** Free the running reserve's room (a write failed). True if there was one to free. */
   releaseBallast(): boolean {
-    if (!this.hasBallast()) return false;
+    if (!this.has(this.ballastFile)) return false;
     rmSync(this.ballastFile, { force: true });
     return true;
   }
 
+  /**
+   * Free room to open the database on a full disk (the -shm and WAL need some). A
+   * second reserve is kept for this alone: the running one is usually spent by then.
+   */
+  releaseForOpen(): boolean {
+    for (const file of [this.openReserveFile, this.ballastFile]) {
+      if (!this.has(file)) continue;
+      rmSync(file, { force: true });
+      return true;
+    }
+    return false;
+  }
+
   hasBallast(): boolean {
+    return this.has(this.ballastFile);
+  }
+
+  private has(file: string): boolean {
     try {
-      return statSync(this.ballastFile).size >= this.ballastBytes;
+      return statSync(file).size >= this.ballastBytes;
     } catch {
       return false;
     }
@@ -149,7 +178,7 @@ function fsOf(dir: string): { free: number; total: number } {
 
 function bufferFilesBytes(dataDir: string): number {
   let n = 0;
-  for (const f of ['buffer.db', 'buffer.db-wal', 'buffer.db-shm', 'seq.ledger', BALLAST_FILE]) {
+  for (const f of ['buffer.db', 'buffer.db-wal', 'buffer.db-shm', 'seq.ledger', BALLAST_FILE, OPEN_RESERVE_FILE]) {
     try {
       n += statSync(join(dataDir, f)).size;
     } catch {

@@ -112,13 +112,13 @@ export class SqliteBuffer implements DurableBuffer {
       walCap: this.walCap,
       onCorrupt: opts.onCorrupt ?? 'move_aside',
       check: dbExisted && (!this.ledger.found?.clean || walDamaged),
-      makeRoom: () => this.disk.releaseBallast(),
+      makeRoom: () => this.disk.releaseForOpen(),
     });
     this.db = opened.db;
     try {
       this.ledger.open();
     } catch (err) {
-      if (!isDiskFull(err) || !this.disk.releaseBallast()) throw err;
+      if (!isDiskFull(err) || !this.disk.releaseForOpen()) throw err;
       this.ledger.open();
     }
     this.stmt = prepareStatements(this.db);
@@ -272,7 +272,7 @@ export class SqliteBuffer implements DurableBuffer {
     // Every file counts: pages in use, the WAL at its cap, -shm, ledger and ballast.
     const pageSize = Number(this.stmt.pageSize.pluck().get());
     const used = (Number(this.stmt.pageCount.pluck().get()) - Number(this.stmt.freelist.pluck().get())) * pageSize;
-    const overhead = this.walCap + 64 * 1024 + 4096 + this.disk.ballastBytes;
+    const overhead = this.walCap + 64 * 1024 + 4096 + 2 * this.disk.ballastBytes;
     const stored = Math.max(1, this.t.bytes + delta.bytes);
     const ratio = stored > 64 * 1024 ? Math.min(4, Math.max(1, used / stored)) : 1.3;
     const limit = this.disk.budget(this.fileBytes());
@@ -515,7 +515,7 @@ export class SqliteBuffer implements DurableBuffer {
   /** The buffer's files on disk: database, WAL, shared memory, ledger, ballast. */
   fileBytes(): number {
     let n = 0;
-    for (const f of [this.file, `${this.file}-wal`, `${this.file}-shm`, join(this.opts.dataDir, LEDGER_FILE), this.disk.ballastFile]) {
+    for (const f of [this.file, `${this.file}-wal`, `${this.file}-shm`, join(this.opts.dataDir, LEDGER_FILE), this.disk.ballastFile, this.disk.openReserveFile]) {
       try {
         n += statSync(f).size;
       } catch {

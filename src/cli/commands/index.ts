@@ -38,7 +38,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'schema',
-    term: 'schema',
+    term: 'schema [options]',
     summary: 'print the JSON Schema of the gateway config (for editors: yaml-language-server)',
     load: async () => (await import('./schema.js')).registerSchema,
   },
