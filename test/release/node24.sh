@@ -38,7 +38,9 @@ tar -C "$REPO" --exclude=./.git --exclude=./dist -cf - . | tar -C "$SCRATCH/repo
 # prebuild-install, which downloads from outside the registry and only fails slowly.
 GYP="$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js"
 for addon in better-sqlite3 epoll; do
-  (cd "$SCRATCH/repo/node_modules/$addon" && "$NODE_DIR/bin/node" "$GYP" rebuild --release --nodedir="$NODE_DIR" -j 2 >/dev/null)
+  # npm run exports npm_config_nodedir (this machine's npmrc sets it to /usr, Node 20's
+  # headers) and node-gyp prefers it to --nodedir: drop it, or the addon is built for 20.
+  (cd "$SCRATCH/repo/node_modules/$addon" && env -u npm_config_nodedir -u NPM_CONFIG_NODEDIR "$NODE_DIR/bin/node" "$GYP" rebuild --release --nodedir="$NODE_DIR" -j 2 >/dev/null)
 done
 PATH="$NODE_DIR/bin:$PATH" node -e 'new (require(process.argv[1]))(":memory:"); console.log("better-sqlite3 loads on", process.version)' \
   "$SCRATCH/repo/node_modules/better-sqlite3"
