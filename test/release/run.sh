@@ -85,6 +85,8 @@ mount -t proc proc "$R/proc"
 mount --bind /dev "$R/dev"
 [ -z "\$(ip route show)" ] || { echo "a route exists: not offline" >&2; exit 2; }
 "$MOSQUITTO" -c "$SCRATCH/mosquitto.conf" & broker=\$!
+# Whatever fails, nothing started here outlives the test.
+trap 'kill \$broker \${gw:-} \${counter:-} 2>/dev/null || true' EXIT
 sleep 1
 export -n NODE_EXTRA_CA_CERTS 2>/dev/null || true
 cg() { chroot "$R" /usr/bin/qemu-aarch64-static /opt/citygate/current/node/bin/node /opt/citygate/current/bin/citygate.js "\$@"; }
