@@ -1,45 +1,58 @@
 #!/usr/bin/env bash
-# Install citygate on a Raspberry Pi-class gateway (Debian / Raspberry Pi OS).
-# Run from an unpacked citygate checkout or release, as root:
-#   sudo ./deploy/install.sh [path/to/gateway.yaml]
-# Idempotent: running it again upgrades the code and keeps config, secrets and buffer.
+# Install citygate from a checkout on a Raspberry Pi-class gateway (Debian / Raspberry
+# Pi OS), as root. Needs Node.js 20.19+, 22 or 24 and the npm registry (it runs
+# `npm ci` and builds). Without a network, use a release bundle instead (deploy/README.md).
+#
+#   sudo ./deploy/install.sh [--dry-run] [path/to/gateway.yaml]
+#
+# Builds the checkout into a new release directory /opt/citygate/releases/<id> (the
+# id is the version and a hash of the sources: running it again on the same checkout
+# reuses that release), points /opt/citygate/current at it, and installs the unit,
+# the udev rules and /usr/local/bin/citygate. Config, secrets and buffer are kept.
+# --dry-run prints every change and makes none.
 set -euo pipefail
 
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
-PREFIX=/opt/citygate
-CONF=/etc/citygate
-DATA=/var/lib/citygate
+# shellcheck source=deploy/lib/common.sh
+. "$SRC/deploy/lib/common.sh"
 
-die() { echo "install.sh: $*" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || die "run as root: sudo $0 $*"
-command -v node >/dev/null || die "Node.js 20 is needed: apt-get install -y nodejs (or NodeSource 20.x)"
-major=$(node -p 'process.versions.node.split(".")[0]')
-[ "$major" -ge 20 ] || die "Node.js >= 20 is needed, found $(node -v)"
+parse_install_args "$0" 14 "$@"
+NODE="$(command -v node)" || die "Node.js is needed (20.19+, 22 or 24), or install a release bundle, which carries its own"
+check_node_version "$NODE"
 
-# A system user with no login and no home, in the groups for serial and GPIO.
-getent group gpio >/dev/null || groupadd --system gpio
-id citygate >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin --user-group citygate
-usermod -aG dialout,gpio citygate
+version=$(cd "$SRC" && "$NODE" -p 'require("./package.json").version')
+hash=$(cd "$SRC" && find bin src boards deploy package.json package-lock.json tsconfig.json tsconfig.build.json -type f -print0 |
+  LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
+ID="$version-$hash"
+REL="$PREFIX/releases/$ID"
 
-install -d -m 0755 "$PREFIX"
-install -d -m 0750 -o root -g citygate "$CONF"
-install -d -m 0750 -o citygate -g citygate "$DATA"
+ensure_user
+ensure_dirs
 
-echo "copying code to $PREFIX"
-tar -C "$SRC" --exclude=node_modules --exclude=.git --exclude=dist -cf - . | tar -C "$PREFIX" -xf -
-(cd "$PREFIX" && npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev)
-
-if [ ! -f "$CONF/gateway.yaml" ]; then
-  if [ "${1:-}" ]; then install -m 0640 -o root -g citygate "$1" "$CONF/gateway.yaml"
-  else install -m 0640 -o root -g citygate "$SRC/deploy/gateway.example.yaml" "$CONF/gateway.yaml"; fi
-  echo "edit $CONF/gateway.yaml (see $PREFIX/boards/ for examples)"
+if [ -f "$REL/dist/cli/main.js" ] && [ -e "$REL/node/bin/node" ]; then
+  say "release $ID is already built: keeping it"
+else
+  STAGE="$PREFIX/releases/.build-$ID"
+  say "building release $ID (npm ci, tsc, npm prune --omit=dev)"
+  run rm -rf "$STAGE"
+  run install -d -m 0755 "$STAGE"
+  if [ "$DRY_RUN" = 1 ]; then
+    echo "+ copy $SRC (without node_modules, .git, dist) to $STAGE; npm ci; npm run build; npm prune --omit=dev"
+  else
+    tar -C "$SRC" --exclude=./node_modules --exclude=./.git --exclude=./dist -cf - . | tar -C "$STAGE" -xf -
+    (cd "$STAGE" && npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev --no-audit --no-fund)
+    # What an installed release runs is dist/: the TypeScript sources and tests go.
+    rm -rf "$STAGE/src" "$STAGE/test" "$STAGE/bench"
+    find "$STAGE/dist" -name "*.map" -delete
+  fi
+  run install -d -m 0755 "$STAGE/node/bin"
+  run ln -sfn "$NODE" "$STAGE/node/bin/node"
+  run rm -rf "$REL"
+  run mv -T "$STAGE" "$REL"
 fi
-[ -f "$CONF/env" ] || { install -m 0600 -o root -g root /dev/null "$CONF/env"; echo "put MQTT_PASSWORD=... in $CONF/env (root-only)"; }
-[ ! -f "$CONF/secrets.yaml" ] || chmod 0600 "$CONF/secrets.yaml"
 
-install -m 0644 "$SRC/deploy/citygate.service" /etc/systemd/system/citygate.service
-ln -sf "$PREFIX/bin/citygate.js" /usr/local/bin/citygate
-systemctl daemon-reload
-systemctl enable citygate.service
-echo "check it:  sudo -u citygate citygate doctor --config $CONF/gateway.yaml"
-echo "start it:  sudo systemctl restart citygate && journalctl -u citygate -f"
+switch_release "$ID"
+ensure_config "$GIVEN" "$REL/deploy/gateway.example.yaml"
+install_system_files "$REL"
+say "check it:  sudo -u citygate citygate doctor --config /etc/citygate/gateway.yaml"
+say "start it:  sudo systemctl restart citygate && journalctl -u citygate -f"

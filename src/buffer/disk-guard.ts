@@ -13,7 +13,7 @@
  *   buffer now), `full` (writes are failing).
  */
 import { closeSync, fsyncSync, openSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { DiskState } from '../uplink/topics.js';
 
 export const BALLAST_FILE = 'reserve.bin';
@@ -111,4 +111,50 @@ export class DiskGuard {
 export function isDiskFull(err: unknown): boolean {
   const code = String((err as { code?: unknown })?.code ?? '');
   return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'SQLITE_IOERR_SHMSIZE' || code === 'SQLITE_IOERR_WRITE' || code === 'SQLITE_IOERR_FSYNC' || code === 'EDQUOT';
+}
+
+/**
+ * For `validate` and `doctor`: a warning when `max_bytes` is more than the file system
+ * holding `dataDir` (or its nearest existing parent) can give the buffer on this
+ * machine, with what the running limit will be. Undefined when it fits, or when the
+ * file system cannot be read.
+ */
+export function diskBudgetWarning(dataDir: string, maxBytes: number, statfs: (dir: string) => { free: number; total: number } = fsOf): string | undefined {
+  let dir = dataDir;
+  for (let i = 0; i < 64; i++) {
+    let fs: { free: number; total: number } | undefined;
+    try {
+      fs = statfs(dir);
+    } catch {
+      const parent = dirname(dir);
+      if (parent === dir) return undefined;
+      dir = parent;
+      continue;
+    }
+    const used = dir === dataDir ? bufferFilesBytes(dataDir) : 0;
+    const reserve = Math.min(16 * 1024 * 1024, Math.floor(fs.total * 0.02));
+    const room = Math.max(0, used + fs.free - reserve);
+    if (maxBytes <= room) return undefined;
+    return `buffer.max_bytes (${mib(maxBytes)}) is more than ${dir} can hold on this machine (${mib(fs.free)} free): the buffer will keep to about ${mib(room)} and drop the oldest readings beyond that (health: disk low) — lower max_bytes or free space`;
+  }
+  return undefined;
+}
+
+const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 1 : 0)} MiB`;
+
+function fsOf(dir: string): { free: number; total: number } {
+  const s = statfsSync(dir);
+  return { free: s.bavail * s.bsize, total: s.blocks * s.bsize };
+}
+
+function bufferFilesBytes(dataDir: string): number {
+  let n = 0;
+  for (const f of ['buffer.db', 'buffer.db-wal', 'buffer.db-shm', 'seq.ledger', BALLAST_FILE]) {
+    try {
+      n += statSync(join(dataDir, f)).size;
+    } catch {
+      // not there
+    }
+  }
+  return n;
 }

@@ -46,6 +46,8 @@ export interface JournalOptions {
   /** Most events kept in memory while the disk fails (default 1,000). */
   maxMemory?: number;
   ledger?: SeqLedger;
+  /** Told of every event as it is recorded, merged or not (the status page); must not throw. */
+  onEvent?: (ev: Record<string, unknown>) => void;
 }
 
 export class EventJournal {
@@ -98,6 +100,7 @@ export class EventJournal {
   /** Record an event inside the caller's transaction (throws, so the caller rolls back). */
   write(ev: EventBody): void {
     const stamped: Stamped = { ...ev, ts: this.o.now() };
+    this.o.onEvent?.(stamped);
     const kind = kindOf(ev);
     if (kind === 'loss' && this.mergeLoss(stamped)) return;
     if (kind === 'chatty' && this.coalesce(stamped)) return;

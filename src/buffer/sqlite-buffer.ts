@@ -72,6 +72,8 @@ export interface SqliteBufferOptions {
   reserveBytes?: number;
   /** A fault in a path that must not throw (applying acks): for the log. */
   onFault?: (what: string, err: unknown) => void;
+  /** Told of every event as it is recorded (the status page's "last events"); must not throw. */
+  onEvent?: (event: Record<string, unknown>) => void;
 }
 
 const isDropReason = (r: string): r is DropReason => r === 'max_bytes' || r === 'max_age' || r === 'disk_full';
@@ -120,7 +122,12 @@ export class SqliteBuffer implements DurableBuffer {
       this.ledger.open();
     }
     this.stmt = prepareStatements(this.db);
-    this.events = new EventJournal(this.db, { now: () => opts.clock.now(), ledger: this.ledger, ...(opts.maxEvents !== undefined ? { maxInfo: opts.maxEvents } : {}) });
+    this.events = new EventJournal(this.db, {
+      now: () => opts.clock.now(),
+      ledger: this.ledger,
+      ...(opts.maxEvents !== undefined ? { maxInfo: opts.maxEvents } : {}),
+      ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+    });
     this.state = this.stateStore();
     // Seqs skipped while the disk was full are in the ledger, not the database.
     const pending = this.ledger.found?.pending ?? [];

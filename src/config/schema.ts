@@ -9,6 +9,9 @@ import { BUSES, DRIVERS } from '../drivers/registry.js';
 import { duration, ifThen, size, topicId } from './primitives.js';
 import { brokerUrlProblem, listenAddressProblem } from './addresses.js';
 import { editorSchema } from './json-schema.js';
+import { commandsSchema } from '../commands/schema.js';
+import { httpAuthSchema } from '../health/http-auth.js';
+import { homeAssistantSchema } from '../homeassistant/schema.js';
 
 const tlsSchema = z
   .strictObject({
@@ -47,16 +50,16 @@ export const uplinkSchema = z.strictObject({
     .regex(/^[^#+\s]+[^/#+\s]$/, { error: 'a topic root may not contain "#", "+", spaces, or end with "/"' })
     .optional()
     .meta({ description: 'Prefix of every topic (default: citygate/<gateway.id>).' }),
-  keepalive: duration({ min: 5000, why: 'pinging more often only costs cellular data' })
+  keepalive: duration({ min: 1000, why: 'pings faster than this only cost cellular data' })
     .prefault('30s')
     .meta({ description: 'MQTT keepalive: a ping this often when idle; a silent link is noticed after 1.5× this.' }),
-  connect_timeout: duration({ min: 1000, why: 'a TLS handshake over cellular takes seconds' })
+  connect_timeout: duration({ min: 100, why: 'a connection cannot be made faster; 0 would give up at once' })
     .prefault('10s')
     .meta({ description: 'Longest wait for a connection (TCP, TLS and CONNACK).' }),
   reconnect: z
     .strictObject({
       min: duration({ min: 100, why: SPIN }).prefault('1s').meta({ description: 'First reconnect delay.' }),
-      max: duration({ min: 1000, why: SPIN }).prefault('2m').meta({ description: 'Longest reconnect delay (exponential backoff with jitter in between).' }),
+      max: duration({ min: 100, why: SPIN }).prefault('2m').meta({ description: 'Longest reconnect delay (exponential backoff with jitter in between).' }),
     })
     .refine((r) => !(r.min > r.max), { path: ['min'], error: 'reconnect.min is longer than reconnect.max' })
     .prefault({}),
@@ -73,7 +76,7 @@ export const uplinkSchema = z.strictObject({
     .max(1000)
     .default(32)
     .meta({ description: "Most messages awaiting PUBACK at once (lowered to the broker's Receive Maximum)." }),
-  ack_timeout: duration({ min: 1000, why: 'a busy broker or a cellular link needs a few seconds to acknowledge' }).prefault('30s').meta({ description: 'A PUBACK later than this means the link is stuck: reconnect.' }),
+  ack_timeout: duration({ min: 100, why: '0 would reconnect before any broker can acknowledge' }).prefault('30s').meta({ description: 'A PUBACK later than this means the link is stuck: reconnect.' }),
   allow_insecure: z
     .boolean()
     .default(false)
@@ -90,8 +93,8 @@ export const uplinkSchema = z.strictObject({
   );
 
 export const bufferSchema = z.strictObject({
-  max_bytes: size({ min: 1024 ** 2, why: 'less leaves no room for the database itself' }).prefault('256MiB').meta({ description: 'Most disk space the buffer uses, all its files counted (database, WAL, reserve); past it, or past the free space, the policy in on_full applies.' }),
-  max_age: duration({ min: 60_000, why: 'readings would expire before an ordinary broker outage ends' }).prefault('14d').meta({ description: 'Readings older than this are dropped (and the drop reported).' }),
+  max_bytes: size({ min: 1024 ** 2, why: 'every file counts (database, WAL, reserve): less cannot hold the database itself' }).prefault('256MiB').meta({ description: 'Most disk space the buffer uses, all its files counted (database, WAL, reserve); past it, or past the free space, the policy in on_full applies.' }),
+  max_age: duration({ min: 10_000, why: 'readings would expire before a broker reconnect' }).prefault('14d').meta({ description: 'Readings older than this are dropped (and the drop reported).' }),
   on_full: z
     .enum(['drop_oldest', 'reject_newest'])
     .default('drop_oldest')
@@ -109,7 +112,7 @@ export const bufferSchema = z.strictObject({
 });
 
 export const healthSchema = z.strictObject({
-  interval: duration({ min: 1000, why: 'health is a retained message: publishing it faster only costs bandwidth' }).prefault('60s').meta({ description: 'How often the retained health snapshot is published.' }),
+  interval: duration({ min: 100, why: '0 would publish health in a busy loop' }).prefault('60s').meta({ description: 'How often the retained health snapshot is published.' }),
   http: z
     .union([z.literal(false), z.string()], {
       error: (iss) =>
@@ -124,6 +127,7 @@ export const healthSchema = z.strictObject({
     .meta({ anyOf: [{ const: false }, { type: 'string', pattern: `^([^:[\\]\\s]+|\\[[0-9A-Fa-f:.]+\\]):${PORT}$` }] })
     .default('127.0.0.1:8787')
     .meta({ description: 'Local status page, /health JSON and /metrics (Prometheus); false to disable.' }),
+  auth: httpAuthSchema.optional(),
 });
 
 export const gatewaySchema = z.strictObject({
@@ -148,6 +152,8 @@ export const configSchema = z.strictObject({
   health: healthSchema.prefault({}),
   buses: z.record(topicId, busSchema).default({}),
   devices: z.array(deviceSchema).default([]),
+  commands: commandsSchema.prefault({}),
+  homeassistant: homeAssistantSchema.prefault({}),
 });
 
 export type GatewayConfig = z.output<typeof configSchema>;

@@ -37,9 +37,26 @@ export function createLogger(opts: LogOptions = {}): Logger {
       destination: opts.destination ?? 1,
       sync: true,
     });
-    return pino({ level, redact, base: undefined }, stream);
+    return withoutRepeatedBindings(pino({ level, redact, base: undefined }, stream));
   }
-  return pino({ level, redact, base: undefined }, opts.destination ?? pino.destination({ sync: false }));
+  return withoutRepeatedBindings(pino({ level, redact, base: undefined }, opts.destination ?? pino.destination({ sync: false })));
+}
+
+/**
+ * pino appends a child's bindings to its parent's, so `log.child({ device })` under a
+ * logger already bound to that device writes `"device":"pm",…,"device":"pm"`: JSON with
+ * duplicate keys, which log shippers treat differently. A child binds only what changes.
+ */
+export function withoutRepeatedBindings(log: Logger): Logger {
+  // Children inherit from their parent (pino uses the prototype chain), so replacing
+  // `child` on the root covers every descendant; `this` is the logger being extended.
+  const original = log.child;
+  log.child = function (this: Logger, bindings: Record<string, unknown>, options?: object) {
+    const have = this.bindings();
+    const fresh = Object.fromEntries(Object.entries(bindings).filter(([k, v]) => have[k] !== v));
+    return original.call(this, fresh, options);
+  } as unknown as Logger['child'];
+  return log;
 }
 
 /** A logger that drops everything (tests, benchmarks). */

@@ -21,7 +21,11 @@ export function startSummary(gateway: Gateway, broker: EmbeddedBroker, out: Node
     lastAt = now;
     const h = gateway.health();
     const bad = Object.entries(h.devices).filter(([, d]) => d.state !== 'ok').map(([id, d]) => `${id}:${d.state}`);
-    const line = `readings/s ${rate.toFixed(1).padStart(6)} | buffer ${String(b.readings).padStart(6)} | uplink ${h.uplink.state.padEnd(10)} | delivered ${delivered} | seq ${b.nextSeq - 1}${bad.length ? ` | ${bad.join(' ')}` : ''}`;
+    const line = fitLine(
+      `readings/s ${rate.toFixed(1).padStart(6)} | buffer ${String(b.readings).padStart(6)} | uplink ${h.uplink.state.padEnd(10)} | delivered ${delivered} | seq ${b.nextSeq - 1}`,
+      bad,
+      Math.min(out.columns ?? 100, 100),
+    );
     if (tty) out.write(`\r\x1b[K${line}`);
     else if (ticks % 5 === 0) out.write(`${line}\n`);
     ticks++;
@@ -34,4 +38,23 @@ export function startSummary(gateway: Gateway, broker: EmbeddedBroker, out: Node
       if (tty) out.write('\n');
     },
   };
+}
+
+/**
+ * The live line never wraps (a wrapped line breaks the \r redraw): device states are
+ * listed while they fit, then counted ("+3 more"), and the line is cut at `width`.
+ */
+export function fitLine(head: string, devices: readonly string[], width: number): string {
+  let line = head;
+  for (const [i, d] of devices.entries()) {
+    const more = devices.length - i - 1;
+    const next = `${line}${i === 0 ? ' |' : ''} ${d}`;
+    const tail = more ? ` +${more} more` : '';
+    if (`${next}${tail}`.length > width) {
+      line = `${line}${i === 0 ? ' |' : ''} +${devices.length - i} ${i === 0 ? 'not ok' : 'more'}`;
+      break;
+    }
+    line = next;
+  }
+  return line.length > width ? `${line.slice(0, width - 1)}…` : line;
 }

@@ -2,7 +2,7 @@
  * `citygate doctor`'s checks. Each answers one question a technician asks on site and
  * says what to do when the answer is no. Checks never throw; they report.
  */
-import { accessSync, constants, existsSync, statfsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statfsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { userInfo } from 'node:os';
 import net from 'node:net';
@@ -14,6 +14,9 @@ import { clientOptions, isLoopbackHost } from '../uplink/client-options.js';
 import { Topics } from '../uplink/topics.js';
 import { describeError } from '../core/errors.js';
 import { formatBytes } from '../config/units.js';
+
+/** The user deploy/citygate.service runs as. */
+const SERVICE_USER = 'citygate';
 
 export type Verdict = 'ok' | 'warn' | 'fail';
 export interface CheckResult {
@@ -88,7 +91,7 @@ export async function checkDevices(c: GatewayConfig): Promise<CheckResult[]> {
         accessSync(target, constants.R_OK | constants.W_OK);
         out.push(ok(who, `${target} is accessible`));
       } catch {
-        out.push(fail(who, `${target} is not accessible${!root && inGroup('dialout') === false ? ' — add the user to dialout: sudo usermod -aG dialout $USER' : ''}`));
+        out.push(fail(who, `${target} is not accessible to ${userInfo().username}${!root && inGroup('dialout') === false ? ` — add the service user to dialout: sudo usermod -aG dialout ${SERVICE_USER} (then restart the service)` : ''}`));
       }
     } else if (kind === 'gpio') {
       // The same checks the GPIO port makes before opening a line: sysfs present, the
@@ -112,13 +115,8 @@ export async function checkBroker(c: GatewayConfig): Promise<CheckResult[]> {
   const secure = url.protocol === 'mqtts:' || url.protocol === 'wss:';
   const port = Number(url.port || (secure ? (url.protocol === 'wss:' ? 443 : 8883) : url.protocol === 'ws:' ? 80 : 1883));
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const tcp = await new Promise<string | undefined>((resolve) => {
-    const s = net.connect({ host, port, timeout: 5000 });
-    s.once('connect', () => (s.destroy(), resolve(undefined)));
-    s.once('timeout', () => (s.destroy(), resolve('timed out after 5s (firewall? wrong port?)')));
-    s.once('error', (e) => resolve(describeError(e)));
-  });
-  if (tcp) return [fail('broker tcp', `${host}:${port}: ${tcp}`)];
+  const tcp = await tcpProblem(host, port);
+  if (tcp) return [fail('broker tcp', `${host}:${port} (uplink.url): ${tcp} Until it answers, the gateway keeps readings in its buffer.`)];
   out.push(ok('broker tcp', `${host}:${port} reachable`));
   if (!secure) {
     out.push(
@@ -134,6 +132,8 @@ export async function checkBroker(c: GatewayConfig): Promise<CheckResult[]> {
   } catch (err) {
     return [...out, fail('broker tls', describeError(err))];
   }
+  const files = tlsFileProblems(c);
+  if (files.length) return [...out, ...files];
   if (secure && url.protocol === 'mqtts:') {
     const t = await new Promise<string | undefined>((resolve) => {
       const s = tls.connect({ host, port, ca: opts.ca as Buffer | undefined, cert: opts.cert as Buffer | undefined, key: opts.key as Buffer | undefined, servername: opts.servername, rejectUnauthorized: true, timeout: 5000 });
@@ -155,5 +155,66 @@ export async function checkBroker(c: GatewayConfig): Promise<CheckResult[]> {
     setTimeout(() => done('no CONNACK within 8s'), 8000).unref();
   });
   out.push(mqttResult ? fail('broker mqtt', `${mqttResult} — check uplink.username/password and the broker ACL`) : ok('broker mqtt', `MQTT ${c.uplink.protocol_version === 5 ? '5' : '3.1.1'} CONNECT accepted`));
+  return out;
+}
+
+/** Connect, and on failure say what it means and what to try. */
+export function tcpProblem(host: string, port: number, timeoutMs = 5000): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port, timeout: timeoutMs });
+    s.once('connect', () => (s.destroy(), resolve(undefined)));
+    s.once('timeout', () => (s.destroy(), resolve(`no answer within ${timeoutMs / 1000}s: a firewall dropping packets, or the wrong address`)));
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      const why: Record<string, string> = {
+        ECONNREFUSED: 'connection refused: the host is up but nothing listens on this port — is the service running, and is the port right?',
+        ENOTFOUND: 'the name does not resolve — check its spelling and DNS (/etc/resolv.conf)',
+        EHOSTUNREACH: 'host unreachable — check the network link and routes (ip route)',
+        ENETUNREACH: 'network unreachable — is the uplink (cellular, ethernet) up?',
+      };
+      resolve(why[e.code ?? ''] ?? describeError(e));
+    });
+  });
+}
+
+/**
+ * The TLS files exist and are what their key says: a private key given as `ca` would
+ * otherwise fail as "unable to verify the first certificate", pointing at the wrong fix.
+ */
+export function tlsFileProblems(c: GatewayConfig): CheckResult[] {
+  const out: CheckResult[] = [];
+  const tlsConf = c.uplink.tls;
+  if (!tlsConf) return out;
+  const expect: [keyof typeof tlsConf, RegExp, string][] = [
+    ['ca', /-----BEGIN CERTIFICATE-----/, 'a CA certificate (-----BEGIN CERTIFICATE-----)'],
+    ['cert', /-----BEGIN CERTIFICATE-----/, 'a certificate (-----BEGIN CERTIFICATE-----)'],
+    ['key', /-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'a private key (-----BEGIN … PRIVATE KEY-----)'],
+  ];
+  for (const [k, re, what] of expect) {
+    const file = tlsConf[k];
+    if (!file) continue;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      out.push(fail('broker tls', `uplink.tls.${k}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? describeError(err)})`));
+      continue;
+    }
+    if (re.test(text)) continue;
+    const is = /PRIVATE KEY-----/.test(text) ? 'a private key' : /BEGIN CERTIFICATE/.test(text) ? 'a certificate' : 'not PEM';
+    out.push(fail('broker tls', `uplink.tls.${k}: ${file} is ${is}; it should be ${what} — check which file goes where`));
+  }
+  return out;
+}
+
+/** Modbus TCP buses: is the PLC (or RTU gateway) listening where the config says? */
+export async function checkModbusTcp(c: GatewayConfig): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
+  for (const [name, bus] of Object.entries(c.buses)) {
+    if (bus.type !== 'modbus-tcp') continue;
+    const host = String(bus.host);
+    const port = Number(bus.port);
+    const problem = await tcpProblem(host, port, 3000);
+    out.push(problem ? fail(`bus ${name}`, `${host}:${port}: ${problem}`) : ok(`bus ${name}`, `${host}:${port} accepts connections (probe the slaves: citygate probe modbus scan --host ${host} --port ${port})`));
+  }
   return out;
 }

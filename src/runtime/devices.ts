@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { CreateEnv, DriverContext } from '../core/driver.js';
-import type { Sample } from '../core/reading.js';
+import type { Reading, Sample } from '../core/reading.js';
 import type { StateStore } from '../core/state-store.js';
 import type { RefCountedResources } from '../core/resources.js';
 import { findDriver } from '../drivers/registry.js';
@@ -35,6 +35,8 @@ export interface DeviceWiring {
   /** Called before samples are stamped (clock-step detection). */
   beforeStamp?: () => void;
   clockTrusted?: () => boolean;
+  /** Every reading the pipeline passes on (the status page's last value per point). */
+  onReading?: (r: Reading) => void;
 }
 
 export function buildDevices(w: DeviceWiring): DeviceRuntime[] {
@@ -57,7 +59,10 @@ export function buildDevices(w: DeviceWiring): DeviceRuntime[] {
     const emitOne = (s: Sample): void => {
       const r = pipeline.process(s);
       health.noteReading();
-      if (r) w.committer.add(r);
+      if (r) {
+        w.committer.add(r);
+        w.onReading?.(r);
+      }
     };
     const context = (signal: AbortSignal, fail: (err: unknown) => void): DriverContext => ({
       device: cfg.id,

@@ -23,18 +23,28 @@ import { MqttUplink } from '../uplink/mqtt-uplink.js';
 import { Topics, type HealthPayload } from '../uplink/topics.js';
 import { systemVitals } from '../health/system.js';
 import { VERSION } from '../version.js';
-import { buildDevices, type DeviceRuntime } from './devices.js';
+import { buildDevices, type DeviceRuntime, type DeviceWiring } from './devices.js';
 import { StatusServer } from '../health/http.js';
 import { removePid, writePid } from './pidfile.js';
 import { TimeWatch } from './time-watch.js';
 import { compactHealth } from '../health/compact.js';
 import { GatewayEvents } from './events.js';
+import { wireCommands } from '../commands/index.js';
+import { LiveState } from '../health/live.js';
+import { ConfigReloader } from '../control/reload.js';
+import type { ConfigDiff } from '../control/diff.js';
+import type { CommandDispatcher } from '../commands/dispatcher.js';
+import { HomeAssistantPublisher } from '../homeassistant/index.js';
 
 export interface GatewayOptions {
   clock?: Clock;
   log?: Logger;
   /** Longest the uplink may keep delivering during stop (default 5 s). */
   drainMs?: number;
+  /** The file the config came from: enables the `config` / `reload_config` commands and `reload()` (SIGHUP). */
+  configFile?: string;
+  /** How long a changed config must stay healthy before it is kept (default 60 s). */
+  reloadGraceMs?: number;
 }
 
 export class Gateway {
@@ -57,9 +67,19 @@ export class Gateway {
   private readonly commitFaults: LogLimiter;
   private readonly bufferFaults: LogLimiter;
   private lastDisk: string | undefined;
+  /** Last value per point and last events, for the status page (src/health/live.ts). */
+  readonly live = new LiveState();
+  /** Set when started from a file: applies config changes (src/control/reload.ts). */
+  reloader: ConfigReloader | undefined;
+  private commands: CommandDispatcher | undefined;
+  private wiring: DeviceWiring | undefined;
+  private homeassistant: HomeAssistantPublisher | undefined;
+  /** Monotonic time of the last commit attempt that finished (committed or failed and handled). */
+  private lastCommitTurn = 0;
 
   constructor(
-    readonly config: GatewayConfig,
+    /** Replaced (never mutated) when a config change is applied. */
+    public config: GatewayConfig,
     private readonly opts: GatewayOptions = {},
   ) {
     this.clock = opts.clock ?? systemClock;
@@ -89,6 +109,7 @@ export class Gateway {
         clock: this.clock,
         ...(this.clock === systemClock ? { time: systemTimeSources() } : {}),
         onFault: (what, err) => this.bufferFault(what, err),
+        onEvent: (e) => this.live.noteEvent(e),
       });
     } catch (err) {
       this.lock.release();
@@ -120,10 +141,12 @@ export class Gateway {
       onFull: c.buffer.on_full,
       clock: this.clock,
       onCommit: (r) => {
+        this.lastCommitTurn = this.clock.mono();
         if (r.dropped || r.rejected) this.log.warn(r, 'buffer full: readings dropped or rejected (see events)');
         this.uplink.notify();
       },
       onError: (err, pending) => {
+        this.lastCommitTurn = this.clock.mono();
         const { log, repeats } = this.commitFaults.hit();
         if (log) {
           this.log.error(
@@ -142,10 +165,24 @@ export class Gateway {
     });
     this.events.emit({ type: 'gateway_started', version: VERSION });
     this.uplink.start();
+    this.commands = wireCommands(this); // downlink commands (src/commands)
+    this.homeassistant = new HomeAssistantPublisher({
+      config: () => this.config,
+      topics: this.topics,
+      clock: this.clock,
+      log: this.log.child({ part: 'homeassistant' }),
+      uplink: this.uplink,
+      live: { points: () => this.live.lastPoints() },
+    }); // publishes nothing unless homeassistant.enabled
+    this.homeassistant.start();
     this.scheduleHealth();
     this.scheduleExpire();
     if (c.health.http !== false) {
-      this.http = new StatusServer(c.health.http, () => this.health(), this.log);
+      this.http = new StatusServer(c.health.http, () => this.health(), this.log, {
+        view: () => this.live.view(this.health()),
+        changed: () => this.live.version,
+        ...(c.health.auth ? { auth: c.health.auth } : {}),
+      });
       await this.http.start().catch((err) => this.log.warn(`status page not started: ${describeError(err)}`));
     }
     const timeWatch = new TimeWatch(this.clock, (offset, from, to) => {
@@ -157,7 +194,7 @@ export class Gateway {
       this.events.emit({ type: 'clock_step', offset_ms: offset, from, to, last_seq_before: lastSeq });
     });
     if (!timeWatch.trusted()) this.log.warn('wall clock is before 2025: not synchronised yet — readings are marked "uncertain" until it is');
-    this.devices = buildDevices({
+    this.wiring = {
       beforeStamp: () => timeWatch.check(),
       clockTrusted: () => timeWatch.trusted(),
       config: c,
@@ -166,11 +203,22 @@ export class Gateway {
       committer: this.committer,
       resources: this.resources,
       state: this.buffer.state,
+      onReading: (r) => this.live.noteReading(r),
       onTransition: (device, from, to, reason) => {
         this.log[to === 'ok' ? 'info' : 'warn']({ device, from, to, reason }, `device ${device} is ${to}`);
         this.events.emit({ type: 'device_state', device, from, to, ...(reason ? { reason } : {}) });
       },
-    });
+    };
+    this.devices = buildDevices(this.wiring);
+    if (this.opts.configFile) {
+      this.reloader = new ConfigReloader({
+        file: this.opts.configFile,
+        target: this,
+        log: this.log.child({ part: 'config' }),
+        clock: this.clock,
+        ...(this.opts.reloadGraceMs !== undefined ? { graceMs: this.opts.reloadGraceMs } : {}),
+      });
+    }
     await Promise.all(this.devices.map((d) => d.supervisor.start()));
     this.running = true;
     this.log.info({ devices: this.devices.length, topics: this.topics.root }, 'gateway started');
@@ -178,16 +226,30 @@ export class Gateway {
 
   private scheduleHealth(): void {
     this.cancelHealth = this.clock.setTimer(this.config.health.interval, () => {
-      try {
-        for (const d of this.devices) d.health.check();
-        const h = this.health();
-        this.uplink.publishHealth([() => JSON.stringify(h), () => JSON.stringify(compactHealth(h))]);
-      } catch (err) {
-        this.log.warn(`health snapshot failed: ${describeError(err)}`);
-      }
+      this.publishHealthNow();
       this.scheduleHealth();
     });
   }
+
+  /** Publish the retained health snapshot now (also the `health` command); false if not sent. */
+  publishHealthNow(): boolean {
+    try {
+      for (const d of this.devices) d.health.check();
+      const h = this.health();
+      this.uplink.publishHealth([() => JSON.stringify(h), () => JSON.stringify(compactHealth(h))]);
+      return this.uplink.stats().state === 'online';
+    } catch (err) {
+      this.log.warn(`health snapshot failed: ${describeError(err)}`);
+      return false;
+    }
+  }
+
+  /** Seconds since this gateway started (for the `ping` command). */
+  uptimeSeconds(): number {
+    return Math.round((this.clock.mono() - this.startedMono) / 1000);
+  }
+
+  readonly version = VERSION;
 
   private scheduleExpire(): void {
     const every = Math.min(10_000, Math.max(1000, this.config.buffer.max_age / 10));
@@ -272,9 +334,39 @@ export class Gateway {
     return this.devices.find((d) => d.id === device)?.supervisor.current();
   }
 
+  // ---- config changes in place (src/control/reload.ts) ------------------------------
+
+  /** Stop removed and changed devices, start added and changed ones; the buffer and uplink stay. */
+  async applyConfig(next: GatewayConfig, diff: ConfigDiff): Promise<void> {
+    if (!this.wiring) throw new Error('the gateway is not running');
+    const restart = new Set([...diff.removed, ...diff.changed]);
+    await Promise.allSettled(this.devices.filter((d) => restart.has(d.id)).map((d) => d.supervisor.stop()));
+    this.config = next;
+    this.wiring = { ...this.wiring, config: next };
+    const starting = new Set([...diff.added, ...diff.changed]);
+    const kept = new Map(this.devices.filter((d) => !restart.has(d.id)).map((d) => [d.id, d]));
+    const fresh = buildDevices(this.wiring).filter((d) => starting.has(d.id));
+    const byId = new Map([...kept, ...fresh.map((d) => [d.id, d] as const)]);
+    this.devices = (next.devices as { id: string }[]).flatMap((c) => byId.get(c.id) ?? []);
+    this.commands?.reconfigure(next.commands);
+    await Promise.all(fresh.map((d) => d.supervisor.start()));
+  }
+
+  deviceState(id: string): string | undefined {
+    return this.devices.find((d) => d.id === id)?.health.snapshot().state;
+  }
+
+  uplinkOnline(): boolean {
+    return this.uplink.stats().state === 'online';
+  }
+
+  // ---- end of config changes --------------------------------------------------------
+
   async stop(): Promise<void> {
     if (!this.buffer) return;
     this.running = false;
+    this.reloader?.stop();
+    this.homeassistant?.stop();
     await Promise.allSettled(this.devices.map((d) => d.supervisor.stop()));
     this.committer.flush();
     const abandoned = this.committer.abandon();
@@ -290,6 +382,20 @@ export class Gateway {
     removePid(this.config.gateway.data_dir);
     this.lock?.release();
     this.log.info({ waiting: left.readings, next_seq: left.nextSeq, }, `gateway stopped: ${left.readings} readings wait in the buffer for the broker`);
+  }
+
+  /**
+   * For the systemd watchdog (runtime/sd-notify.ts): undefined while the gateway is
+   * alive, else why not. Alive = the buffer's commit loop turns: readings that wait are
+   * tried within a minute (a retry backs off to 5 s at most). A commit that *fails* is
+   * still a turn: disk full is a state the gateway handles (and must be able to drain
+   * from), so it must not make systemd restart it in a loop. Never the uplink: an absent
+   * broker is not a reason to restart either.
+   */
+  liveness(): string | undefined {
+    if (!this.running || !this.committer) return undefined;
+    const stalled = this.committer.waiting > 0 && this.clock.mono() - this.lastCommitTurn > 60_000;
+    return stalled ? `buffer commit loop stalled: ${this.committer.waiting} readings waiting, no commit attempt for a minute` : undefined;
   }
 
   get isRunning(): boolean {

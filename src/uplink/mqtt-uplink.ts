@@ -12,7 +12,7 @@
  * - After any disconnect, everything not acknowledged is re-read from the buffer and
  *   sent again: duplicates around a reconnect, never a gap.
  */
-import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
+import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { Backoff } from '../core/backoff.js';
@@ -33,6 +33,16 @@ export interface MqttUplinkOptions {
   log: Logger;
   version: string;
   startedAt: number;
+}
+
+/**
+ * A listener for downlink messages (src/commands): subscribed to `filter` (QoS 1) on
+ * every connection; `onMessage` gets each message with its MQTT 5 response topic and
+ * correlation data, if any. It must not throw.
+ */
+export interface DownlinkListener {
+  filter: string;
+  onMessage(topic: string, payload: Buffer, props: { responseTopic?: string; correlationData?: Buffer }): void;
 }
 
 /** MQTT's own ceiling for a packet (256 MiB), used when the broker states none. */
@@ -70,6 +80,7 @@ export class MqttUplink implements Uplink {
     lastError?: string;
   };
   private readonly insecure: boolean;
+  private downlink: DownlinkListener | undefined;
 
   constructor(private readonly o: MqttUplinkOptions) {
     this.window = o.config.inflight;
@@ -139,8 +150,50 @@ export class MqttUplink implements Uplink {
     );
     const status: StatusPayload = { state: 'online', version: this.o.version, started: this.o.startedAt };
     this.client?.publish(this.o.topics.status, JSON.stringify(status), { qos: 1, retain: true });
+    this.subscribeDownlink();
     this.pump();
   }
+
+  // ---- downlink hook (src/commands) -------------------------------------------------
+
+  /** Receive downlink messages from now on (subscribes on this and every later connection). */
+  setDownlink(listener: DownlinkListener): void {
+    this.downlink = listener;
+    this.subscribeDownlink();
+  }
+
+  private subscribeDownlink(): void {
+    const client = this.client;
+    const d = this.downlink;
+    if (!client || !d || this.st !== 'online') return;
+    client.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => {
+      const p = packet.properties;
+      const props: { responseTopic?: string; correlationData?: Buffer } = {};
+      if (p?.responseTopic) props.responseTopic = p.responseTopic;
+      if (p?.correlationData) props.correlationData = p.correlationData;
+      d.onMessage(topic, payload, props);
+    });
+    client.subscribe(d.filter, { qos: 1 }, (err) => {
+      if (err) this.o.log.warn({ filter: d.filter }, `uplink: subscribing to commands failed: ${describeError(err)} — check the broker ACL`);
+    });
+  }
+
+  /** Publish a command reply (QoS 1, not retained); false when offline. */
+  publishReply(topic: string, payload: string, correlationData?: Buffer): boolean {
+    if (this.st !== 'online' || !this.client) return false;
+    const opts = correlationData && this.o.config.protocol_version === 5 ? { qos: 1 as const, properties: { correlationData } } : { qos: 1 as const };
+    this.client.publish(topic, payload, opts);
+    return true;
+  }
+
+  /** Publish a retained message (Home Assistant discovery and state); false when offline. */
+  publishRetained(topic: string, payload: string, qos: 0 | 1): boolean {
+    if (this.st !== 'online' || !this.client) return false;
+    this.client.publish(topic, payload, { qos, retain: true });
+    return true;
+  }
+
+  // ---- end of downlink hook ---------------------------------------------------------
 
   private down(g: number, reason: unknown): void {
     if (g !== this.gen) return;

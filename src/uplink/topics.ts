@@ -7,6 +7,8 @@
  * | status             | yes      | StatusPayload    |
  * | health             | yes      | HealthPayload    |
  * | events             | no       | EventPayload     |
+ * | cmd/<name>         | no       | request (src/commands/protocol.ts) |
+ * | cmd/<name>/reply   | no       | CommandReplyPayload (3.1.1; MQTT 5 uses the response topic) |
  */
 import type { DeviceHealthSnapshot } from '../health/device-health.js';
 
@@ -82,9 +84,26 @@ export type EventBody =
   | { type: 'device_state'; device: string; from: string; to: string; reason?: string; transitions?: number; first_ts?: number }
   | { type: 'gateway_started' | 'gateway_stopping'; version: string }
   | { type: 'clock_step'; offset_ms: number; from: number; to: number; last_seq_before: number }
-  | { type: 'disk_state'; state: DiskState; free_bytes: number | null; limit_bytes: number };
+  | { type: 'disk_state'; state: DiskState; free_bytes: number | null; limit_bytes: number }
+  | { type: 'command'; command: string; id: string | null; ok: boolean; error?: string; duplicate?: boolean; ms: number }
+  | { type: 'config_applied'; origin: 'command' | 'file'; added: string[]; removed: string[]; changed: string[]; in_place: string[] }
+  | { type: 'config_rolled_back'; reason: string };
 
 export type EventPayload = EventBody & { ts: number };
+
+/** The answer to a downlink command (`cmd/<name>/reply`, or the MQTT 5 response topic). */
+export interface CommandReplyPayload {
+  id: string | null;
+  command: string;
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+  /** More about the error, one line each (e.g. the config's file:line:col problems). */
+  details?: string[];
+  /** This id was seen before: the first answer, repeated; nothing was executed again. */
+  duplicate?: boolean;
+  ts: number;
+}
 
 /** ok: max_bytes fits; low: free space limits the buffer below max_bytes; full: writes fail. */
 export type DiskState = 'ok' | 'low' | 'full';
@@ -114,6 +133,25 @@ export class Topics {
   }
   get events(): string {
     return `${this.root}/events`;
+  }
+  /** Downlink command requests: `cmd/<name>`. */
+  command(name: string): string {
+    return `${this.root}/cmd/${name}`;
+  }
+  /** Where 3.1.1 replies go (and MQTT 5 ones without a response topic). */
+  commandReply(name: string): string {
+    return `${this.root}/cmd/${name}/reply`;
+  }
+  /** Subscription filter for every command request (one level: replies do not match). */
+  get allCommands(): string {
+    return `${this.root}/cmd/+`;
+  }
+  /** The command name of a request topic, or undefined when it is not one. */
+  commandName(topic: string): string | undefined {
+    const prefix = `${this.root}/cmd/`;
+    if (!topic.startsWith(prefix)) return undefined;
+    const name = topic.slice(prefix.length);
+    return name.length > 0 && !name.includes('/') ? name : undefined;
   }
   /** Subscription filter for every data topic. */
   get allData(): string {

@@ -80,7 +80,8 @@ export function gpioPortContract(name: string, make: () => Promise<GpioHarness>)
       const seen: Level[] = [];
       line.watch((v) => seen.push(v));
       await hh.drive(22, 0);
-      await new Promise((r) => setTimeout(r, 40));
+      // long enough for a polling port to see the low level (it cannot see shorter pulses)
+      await new Promise((r) => setTimeout(r, 100));
       expect(seen).toEqual([]);
       await hh.drive(22, 1);
       await until(() => seen.length >= 1, 'the rising edge');

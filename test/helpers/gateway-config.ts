@@ -17,6 +17,8 @@ export interface TestConfigInput {
   uplink?: Record<string, unknown>;
   buffer?: Record<string, unknown>;
   health?: Record<string, unknown>;
+  /** More top-level config sections (buses, commands …), verbatim. */
+  extra?: Record<string, unknown>;
 }
 
 /** A fast sim device: `points` points sampled every `poll`. */
@@ -30,12 +32,13 @@ export function testConfig(i: TestConfigInput): GatewayConfig {
     uplink: {
       url: i.url,
       protocol_version: i.protocolVersion ?? 4,
-      reconnect: { min: '100ms', max: '500ms' },
+      reconnect: { min: '100ms', max: '1s' }, // the floors: reconnect.max is at least 1s
       batch: { max_readings: 50, max_delay: '50ms' },
       ...i.uplink,
     },
     buffer: { commit_interval: '20ms', ...i.buffer },
     health: { interval: '1s', http: false, ...i.health },
     devices: i.devices ?? [simDevice('sim-1')],
+    ...i.extra,
   });
 }

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 const HINTS: Record<string, string> = {
   socat: 'apt-get install -y socat',
   mosquitto: 'apt-get install -y mosquitto',
+  'systemd-analyze': 'apt-get install -y systemd',
   openssl: 'apt-get install -y openssl',
   mbpoll: 'apt-get install -y mbpoll',
   pymodbus: 'apt-get install -y python3-pymodbus (run with /usr/bin/python3)',

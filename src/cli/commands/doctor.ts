@@ -11,7 +11,7 @@ export function registerDoctor(program: Command): void {
   withConfig(program.command('doctor').description('check permissions, device nodes, clock, disk, broker reachability and TLS, config'))
     .option('--no-broker', 'skip the broker checks (offline install)')
     .action(async (opts: { config: string; broker: boolean }) => {
-      const { checkBroker, checkClock, checkDataDir, checkDevices } = await import('../../doctor/checks.js');
+      const { checkBroker, checkClock, checkDataDir, checkDevices, checkModbusTcp } = await import('../../doctor/checks.js');
       const results: CheckResult[] = [];
       const print = (r: CheckResult): void => {
         results.push(r);
@@ -31,9 +31,18 @@ export function registerDoctor(program: Command): void {
       for (const r of checkDataDir(config)) print(r);
       print(checkClock());
       for (const r of await checkDevices(config)) print(r);
+      for (const r of await checkModbusTcp(config)) print(r);
       if (opts.broker) for (const r of await checkBroker(config)) print(r);
       const failed = results.filter((r) => r.verdict === 'fail').length;
-      process.stdout.write(failed ? `\n${failed} check${failed === 1 ? '' : 's'} failed\n` : '\nall checks passed\n');
+      const warned = results.filter((r) => r.verdict === 'warn').length;
+      const warnings = `${warned} warning${warned === 1 ? '' : 's'} (!)`;
+      process.stdout.write(
+        failed
+          ? `\n${failed} check${failed === 1 ? '' : 's'} failed${warned ? `, ${warnings}` : ''}\n`
+          : warned
+            ? `\nno check failed, but read the ${warnings} above\n`
+            : '\nall checks passed\n',
+      );
       if (failed) process.exitCode = 2;
     });
 }

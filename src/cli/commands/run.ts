@@ -6,7 +6,7 @@ import { createLogger } from '../../core/log.js';
 import { UserError } from '../../core/errors.js';
 import { Gateway } from '../../runtime/gateway.js';
 import { runService } from '../../runtime/signals.js';
-import { notifyReady } from '../../runtime/sd-notify.js';
+import { notifyReady, startWatchdog, type Watchdog } from '../../runtime/sd-notify.js';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
@@ -24,13 +24,30 @@ export function registerRun(program: Command): void {
       // A config mistake is a user error with file:line:col lines: reported by the CLI (exit 1).
       const { config, warnings } = loadConfigFile(opts.config, { missingEnv: 'error' });
       for (const w of warnings) log.warn(formatIssue(w));
-      const gateway = new Gateway(config, { log, drainMs });
+      const gateway = new Gateway(config, { log, drainMs, configFile: opts.config });
+      // SIGHUP (systemctl reload): apply the file in place (src/control/reload.ts, issue #10).
+      const onHup = (): void => {
+        log.info(`SIGHUP: reloading ${opts.config}`);
+        void gateway.reloader?.reloadFromFile().then((r) => (r.ok ? undefined : log.warn(`config reload refused: ${r.error}`)));
+      };
+      let watchdog: Watchdog | undefined;
       process.exitCode = await runService({
         log,
         deadlineMs: drainMs + 15_000,
-        start: () => gateway.start(),
-        stop: () => gateway.stop(),
-        ready: () => notifyReady(log),
+        start: async () => {
+          await gateway.start();
+          process.on('SIGHUP', onHup);
+        },
+        stop: async () => {
+          watchdog?.stop();
+          await gateway.stop();
+        },
+        ready: async () => {
+          await notifyReady(log);
+          // systemd's watchdog: fed while the event loop turns and the buffer's commit
+          // loop is alive — never gated on the uplink (src/runtime/sd-notify.ts).
+          watchdog = startWatchdog({ log, alive: () => gateway.liveness() });
+        },
       });
     });
 }

@@ -12,7 +12,7 @@ describe('node flags', () => {
     expect(readFileSync(join(root, 'bin/citygate.js'), 'utf8').split('\n')[0]).toBe(`#!/usr/bin/env -S node ${flags}`);
   });
   it('the systemd unit starts node with them', () => {
-    expect(readFileSync(join(root, 'deploy/citygate.service'), 'utf8')).toContain(`ExecStart=/usr/bin/node ${flags} /opt/citygate/bin/citygate.js run`);
+    expect(readFileSync(join(root, 'deploy/citygate.service'), 'utf8')).toContain(`ExecStart=/opt/citygate/current/node/bin/node ${flags} /opt/citygate/current/bin/citygate.js run`);
   });
   it('the benchmark runs citygate with them', () => {
     expect(readFileSync(join(root, 'bench/lib/child.ts'), 'utf8')).toContain('SERVICE_NODE_FLAGS');

@@ -37,7 +37,7 @@ describe('status, health and events', () => {
     const httpPort = await freePort();
     const config = testConfig({
       url: broker.url,
-      health: { interval: '200ms', http: `127.0.0.1:${httpPort}` },
+      health: { interval: '1s', http: `127.0.0.1:${httpPort}` },
       devices: [simDevice('ok-dev', '50ms', 2), { id: 'flaky', driver: 'sim', poll: '20ms', error_rate: 1, points: [{ name: 'x' }] }],
     });
     gateway = new Gateway(config);
@@ -86,13 +86,13 @@ describe('status, health and events', () => {
     const dir = tempDir();
     child = new ChildGateway(dir, {
       gateway: { id: 'will-gw', data_dir: dir },
-      uplink: { url: broker.url, protocol_version: 4, keepalive: '1s' },
+      uplink: { url: broker.url, protocol_version: 4, keepalive: '5s' },
       health: { http: false },
       devices: [{ id: 's', driver: 'sim', poll: '1s', points: [{ name: 'p' }] }],
     });
     child.start();
     await until(() => statuses.includes('online'), 20_000, 'online status');
     await child.kill('SIGKILL');
-    await until(() => statuses.at(-1) === 'offline', 10_000, 'the last will');
-  });
+    await until(() => statuses.at(-1) === 'offline', 20_000, 'the last will (1.5 × keepalive)');
+  }, 60_000);
 });

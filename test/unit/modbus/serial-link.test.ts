@@ -68,7 +68,9 @@ describe('SerialLink (serial port layer over SerialPortMock)', () => {
     await expect(read(bus, 1)).rejects.toThrow(/did not answer/); // a new port, no slave yet
     attachSlave(bench).slave(1).setRegisters('holding', 0, [42]);
     expect((await read(bus, 1)).data).toEqual([42]);
-    expect(bench.streams).toHaveLength(2);
+    // a fresh connection (failed attempts while unplugged may have come in between)
+    expect(bench.streams.length).toBeGreaterThanOrEqual(2);
+    expect(bench.streams.filter((st) => st.isOpen)).toEqual([bench.current()]);
     await bus.close();
     expect(link.isOpen).toBe(false);
     await link.close(); // idempotent

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# First-boot provisioning from the SD card's boot partition (run by
+# citygate-firstboot.service before citygate.service; safe to run again).
+#
+# The technician copies a `citygate/` folder onto the boot partition (the FAT one a
+# laptop can write: /boot/firmware on Raspberry Pi OS Bookworm, /boot before):
+#   gateway.yaml                        required
+#   env                                 MQTT_PASSWORD=... (secrets as environment)
+#   secrets.yaml                        for `!secret name` in gateway.yaml
+#   *.pem *.crt *.key                   TLS CA, client certificate and key
+#   citygate-*-linux-<arch>.tar.gz      optional: a release bundle, with its .sha256
+#
+# Two ways it runs:
+# - an image with citygate already installed: citygate-firstboot.service runs
+#   /opt/citygate/current/deploy/firstboot.sh at boot while the folder has work for it;
+# - a stock Raspberry Pi OS card: copy this script into the folder too and append to
+#   cmdline.txt (one line):  systemd.run=/boot/firmware/citygate/firstboot.sh
+#   systemd.run_success_action=reboot systemd.unit=kernel-command-line.target
+#   It removes that from cmdline.txt once run, and the gateway reboots into service.
+#
+# This installs the bundle if there is one, moves config, secrets and certificates to
+# /etc/citygate with the right owners and modes, removes every secret from the FAT
+# partition (whatever else happens), validates the config and enables + starts the
+# service. REPORT.txt in the same folder says what happened, readable on a laptop.
+# gateway.yaml becomes gateway.yaml.applied once it is valid and installed; a
+# rejected one stays, so a fixed copy is picked up on the next boot.
+set -uo pipefail
+
+ROOT="${ROOT:-}"
+BOOT_DIR="${BOOT_DIR:-}"
+if [ -z "$BOOT_DIR" ]; then
+  for d in "$ROOT/boot/firmware/citygate" "$ROOT/boot/citygate"; do [ -d "$d" ] && BOOT_DIR="$d" && break; done
+fi
+[ -n "$BOOT_DIR" ] && [ -d "$BOOT_DIR" ] || { echo "firstboot: no citygate/ folder on the boot partition: nothing to do"; exit 0; }
+REPORT="$BOOT_DIR/REPORT.txt"
+PREFIX="$ROOT/opt/citygate"
+# Run once from cmdline.txt (systemd.run=…): take it out so the next boot is normal.
+for c in "$ROOT/boot/firmware/cmdline.txt" "$ROOT/boot/cmdline.txt"; do
+  [ -f "$c" ] && grep -q 'citygate/firstboot.sh' "$c" && sed -i 's| systemd.run=[^ ]*citygate/firstboot.sh[^ ]*||; s| systemd.run_success_action=[^ ]*||; s| systemd.unit=kernel-command-line.target||' "$c"
+done
+
+: > "$REPORT.new"
+log() { echo "$*" | tee -a "$REPORT.new"; }
+finish() {
+  log ""
+  log "result: $1"
+  # FAT has no atomic rename over an existing file on every kernel: remove, then move.
+  rm -f "$REPORT" && mv "$REPORT.new" "$REPORT"
+  sync
+  [ "$1" = OK ] && exit 0 || exit 1
+}
+log "citygate first boot — $(date -u '+%Y-%m-%d %H:%M:%S UTC') (the clock may be wrong until NTP syncs)"
+log "host $(hostname 2>/dev/null || echo ?) · boot folder $BOOT_DIR"
+log ""
+
+# 1. the bundle, if one came with the card
+bundle=$(find "$BOOT_DIR" -maxdepth 1 -name 'citygate-*.tar.gz' | sort | tail -1)
+if [ -n "$bundle" ]; then
+  log "bundle: $(basename "$bundle")"
+  if [ ! -f "$bundle.sha256" ]; then log "  FAILED: $(basename "$bundle").sha256 is missing"; bundle_failed=1
+  elif ! (cd "$BOOT_DIR" && sha256sum -c --status "$(basename "$bundle").sha256"); then log "  FAILED: checksum mismatch (a bad copy?)"; bundle_failed=1
+  else
+    tmp=$(mktemp -d "$ROOT/var/tmp/citygate-firstboot.XXXXXX")
+    if tar -C "$tmp" --no-same-owner -xzf "$bundle" && out=$(ROOT="$ROOT" "$tmp"/citygate-*/install.sh 2>&1); then
+      log "  installed: $(echo "$out" | sed -n 's/^citygate: current release: //p')"
+      rm -f "$bundle" "$bundle.sha256"
+    else
+      log "  FAILED to install:"; log "$(echo "${out:-tar failed}" | sed 's/^/    /')"; bundle_failed=1
+    fi
+    rm -rf "$tmp"
+  fi
+fi
+if [ ! -e "$PREFIX/current/bin/citygate.js" ]; then
+  log "FAILED: citygate is not installed and no usable bundle is on the card"
+  rm -f "$BOOT_DIR/env" "$BOOT_DIR/secrets.yaml" "$BOOT_DIR"/*.key 2>/dev/null
+  finish FAILED
+fi
+
+# 2. config, secrets and certificates into /etc/citygate
+# shellcheck source=deploy/lib/common.sh
+. "$PREFIX/current/deploy/lib/common.sh"
+ensure_user >/dev/null
+ensure_dirs
+owner=$(cg_owner)
+moved=()
+put() { # file mode owner
+  install -m "$2" -o "${3%:*}" -g "${3#*:}" "$BOOT_DIR/$1" "$CONF/$1" && moved+=("$1 ($2)")
+}
+[ -f "$BOOT_DIR/env" ] && put env 0600 0:0
+[ -f "$BOOT_DIR/secrets.yaml" ] && put secrets.yaml 0600 "$owner"
+for f in "$BOOT_DIR"/*.key; do [ -f "$f" ] && put "$(basename "$f")" 0640 "0:${owner#*:}"; done
+for f in "$BOOT_DIR"/*.pem "$BOOT_DIR"/*.crt; do [ -f "$f" ] && put "$(basename "$f")" 0644 0:0; done
+# Secrets never stay on the FAT partition (anyone with the card can read it).
+rm -f "$BOOT_DIR/env" "$BOOT_DIR/secrets.yaml" "$BOOT_DIR"/*.key
+[ ${#moved[@]} -eq 0 ] || log "moved to /etc/citygate: ${moved[*]}; secrets removed from the boot partition"
+[ -f "$CONF/env" ] || install -m 0600 -o 0 -g 0 /dev/null "$CONF/env"
+
+# 3. validate, then install the config and start
+if [ ! -f "$BOOT_DIR/gateway.yaml" ]; then
+  [ -f "$CONF/gateway.yaml" ] || { log "FAILED: no gateway.yaml on the card and none installed"; finish FAILED; }
+  log "no new gateway.yaml: keeping $CONF/gateway.yaml"
+  cfg="$CONF/gateway.yaml"
+else
+  cfg="$BOOT_DIR/gateway.yaml"
+fi
+log ""
+log "validate:"
+out=$(set -a; . "$CONF/env"; set +a; cd "$BOOT_DIR" &&
+  "$PREFIX/current/node/bin/node" "$PREFIX/current/bin/citygate.js" validate --strict-env "$cfg" 2>&1)
+status=$?
+log "$(echo "$out" | sed "s#^$BOOT_DIR/##; s/^/  /")"
+if [ $status -ne 0 ] || [ -n "${bundle_failed:-}" ]; then
+  log ""
+  log "not started: fix gateway.yaml on the card (the lines above say where) and reboot"
+  finish FAILED
+fi
+if [ "$cfg" != "$CONF/gateway.yaml" ]; then
+  install -m 0640 -o 0 -g "${owner#*:}" "$cfg" "$CONF/gateway.yaml"
+  mv "$cfg" "$cfg.applied"
+fi
+install_system_files "$PREFIX/current" >/dev/null
+if [ -z "$ROOT" ] && [ -d /run/systemd/system ]; then
+  systemctl enable citygate.service citygate-firstboot.service >/dev/null 2>&1
+  systemctl restart --no-block citygate.service && log "" && log "citygate.service started: \`citygate status\` over SSH shows its health"
+else
+  log "" && log "citygate.service enabled (starts at boot)"
+fi
+finish OK

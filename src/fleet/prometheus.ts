@@ -1,0 +1,71 @@
+/**
+ * The whole fleet as one Prometheus scrape target: every gateway's retained health as
+ * series with a `gateway` label, so one exporter next to the broker covers hundreds of
+ * gateways behind NAT. Text exposition format 0.0.4, written directly (a few series per
+ * gateway; no registry needed). Series of a gateway whose health is unknown are left
+ * out rather than reported as 0.
+ */
+import { createServer, type Server } from 'node:http';
+import type { GatewayRow } from './model.js';
+
+const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+
+interface Family {
+  name: string;
+  help: string;
+  type: 'gauge' | 'counter';
+  value: (r: GatewayRow) => number | null;
+}
+
+const FAMILIES: Family[] = [
+  { name: 'citygate_gateway_up', help: 'The gateway says it is online (retained status).', type: 'gauge', value: (r) => (r.state === 'online' ? 1 : 0) },
+  { name: 'citygate_gateway_health_age_seconds', help: 'Age of the last retained health snapshot.', type: 'gauge', value: (r) => r.health_age_s },
+  { name: 'citygate_gateway_uptime_seconds', help: 'Gateway uptime at its last health snapshot.', type: 'gauge', value: (r) => r.uptime_s },
+  { name: 'citygate_gateway_buffer_readings', help: 'Readings waiting in the gateway buffer (backlog).', type: 'gauge', value: (r) => r.backlog },
+  { name: 'citygate_gateway_buffer_oldest_age_seconds', help: 'Age of the oldest buffered reading.', type: 'gauge', value: (r) => r.backlog_oldest_s },
+  { name: 'citygate_gateway_buffer_dropped_total', help: 'Readings dropped by the buffer limits since the buffer was created.', type: 'counter', value: (r) => r.dropped },
+  { name: 'citygate_gateway_disk_free_bytes', help: 'Free space on the gateway data partition.', type: 'gauge', value: (r) => r.disk_free_bytes },
+  { name: 'citygate_gateway_cpu_temperature_celsius', help: 'Gateway CPU temperature.', type: 'gauge', value: (r) => r.cpu_temp_c },
+];
+
+export function renderFleetMetrics(rows: readonly GatewayRow[]): string {
+  const out: string[] = [];
+  out.push('# HELP citygate_fleet_gateways Gateways seen on the broker, by state.', '# TYPE citygate_fleet_gateways gauge');
+  for (const s of ['online', 'offline', 'unknown'] as const) out.push(`citygate_fleet_gateways{state="${s}"} ${rows.filter((r) => r.state === s).length}`);
+  for (const f of FAMILIES) {
+    out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
+    for (const r of rows) {
+      const v = f.value(r);
+      if (v !== null) out.push(`${f.name}{gateway="${esc(r.gateway)}"} ${v}`);
+    }
+  }
+  out.push('# HELP citygate_gateway_devices Devices per state at the last health snapshot.', '# TYPE citygate_gateway_devices gauge');
+  for (const r of rows) {
+    if (r.health_age_s === null) continue;
+    for (const s of ['ok', 'degraded', 'down'] as const) out.push(`citygate_gateway_devices{gateway="${esc(r.gateway)}",state="${s}"} ${r.devices[s]}`);
+  }
+  out.push('# HELP citygate_gateway_info Version of each gateway (value 1).', '# TYPE citygate_gateway_info gauge');
+  for (const r of rows) if (r.version) out.push(`citygate_gateway_info{gateway="${esc(r.gateway)}",version="${esc(r.version)}"} 1`);
+  return `${out.join('\n')}\n`;
+}
+
+/** Serve GET /metrics from `rows()` on host:port; resolves with the bound address. */
+export async function serveFleetMetrics(listen: string, rows: () => GatewayRow[]): Promise<{ server: Server; address: string }> {
+  const idx = listen.lastIndexOf(':');
+  const host = listen.slice(0, idx).replace(/^\[|\]$/g, '');
+  const port = Number(listen.slice(idx + 1));
+  if (idx < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--prometheus expects HOST:PORT like 127.0.0.1:9108, got "${listen}"`);
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') return void res.writeHead(405).end();
+    if (path === '/metrics') return void res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(renderFleetMetrics(rows()));
+    if (path === '/') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('citygate fleet exporter: see /metrics\n');
+    res.writeHead(404).end('not found\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`cannot listen on ${listen}: ${err.message}`)));
+    server.listen(port, host, () => resolve());
+  });
+  const a = server.address();
+  return { server, address: a && typeof a === 'object' ? `${a.address}:${a.port}` : listen };
+}

@@ -1,0 +1,73 @@
+/**
+ * The installers in a fake root (ROOT=): deploy/install.sh --dry-run changes nothing;
+ * a bundle's install.sh is idempotent — a second run keeps the release, the links
+ * and the config a technician has edited since.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/gateway-config.js';
+import { hostBundle } from './host-bundle.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+function fakeRoot(): string {
+  const root = tempDir('cg-root-');
+  mkdirSync(join(root, 'etc'));
+  for (const f of ['passwd', 'group', 'shadow', 'gshadow', 'login.defs']) if (existsSync(`/etc/${f}`)) copyFileSync(`/etc/${f}`, join(root, 'etc', f));
+  return root;
+}
+
+function listTree(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
+}
+
+describe('deploy/install.sh --dry-run', () => {
+  it('prints what it would do and changes nothing', () => {
+    const root = fakeRoot();
+    const before = listTree(root);
+    const r = spawnSync('bash', [join(REPO, 'deploy/install.sh'), '--dry-run'], { encoding: 'utf8', env: { ...process.env, ROOT: root }, timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\+ useradd -R .* citygate$/m);
+    expect(r.stdout).toMatch(/^\+ install -m 0644 .*citygate\.service /m);
+    expect(listTree(root)).toEqual(before);
+  });
+
+  it('refuses an unknown option and a missing config file', () => {
+    const env = { ...process.env, ROOT: fakeRoot() };
+    expect(spawnSync('bash', [join(REPO, 'deploy/install.sh'), '--force'], { encoding: 'utf8', env }).stderr).toContain('unknown option --force');
+    expect(spawnSync('bash', [join(REPO, 'deploy/install.sh'), '/nope.yaml'], { encoding: 'utf8', env }).stderr).toContain('/nope.yaml: no such file');
+  });
+});
+
+describe("a bundle's install.sh", () => {
+  const work = tempDir('cg-install-');
+  let installer = '';
+  beforeAll(async () => {
+    execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'ignore' });
+    const tgz = await hostBundle(work, '0.1.0');
+    execFileSync('tar', ['-C', work, '-xzf', tgz]);
+    installer = join(work, `citygate-0.1.0-${process.arch}-test`, 'install.sh');
+  });
+
+  it('installs once, and a second run keeps release, links and an edited config', () => {
+    const root = fakeRoot();
+    const run = () => spawnSync(installer, [join(REPO, 'boards/demo.yaml')], { encoding: 'utf8', env: { ...process.env, ROOT: root }, timeout: 120_000 });
+    const first = run();
+    expect(first.status, first.stderr).toBe(0);
+    const id = `0.1.0-${process.arch}-test`;
+    expect(readlinkSync(join(root, 'opt/citygate/current'))).toBe(`releases/${id}`);
+    const conf = join(root, 'etc/citygate/gateway.yaml');
+    expect((statSync(conf).mode & 0o777).toString(8)).toBe('640');
+    writeFileSync(conf, `${readFileSync(conf, 'utf8')}# edited on site\n`);
+    const second = run();
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stdout).toContain(`release ${id} is already installed: keeping it`);
+    expect(readlinkSync(join(root, 'opt/citygate/current'))).toBe(`releases/${id}`);
+    expect(existsSync(join(root, 'opt/citygate/previous'))).toBe(false);
+    expect(readFileSync(conf, 'utf8')).toMatch(/# edited on site\n$/);
+    expect(readdirSync(join(root, 'opt/citygate/releases'))).toEqual([id]);
+  });
+});

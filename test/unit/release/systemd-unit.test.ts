@@ -1,0 +1,54 @@
+/**
+ * deploy/citygate.service is a unit systemd can trust: `systemd-analyze verify` says
+ * nothing about it, its exposure (`systemd-analyze security --offline=yes`) stays at
+ * or below 2.0, it is Type=notify with a watchdog, and it starts node with the
+ * release's own runtime under /opt/citygate/current.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../helpers/gateway-config.js';
+import { requireTool } from '../../helpers/tools.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const UNIT = join(ROOT, 'deploy/citygate.service');
+const MAX_EXPOSURE = 2.0;
+
+function analyze(args: string[]) {
+  const tool = requireTool('systemd-analyze');
+  return spawnSync(tool, args, { encoding: 'utf8', timeout: 60_000, env: { ...process.env, SYSTEMD_COLORS: '0', SYSTEMD_PAGER: '' } });
+}
+
+describe('deploy/citygate.service', () => {
+  it(`has an exposure of at most ${MAX_EXPOSURE} (systemd-analyze security --offline=yes)`, () => {
+    const r = analyze(['security', '--offline=yes', '--no-pager', UNIT]);
+    const m = /Overall exposure level for citygate\.service: ([\d.]+)/.exec(r.stdout);
+    expect(m, `no exposure figure in: ${r.stdout.slice(-500)} ${r.stderr}`).not.toBeNull();
+    expect(Number(m![1])).toBeLessThanOrEqual(MAX_EXPOSURE);
+  });
+
+  it('passes systemd-analyze verify with no warning', () => {
+    // verify checks that ExecStart's binaries exist: lay out a release under a temp
+    // directory and point a copy of the unit at it (only the /opt prefix changes).
+    const dir = tempDir('cg-unit-');
+    const current = join(dir, 'opt/citygate/current');
+    mkdirSync(join(current, 'node/bin'), { recursive: true });
+    symlinkSync(process.execPath, join(current, 'node/bin/node'));
+    cpSync(join(ROOT, 'bin'), join(current, 'bin'), { recursive: true });
+    const copy = join(dir, 'citygate.service');
+    writeFileSync(copy, readFileSync(UNIT, 'utf8').replaceAll('/opt/citygate/', `${dir}/opt/citygate/`));
+    const r = analyze(['verify', '--no-pager', copy]);
+    expect(`${r.stdout}${r.stderr}`.trim()).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('is Type=notify with a watchdog, and runs the release under /opt/citygate/current', () => {
+    const unit = readFileSync(UNIT, 'utf8');
+    expect(unit).toMatch(/^Type=notify$/m);
+    expect(unit).toMatch(/^WatchdogSec=\d+/m);
+    expect(unit).toMatch(/^ExecStart=\/opt\/citygate\/current\/node\/bin\/node .* \/opt\/citygate\/current\/bin\/citygate\.js run /m);
+    expect(unit).toMatch(/^SupplementaryGroups=dialout gpio$/m);
+  });
+});
