@@ -63,6 +63,8 @@ export interface BufferStats {
   rejectedTotal: number;
   /** Seqs announced as possibly lost (database lost, damaged or behind). */
   lostTotal: number;
+  /** Readings accepted since the process started, by quality. */
+  acceptedByQuality: Record<string, number>;
   eventsEvicted: number;
   pendingEvents: number;
   /** Database, WAL, -shm, ledger and ballast. */

@@ -232,6 +232,7 @@ export class SqliteBuffer implements DurableBuffer {
         this.stmt.insert.run(r.firstSeq, r.device, r.firstSeq, r.firstSeq + r.count - 1, r.count, now, r.bytes, r.blob);
       }
       delta.add({ rows: rows.length, readings: readings.length, bytes: incoming });
+      for (const r of readings) delta.countAccepted(r.quality);
       return { accepted: readings.length, firstSeq: start, lastSeq: start + readings.length - 1, rejected: 0, dropped };
     });
     let result: CommitResult;
@@ -541,6 +542,7 @@ export class SqliteBuffer implements DurableBuffer {
       droppedByReason: { ...this.t.droppedBy },
       rejectedTotal: this.t.rejectedTotal,
       lostTotal: this.t.lostTotal,
+      acceptedByQuality: { ...this.t.acceptedBy },
       eventsEvicted: this.events.evictedTotal,
       pendingEvents: this.events.waiting,
       fileBytes,

@@ -17,6 +17,8 @@ export class Tally {
   droppedBy: Record<string, number> = {};
   rejectedTotal = 0;
   lostTotal = 0;
+  /** Readings accepted since this process started, by quality (not kept on disk). */
+  acceptedBy: Record<string, number> = {};
   /** Rows up to this id were dropped by the transaction (their pending acks are moot). */
   droppedUpToId: number | undefined;
 
@@ -37,8 +39,13 @@ export class Tally {
     this.droppedBy[reason] = (this.droppedBy[reason] ?? 0) + n;
   }
 
+  countAccepted(quality: string): void {
+    this.acceptedBy[quality] = (this.acceptedBy[quality] ?? 0) + 1;
+  }
+
   apply(d: Tally): void {
     this.add(d);
+    for (const [k, n] of Object.entries(d.acceptedBy)) this.acceptedBy[k] = (this.acceptedBy[k] ?? 0) + n;
     this.droppedTotal += d.droppedTotal;
     for (const [k, n] of Object.entries(d.droppedBy)) this.droppedBy[k] = (this.droppedBy[k] ?? 0) + n;
     this.rejectedTotal += d.rejectedTotal;

@@ -3,10 +3,18 @@
  * serial port and one request queue. `acquire(key, open)` returns the live resource
  * for `key`, opening it with `open()` on first use; `release(key)` closes it when the
  * last user lets go. The creator of a resource owns its reconnect logic. A resource
- * may offer `snapshot()`: the runtime publishes it in health under `buses`.
+ * may offer `snapshot()`: the runtime publishes it in health under `buses`, keyed by the
+ * resource's `name` (the bus name from the config, which is unique), not by its
+ * internal key (which carries a kind prefix so two drivers cannot collide).
  */
 export interface Closable {
   close(): Promise<void> | void;
+}
+
+/** A shared resource that reports itself in health (`buses.<name>`). */
+export interface Reporting {
+  readonly name: string;
+  snapshot(): Record<string, unknown>;
 }
 
 export interface SharedResources {
@@ -37,12 +45,12 @@ export class RefCountedResources implements SharedResources {
     }
   }
 
-  /** Health snapshots of resources that offer one (e.g. a Modbus bus), by key. */
+  /** Health snapshots of resources that offer one (e.g. a Modbus bus), by their name. */
   snapshots(): Record<string, Record<string, unknown>> {
     const out: Record<string, Record<string, unknown>> = {};
     for (const [key, e] of this.entries) {
-      const snap = (e.value as { snapshot?: () => Record<string, unknown> }).snapshot;
-      if (typeof snap === 'function') out[key] = snap.call(e.value);
+      const r = e.value as Partial<Reporting>;
+      if (typeof r.snapshot === 'function') out[typeof r.name === 'string' ? r.name : key] = r.snapshot();
     }
     return out;
   }

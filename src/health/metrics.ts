@@ -21,10 +21,10 @@ type Sample = [Labels, number];
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
-/** `modbus-bus:rs485-1` (the runtime's resource key) → kind `modbus`, bus `rs485-1`. */
-export function busLabels(key: string): Labels {
-  const m = /^([a-z0-9]+)(?:-bus)?:(.+)$/.exec(key);
-  return m ? { kind: m[1] as string, bus: m[2] as string } : { kind: 'unknown', bus: key };
+/** Health `buses.rs485-1` of type `modbus-rtu` → kind `modbus`, bus `rs485-1`. */
+export function busLabels(name: string, snapshot: Record<string, unknown>): Labels {
+  const type = typeof snapshot.type === 'string' ? snapshot.type : '';
+  return { kind: /^[a-z0-9]+/.exec(type)?.[0] ?? 'unknown', bus: name };
 }
 
 export function metricsRegistry(snapshot: () => HealthPayload): Registry {
@@ -117,12 +117,12 @@ export function metricsRegistry(snapshot: () => HealthPayload): Registry {
   // Buses (Modbus lines and connections)
   const busCounters = ['requests', 'responses', 'timeouts', 'crc_errors', 'framing_errors', 'exceptions', 'retries', 'resyncs', 'stale_responses', 'noise_bytes'];
   counter('citygate_bus_events_total', 'Bus counters: requests, responses, timeouts, crc_errors …', ['kind', 'bus', 'event'], (h) =>
-    Object.entries(h.buses ?? {}).flatMap(([key, b]) => busCounters.flatMap((event) => one(b[event], { ...busLabels(key), event }))),
+    Object.entries(h.buses ?? {}).flatMap(([key, b]) => busCounters.flatMap((event) => one(b[event], { ...busLabels(key, b), event }))),
   );
   gauge('citygate_bus_up', '1 when the bus port or connection is open', ['kind', 'bus'], (h) =>
-    Object.entries(h.buses ?? {}).flatMap(([key, b]) => (b.link === undefined ? [] : one(b.link === 'open' ? 1 : 0, busLabels(key)))),
+    Object.entries(h.buses ?? {}).flatMap(([key, b]) => (b.link === undefined ? [] : one(b.link === 'open' ? 1 : 0, busLabels(key, b)))),
   );
-  gauge('citygate_bus_queued_requests', 'Requests waiting for the bus', ['kind', 'bus'], (h) => Object.entries(h.buses ?? {}).flatMap(([key, b]) => one(b.queued, busLabels(key))));
+  gauge('citygate_bus_queued_requests', 'Requests waiting for the bus', ['kind', 'bus'], (h) => Object.entries(h.buses ?? {}).flatMap(([key, b]) => one(b.queued, busLabels(key, b))));
 
   // System
   gauge('citygate_disk_free_bytes', 'Free space on the data_dir file system', [], (h) => one(h.disk?.free_bytes ?? h.system.disk_free_bytes));

@@ -36,3 +36,18 @@ export function systemVitals(dataDir: string, thermal = '/sys/class/thermal/ther
 }
 
 const round = (n: number | undefined): number | null => (n === undefined ? null : Math.round(n * 100) / 100);
+
+/**
+ * Bytes this process caused to be written to storage since it started (Linux
+ * /proc/self/io `write_bytes`: what reaches the block layer, so SQLite's WAL and
+ * checkpoints count, page-cache rewrites of the same block do not). The gateway's
+ * own writes are the buffer's, so this is the SD-card wear figure. null elsewhere.
+ */
+export function storageBytesWritten(io = '/proc/self/io'): number | null {
+  try {
+    const m = /^write_bytes:\s*(\d+)/m.exec(readFileSync(io, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}

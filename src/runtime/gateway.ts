@@ -21,7 +21,7 @@ import { LogLimiter } from '../core/log-limiter.js';
 import { GroupCommitter } from '../buffer/group-commit.js';
 import { MqttUplink } from '../uplink/mqtt-uplink.js';
 import { Topics, type HealthPayload } from '../uplink/topics.js';
-import { systemVitals } from '../health/system.js';
+import { storageBytesWritten, systemVitals } from '../health/system.js';
 import { VERSION } from '../version.js';
 import { buildDevices, type DeviceRuntime, type DeviceWiring } from './devices.js';
 import { StatusServer } from '../health/http.js';
@@ -333,6 +333,8 @@ export class Gateway {
         events_evicted: b.eventsEvicted,
         pending_events: b.pendingEvents,
         waiting_in_memory: this.committer.waiting,
+        by_quality: b.acceptedByQuality,
+        bytes_written: storageBytesWritten(),
       },
       disk: { state: b.disk, free_bytes: b.diskFreeBytes, limit_bytes: this.config.buffer.max_bytes },
       devices,

@@ -57,6 +57,10 @@ export interface HealthPayload {
     pending_events: number;
     /** Readings waiting in memory for the disk (commits failing). */
     waiting_in_memory: number;
+    /** Readings accepted since start, by quality (good, uncertain, bad). */
+    by_quality: Record<string, number>;
+    /** Bytes this process caused to be written to storage since start (SD-card wear); null off Linux. */
+    bytes_written: number | null;
   };
   disk: { state: DiskState; free_bytes: number | null; limit_bytes: number };
   devices: Record<string, DeviceHealthSnapshot>;

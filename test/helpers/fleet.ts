@@ -26,7 +26,7 @@ export function fleetMember(i: number, now: number): { status: StatusPayload; he
     version: i % 2 ? '0.1.0' : '0.0.9',
     uptime_s: 3600 + i,
     uplink: { state: 'online', reconnects: 0, published: 10, acked_readings: 1000 },
-    buffer: { readings: i, rows: 1, bytes: i * 40, file_bytes: 4096, oldest_age_s: i > 0 ? 2 : null, next_seq: 1000 + i, dropped: 0, dropped_by_reason: {}, rejected: 0, lost: 0, events_evicted: 0, pending_events: 0, waiting_in_memory: 0 },
+    buffer: { readings: i, rows: 1, bytes: i * 40, file_bytes: 4096, oldest_age_s: i > 0 ? 2 : null, next_seq: 1000 + i, dropped: 0, dropped_by_reason: {}, rejected: 0, lost: 0, events_evicted: 0, pending_events: 0, waiting_in_memory: 0, by_quality: { good: 1000 + i }, bytes_written: 4096 * i },
     disk: { state: i % 60 === 13 ? 'low' : 'ok', free_bytes: 8e9, limit_bytes: 256 * 2 ** 20 },
     devices: { 'meter-1': device(i % 25 === 5 ? 'down' : 'ok'), 'air-1': device(i % 30 === 11 ? 'degraded' : 'ok') },
     buses: {},

@@ -10,7 +10,7 @@
  * `explainModbusPlan` (explain.ts). README.md is the integrator's guide.
  *
  * Devices on one bus share one ModbusBus through ctx.resources under
- * `modbus-bus:<bus>`; the runtime publishes its `snapshot()` under health.buses.
+ * `modbus-bus:<bus>`; the runtime publishes its `snapshot()` under health.buses.<bus>.
  */
 import type { Driver, DriverContext, DriverDefinition, CreateEnv } from '../../core/driver.js';
 import { ModbusBus } from './bus.js';

@@ -11,10 +11,10 @@ describe('compactHealth', () => {
       version: 'v',
       uptime_s: 5,
       uplink: { state: 'online', reconnects: 0, published: 1, acked_readings: 1 },
-      buffer: { readings: 0, rows: 0, bytes: 0, file_bytes: 0, oldest_age_s: null, next_seq: 1, dropped: 0, dropped_by_reason: {}, rejected: 0, lost: 0, events_evicted: 0, pending_events: 0, waiting_in_memory: 0 },
+      buffer: { readings: 0, rows: 0, bytes: 0, file_bytes: 0, oldest_age_s: null, next_seq: 1, dropped: 0, dropped_by_reason: {}, rejected: 0, lost: 0, events_evicted: 0, pending_events: 0, waiting_in_memory: 0, by_quality: {}, bytes_written: null },
       disk: { state: 'ok', free_bytes: 1, limit_bytes: 2 },
       devices: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`d${i}`, dev(i === 3 ? 'down' : i === 7 ? 'degraded' : 'ok')])),
-      buses: { 'modbus-bus:rs485-1': { requests: 10 } },
+      buses: { 'rs485-1': { requests: 10 } },
       system: { load_1m: 0.5 },
     } as HealthPayload;
     const c = compactHealth(h);

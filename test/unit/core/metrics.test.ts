@@ -12,13 +12,13 @@ import { requireTool } from '../../helpers/tools.js';
 const health: HealthPayload = {
   gateway: 'gw-1', ts: 1_700_000_000_000, version: '0.1.0', uptime_s: 3600,
   uplink: { state: 'online', reconnects: 2, published: 40, acked_readings: 4000, insecure: false, ...({ bytes_sent: 123_456, ack_latency_ms: { p50: 12, p99: 80 } } as object) },
-  buffer: { readings: 10, rows: 2, bytes: 2048, file_bytes: 65_536, oldest_age_s: 4, next_seq: 4011, dropped: 5, dropped_by_reason: { max_age: 5 }, rejected: 1, lost: 0, events_evicted: 0, waiting_in_memory: 0, pending_events: 0, ...({ bytes_written: 1_000_000, by_quality: { good: 3990, bad: 20 } } as object) },
+  buffer: { readings: 10, rows: 2, bytes: 2048, file_bytes: 65_536, oldest_age_s: 4, next_seq: 4011, dropped: 5, dropped_by_reason: { max_age: 5 }, rejected: 1, lost: 0, events_evicted: 0, waiting_in_memory: 0, pending_events: 0, bytes_written: 1_000_000, by_quality: { good: 3990, bad: 20 } },
   disk: { state: 'ok', free_bytes: 5e9, limit_bytes: 256 * 1024 ** 2 },
   devices: {
     'meter-1': { state: 'ok', readings: 3000, last_reading_age_s: 3, errors: 1, consecutive_errors: 0, counters: { timeouts: 1, requests: 360 } },
     'air-1': { state: 'down', readings: 1010, last_reading_age_s: null, errors: 7, consecutive_errors: 7, counters: {} },
   },
-  buses: { 'modbus-bus:rs485-1': { state: 'ok', link: 'open', queued: 0, requests: 360, responses: 359, timeouts: 1, crc_errors: 0 } },
+  buses: { 'rs485-1': { type: 'modbus-rtu', state: 'ok', link: 'open', queued: 0, requests: 360, responses: 359, timeouts: 1, crc_errors: 0 } },
   system: { cpu_temp_c: 48.3, load_1m: 0.2, disk_free_bytes: 5e9, disk_total_bytes: 3.2e10 },
 };
 

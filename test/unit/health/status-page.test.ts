@@ -75,7 +75,7 @@ describe('status page in headless Chromium', () => {
     await expect.poll(async () => (await plcRow.locator('td').nth(1).textContent()) ?? '', { timeout: 15_000 }).toMatch(/degraded|down/);
     expect(await plcRow.locator('td').nth(5).textContent()).toMatch(/ECONNREFUSED|refused|connect/i);
     expect(await page.locator('#devices-table tr', { hasText: 'weather' }).locator('td').nth(1).textContent()).toBe('ok');
-    await expect.poll(() => page.locator('#buses-table').textContent(), { timeout: 10_000 }).toContain('modbus-bus:plc');
+    await expect.poll(() => page.locator('#buses-table').textContent(), { timeout: 10_000 }).toContain('plc');
 
     // Buffer, uplink, disk; the uplink badge.
     expect(await page.locator('#buffer').textContent()).toMatch(/readings · .* · oldest .* · dropped 0 · next seq \d+/);

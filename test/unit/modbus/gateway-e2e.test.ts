@@ -99,9 +99,14 @@ describe('boards/plc-tcp.yaml through the gateway to a broker', () => {
     expect([...got.values()].every((r) => r.quality === 'good' && Number.isInteger(r.seq))).toBe(true);
     expect(messages[0]).toMatchObject({ gateway: 'pump-station-12', device: 'pump-station' });
 
-    // Health carries the bus snapshot and the device's counters.
-    const health = gateway.health() as unknown as { buses: Record<string, Record<string, unknown>>; devices: Record<string, { state: string; counters: Record<string, number> }> };
-    expect(health.buses['modbus-bus:plc']).toMatchObject({ type: 'modbus-tcp', state: 'ok', timeouts: 0 });
+    // Health carries the bus snapshot (under the config's bus name), the device's
+    // counters, and what ops graph: readings by quality, bytes written to storage.
+    const health = gateway.health();
+    expect(Object.keys(health.buses)).toEqual(['plc']);
+    expect(health.buffer.by_quality.good).toBeGreaterThanOrEqual(19);
+    expect(health.buffer.by_quality.bad ?? 0).toBe(0);
+    expect(health.buffer.bytes_written).toBeGreaterThan(0); // the buffer's fsynced commits
+    expect(health.buses['plc']).toMatchObject({ type: 'modbus-tcp', state: 'ok', timeouts: 0 });
     expect(health.devices['pump-station']?.state).toBe('ok');
     expect(health.devices['pump-station']?.counters.requests).toBeGreaterThanOrEqual(5);
   });
