@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-old-space-size=96 --max-semi-space-size=2
+#!/usr/bin/env -S node --max-old-space-size=96 --max-semi-space-size=2 --no-turbofan
 // citygate CLI entry.
 // - Installed (npm package, release bundle, deploy/install.sh): there is no src/, only
 //   the compiled dist/, which runs on bare node: no TypeScript loader, no tsx.

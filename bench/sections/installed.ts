@@ -9,6 +9,10 @@
  * - RSS idle: `citygate run` on boards/demo.yaml (its devices, status page on) publishing
  *   to the bench broker, sampled from /proc after a warm-up; baseline: a bare node
  *   process idling with a timer. Target <= 75 MB.
+ * - CPU per reading under load: `citygate run` with a sim device offering 10,000
+ *   readings/s, CPU seconds (utime+stime from /proc) over the readings the broker
+ *   acknowledged; baseline: the same run with TurboFan on (the service runs with
+ *   `--no-turbofan` to save memory: this row is the price of that, in CPU).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -72,6 +76,46 @@ async function idleRss(args: string[], warmMs: number, ms: number): Promise<numb
   }
 }
 
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (clock ticks: 100/s on Linux)
+}
+
+async function ackedReadings(port: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/health`);
+  return ((await res.json()) as { uplink: { acked_readings: number } }).uplink.acked_readings;
+}
+
+/** CPU seconds per 1,000 acknowledged readings of a gateway under a 10,000 readings/s sim load. */
+async function cpuPerKReadings(flags: string[], bin: string, dir: string, brokerUrl: string, protocolVersion: number, ms: number): Promise<number> {
+  const port = await freePort();
+  const points = Array.from({ length: 200 }, (_, i) => ({ name: `p${i}`, wave: 'sine', min: 0, max: 100, period: '1m', precision: 2 }));
+  const board = {
+    gateway: { id: 'bench-cpu', data_dir: join(dir, `cpu-${port}`) },
+    uplink: { url: brokerUrl, protocol_version: protocolVersion, batch: { max_readings: 100, max_delay: '1s' } },
+    health: { http: `127.0.0.1:${port}` },
+    devices: [{ id: 'load', driver: 'sim', poll: '20ms', points }],
+  };
+  const config = join(dir, `cpu-${port}.yaml`);
+  writeFileSync(config, stringify(board));
+  const child = spawn(process.execPath, [...flags, bin, 'run', '--config', config, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  try {
+    await new Promise((r) => setTimeout(r, 4000));
+    if (child.exitCode !== null) throw new Error(`exited early (${child.exitCode}): ${stderr}`);
+    const [cpu0, n0] = [cpuSeconds(child.pid!), await ackedReadings(port)];
+    await new Promise((r) => setTimeout(r, ms));
+    const [cpu1, n1] = [cpuSeconds(child.pid!), await ackedReadings(port)];
+    if (n1 <= n0) throw new Error(`no readings acknowledged under load: ${stderr}`);
+    return ((cpu1 - cpu0) / (n1 - n0)) * 1000;
+  } finally {
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  }
+}
+
 const section: BenchSection = {
   name: 'installed',
   async run(ctx: BenchContext): Promise<BenchRow[]> {
@@ -86,6 +130,8 @@ const section: BenchSection = {
     const broker = await startBroker(ctx.tmpDir, ctx.log);
     let rss: number;
     let bareRss: number;
+    let cpu: number;
+    let cpuTurbofan: number;
     try {
       const board = parse(readFileSync(join(REPO, 'boards', 'demo.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
       board.gateway!.data_dir = join(ctx.tmpDir, 'data');
@@ -98,6 +144,11 @@ const section: BenchSection = {
       const ms = ctx.scale < 1 ? 1000 : 4000;
       rss = await idleRss([...flags, bin, 'run', '--config', config, '--log-level', 'warn'], warmMs, ms);
       bareRss = await idleRss([...flags, '-e', 'setInterval(() => {}, 1000)'], 1000, ms);
+      const loadMs = ctx.scale < 1 ? 5000 : 15_000;
+      const withTurbofan = flags.filter((f) => f !== '--no-turbofan');
+      cpu = await cpuPerKReadings(flags, bin, ctx.tmpDir, broker.url, broker.protocolVersion, loadMs);
+      cpuTurbofan = await cpuPerKReadings(withTurbofan, bin, ctx.tmpDir, broker.url, broker.protocolVersion, loadMs);
+      ctx.log(`CPU per 1000 readings: ${cpu.toFixed(4)} s with the service flags, ${cpuTurbofan.toFixed(4)} s with TurboFan`);
     } finally {
       await broker.stop();
     }
@@ -121,6 +172,14 @@ const section: BenchSection = {
         target: `<= ${T.rssIdleMB} MB`,
         ok: rss / MB <= T.rssIdleMB,
         note: `the service's command line and heap flags, ${broker.label}; baseline: bare node idling on a timer with the same flags`,
+      },
+      {
+        name: 'installed: CPU per 1000 readings at 10k/s (service flags)',
+        value: cpu,
+        unit: 's',
+        baseline: cpuTurbofan,
+        ratio: cpu / cpuTurbofan,
+        note: 'sim device 200 points every 20 ms, CPU (utime+stime) over readings the broker acknowledged; baseline: the same run with TurboFan on',
       },
     ];
   },
