@@ -127,10 +127,13 @@ install_system_files() {
   run install -d -m 0755 "$SYSTEMD_DIR" "$SYSTEMD_DIR/multi-user.target.wants" "$UDEV_DIR" "$ROOT/usr/local/bin"
   run install -m 0644 "$rel/deploy/citygate.service" "$SYSTEMD_DIR/citygate.service"
   run install -m 0644 "$rel/deploy/citygate-firstboot.service" "$SYSTEMD_DIR/citygate-firstboot.service"
+  run install -m 0644 "$rel/deploy/citygate-update.path" "$SYSTEMD_DIR/citygate-update.path"
+  run install -m 0644 "$rel/deploy/citygate-update.service" "$SYSTEMD_DIR/citygate-update.service"
   run install -m 0644 "$rel/deploy/99-citygate.rules" "$UDEV_DIR/99-citygate.rules"
   run ln -sfn /opt/citygate/current/deploy/citygate-cli "$ROOT/usr/local/bin/citygate"
   run ln -sfn /etc/systemd/system/citygate.service "$SYSTEMD_DIR/multi-user.target.wants/citygate.service"
   run ln -sfn /etc/systemd/system/citygate-firstboot.service "$SYSTEMD_DIR/multi-user.target.wants/citygate-firstboot.service"
+  run ln -sfn /etc/systemd/system/citygate-update.path "$SYSTEMD_DIR/multi-user.target.wants/citygate-update.path"
   if [ -z "$ROOT" ] && [ -d /run/systemd/system ]; then
     run systemctl daemon-reload
     run udevadm control --reload-rules

@@ -10,12 +10,17 @@
  *   config          { yaml }                        → validates, writes and applies a whole new config
  *   gpio_set        { device, value }               → a gpio output device's level
  *   modbus_write    { device, point, value, verify? } → writes a writable point; reads back (verify, default on)
+ *   update          { url, sha256 }                 → fetches a release bundle (https) and hands it to
+ *                                                     citygate-update.service (src/release/request.ts)
  *
  * Writes are allow-listed twice: the command in `commands.allow`, and the device (and
  * point) in `commands.writes`.
  */
 import type { Driver } from '../core/driver.js';
 import type { ReloadResult } from '../control/reload.js';
+import { basename } from 'node:path';
+import { fetchBundle } from '../release/fetch-bundle.js';
+import { pendingRequest, updatesDir, writeRequest } from '../release/request.js';
 import { CommandError } from './dispatcher.js';
 import type { CommandsConfig, CommandName } from './schema.js';
 
@@ -33,6 +38,8 @@ export interface CommandHost {
   driver(device: string): Driver | undefined;
   /** Config changes; undefined when the gateway was not started from a file. */
   reloader(): { applyText(text: string): Promise<ReloadResult>; reloadFromFile(): Promise<ReloadResult> } | undefined;
+  /** The buffer's directory: updates are fetched into its `updates/`. */
+  dataDir(): string;
 }
 
 function reloader(host: CommandHost, command: string) {
@@ -106,6 +113,23 @@ export function builtinCommands(host: CommandHost, commandsConfig: () => Command
       checkWrite(commandsConfig(), 'modbus_write', device, point);
       const { device: _d, ...rest } = args;
       return runAction(host, device, 'modbus_write', rest);
+    },
+    update: async (args) => {
+      const url = stringArg(args, 'url', 'update');
+      const sha256 = stringArg(args, 'sha256', 'update');
+      const dataDir = host.dataDir();
+      if (pendingRequest(dataDir)) throw new Error('update: an update is already waiting to be installed — wait for its update_result event');
+      const { max_bytes: maxBytes, ca } = commandsConfig().update;
+      const f = await fetchBundle({ url, sha256, dir: updatesDir(dataDir), maxBytes, ...(ca ? { ca } : {}) }).catch((err: Error) => {
+        throw new Error(`update: ${err.message}`);
+      });
+      writeRequest(dataDir, { bundle: f.bundle, sha256: sha256.toLowerCase(), request_id: null, requested_at: Date.now() });
+      return {
+        accepted: true,
+        bundle: basename(f.bundle),
+        bytes: f.bytes,
+        next: 'citygate-update.service installs it and restarts the gateway (rolling back if it is not healthy); the outcome is published as an update_result event',
+      };
     },
   };
 }

@@ -6,7 +6,7 @@
  *   protocol.ts      request parsing and reply encoding (pure)
  *   limits.ts        rate limit and remembered request ids (bounded)
  *   dispatcher.ts    one request → one answer, events and log for each
- *   builtins.ts      ping, health, restart_device, reload_config, config, gpio_set, modbus_write
+ *   builtins.ts      ping, health, restart_device, reload_config, config, gpio_set, modbus_write, update
  *   mqtt-downlink.ts subscription and reply routing over the uplink's connection
  *
  * `wireCommands` is the one call the gateway makes.
@@ -23,7 +23,7 @@ import { attachCommands, type ReplyChannel } from './mqtt-downlink.js';
 
 /** What of the gateway the commands need. */
 export interface CommandGatewayView {
-  readonly config: { commands: CommandsConfig };
+  readonly config: { commands: CommandsConfig; gateway: { data_dir: string } };
   readonly topics: Topics;
   readonly uplink: ReplyChannel;
   /** Records an event for `events` and wakes the uplink. */
@@ -48,6 +48,7 @@ export function wireCommands(g: CommandGatewayView): CommandDispatcher {
       deviceIds: () => g.devices.map((d) => d.id),
       driver: (id) => g.driver(id),
       reloader: () => g.reloader,
+      dataDir: () => g.config.gateway.data_dir,
       async restartDevice(id) {
         const d = g.devices.find((x) => x.id === id);
         if (!d) throw new Error(`restart_device: no device "${id}"`);

@@ -5,10 +5,10 @@
  * reply saying so).
  */
 import { z } from 'zod';
-import { duration, pointName, topicId } from '../core/primitives.js';
+import { duration, pointName, size, topicId } from '../core/primitives.js';
 
 /** Every built-in command name, for the allow-list and its editor completion. */
-export const COMMAND_NAMES = ['ping', 'health', 'restart_device', 'reload_config', 'config', 'gpio_set', 'modbus_write'] as const;
+export const COMMAND_NAMES = ['ping', 'health', 'restart_device', 'reload_config', 'config', 'gpio_set', 'modbus_write', 'update'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 export const commandsSchema = z.strictObject({
@@ -30,6 +30,13 @@ export const commandsSchema = z.strictObject({
     })
     .prefault({})
     .meta({ description: 'Rate limit over all commands; requests past it are answered "rate limited" and not executed.' }),
+  update: z
+    .strictObject({
+      max_bytes: size({ min: 1024 ** 2 }).prefault('200MiB').meta({ description: 'Largest release bundle the update command downloads (counted while it streams).' }),
+      ca: z.string().min(1).optional().meta({ description: 'PEM file of the CA that signs the download server, when it is not one of the system CAs.' }),
+    })
+    .prefault({})
+    .meta({ description: 'The update command: fetches a release bundle over https into data_dir/updates/ and hands it to citygate-update.service (see deploy/README.md).' }),
   remember: z
     .number()
     .int()

@@ -90,7 +90,7 @@ export function referencePages(schema: Json): Record<string, string> {
   const props = schema.properties as Record<string, Json>;
   const pages: Record<string, string> = {};
   const index: string[] = [HEADER, '', '# Config reference', '', 'One page per section of the gateway YAML. Editor setup: [editor.md](editor.md). Check a file with `citygate validate FILE`.', ''];
-  for (const section of ['gateway', 'uplink', 'buffer', 'health']) {
+  for (const section of ['gateway', 'uplink', 'buffer', 'health', 'commands', 'homeassistant']) {
     const s = props[section] as Json;
     const r: Row[] = [];
     rows(s, `${section}.`, r);

@@ -6,7 +6,8 @@
  *   stop:  stop drivers, commit what they emitted, let the uplink deliver for up to
  *          `drainMs`, close shared hardware, close the buffer.
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { takeOutcome } from '../release/request.js';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { silentLogger } from '../core/log.js';
@@ -181,6 +182,7 @@ export class Gateway {
       live: { points: () => this.live.lastPoints() },
     }); // publishes nothing unless homeassistant.enabled
     this.homeassistant.start();
+    this.announceUpdate();
     this.scheduleHealth();
     this.scheduleExpire();
     if (c.health.http !== false) {
@@ -232,9 +234,25 @@ export class Gateway {
 
   private scheduleHealth(): void {
     this.cancelHealth = this.clock.setTimer(this.config.health.interval, () => {
+      this.announceUpdate();
       this.publishHealthNow();
       this.scheduleHealth();
     });
+  }
+
+  /** A finished `update` (citygate-update.service left its outcome): one event, one log line. */
+  private announceUpdate(): void {
+    try {
+      const o = takeOutcome(this.config.gateway.data_dir);
+      if (!o) return;
+      const { outcome, bundle, detail } = o;
+      this.events.emit({ type: 'update_result', outcome, bundle: basename(bundle), detail, ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) });
+      const line = `update ${outcome}: ${basename(bundle)} — ${detail}`;
+      if (outcome === 'updated') this.log.info(line);
+      else this.log.error(line);
+    } catch (err) {
+      this.log.warn(`reading the update outcome failed: ${describeError(err)}`);
+    }
   }
 
   /** Publish the retained health snapshot now (also the `health` command); false if not sent. */

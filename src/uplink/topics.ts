@@ -91,7 +91,8 @@ export type EventBody =
   | { type: 'disk_state'; state: DiskState; free_bytes: number | null; limit_bytes: number }
   | { type: 'command'; command: string; id: string | null; ok: boolean; error?: string; duplicate?: boolean; ms: number }
   | { type: 'config_applied'; origin: 'command' | 'file'; added: string[]; removed: string[]; changed: string[]; in_place: string[] }
-  | { type: 'config_rolled_back'; reason: string };
+  | { type: 'config_rolled_back'; reason: string }
+  | { type: 'update_result'; outcome: 'updated' | 'rolled-back' | 'rollback-failed' | 'refused'; bundle: string; from?: string; to?: string; detail: string };
 
 export type EventPayload = EventBody & { ts: number };
 

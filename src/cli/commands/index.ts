@@ -74,7 +74,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'update',
-    term: 'update [options] <bundle>',
+    term: 'update [options] [bundle]',
     summary: 'install a release bundle; roll back if it is not healthy in time',
     load: async () => (await import('./update.js')).registerUpdate,
   },

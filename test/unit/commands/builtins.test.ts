@@ -7,7 +7,7 @@ import { builtinCommands, type CommandHost } from '../../../src/commands/builtin
 import { commandsSchema } from '../../../src/commands/schema.js';
 import type { Driver } from '../../../src/core/driver.js';
 
-function host(drivers: Record<string, Driver | undefined>): CommandHost {
+function host(drivers: Record<string, Driver | undefined>, dataDir = '/nonexistent'): CommandHost {
   return {
     version: 't',
     uptimeSeconds: () => 1,
@@ -16,6 +16,7 @@ function host(drivers: Record<string, Driver | undefined>): CommandHost {
     restartDevice: async () => undefined,
     driver: (id) => drivers[id],
     reloader: () => undefined,
+    dataDir: () => dataDir,
   };
 }
 

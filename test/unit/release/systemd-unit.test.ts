@@ -2,7 +2,8 @@
  * deploy/citygate.service is a unit systemd can trust: `systemd-analyze verify` says
  * nothing about it, its exposure (`systemd-analyze security --offline=yes`) stays at
  * or below 2.0, it is Type=notify with a watchdog, and it starts node with the
- * release's own runtime under /opt/citygate/current.
+ * release's own runtime under /opt/citygate/current. The update hand-over units
+ * (citygate-update.path and .service) verify clean too.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -50,5 +51,25 @@ describe('deploy/citygate.service', () => {
     expect(unit).toMatch(/^WatchdogSec=\d+/m);
     expect(unit).toMatch(/^ExecStart=\/opt\/citygate\/current\/node\/bin\/node .* \/opt\/citygate\/current\/bin\/citygate\.js run /m);
     expect(unit).toMatch(/^SupplementaryGroups=dialout gpio$/m);
+  });
+});
+
+describe('deploy/citygate-update.path and citygate-update.service', () => {
+  it('pass systemd-analyze verify with no warning, and watch the file the gateway writes', () => {
+    const dir = tempDir('cg-update-unit-');
+    const current = join(dir, 'opt/citygate/current');
+    mkdirSync(join(current, 'node/bin'), { recursive: true });
+    symlinkSync(process.execPath, join(current, 'node/bin/node'));
+    cpSync(join(ROOT, 'bin'), join(current, 'bin'), { recursive: true });
+    for (const name of ['citygate-update.path', 'citygate-update.service']) {
+      writeFileSync(join(dir, name), readFileSync(join(ROOT, 'deploy', name), 'utf8').replaceAll('/opt/citygate/', `${dir}/opt/citygate/`));
+    }
+    const r = analyze(['verify', '--no-pager', join(dir, 'citygate-update.path'), join(dir, 'citygate-update.service')]);
+    expect(`${r.stdout}${r.stderr}`.trim()).toBe('');
+    expect(r.status).toBe(0);
+    const path = readFileSync(join(ROOT, 'deploy/citygate-update.path'), 'utf8');
+    expect(path).toMatch(/^PathExists=\/var\/lib\/citygate\/updates\/request\.json$/m);
+    const service = readFileSync(join(ROOT, 'deploy/citygate-update.service'), 'utf8');
+    expect(service).toMatch(/ update --config \/etc\/citygate\/gateway\.yaml --request \/var\/lib\/citygate\/updates\/request\.json$/m);
   });
 });
