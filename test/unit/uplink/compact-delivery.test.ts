@@ -28,7 +28,7 @@ describe('compact encoding through aedes', () => {
     const root = `citygate/${config.gateway.id}`;
     const seen = new SeqCollector(root);
     const encodings = new Map<string, number>();
-    const listen = (b: EmbeddedBroker): void =>
+    const listen = (b: EmbeddedBroker): void => {
       b.onPublish((m) => {
         if (m.topic.startsWith(`${root}/data/`)) {
           const e = payloadEncoding(m.payload) ?? 'unknown';
@@ -36,6 +36,7 @@ describe('compact encoding through aedes', () => {
         }
         seen.add(m.topic, m.payload);
       });
+    };
     listen(broker);
     gateway = new Gateway(config);
     await gateway.start();
