@@ -55,6 +55,18 @@ function scaled(v: number): [number, number] {
 const LONE_SURROGATE = /\p{Cs}/u;
 
 export function encodeCompact(msg: DataPayload): Buffer | undefined {
+  const cbor = compactDocument(msg);
+  if (!cbor) return undefined;
+  const z = deflateSync(cbor, { level: 9 });
+  const body = z.length < cbor.length ? z : cbor;
+  const out = Buffer.allocUnsafe(1 + body.length);
+  out[0] = body === z ? COMPACT_V1 : COMPACT_V1_PLAIN;
+  body.copy(out, 1);
+  return out;
+}
+
+/** The CBOR document of the compact form (before byte 0 and zlib), or undefined (see encodeCompact). */
+export function compactDocument(msg: DataPayload): Buffer | undefined {
   if (LONE_SURROGATE.test(msg.gateway) || LONE_SURROGATE.test(msg.device)) return undefined;
   const points = new Map<string, number>();
   const units = new Map<string, number>();
@@ -121,13 +133,7 @@ export function encodeCompact(msg: DataPayload): Buffer | undefined {
   doc.set('p', [...points.keys()]);
   doc.set('u', [...units.keys()]);
   for (const [k, col] of [['s', s], ['t', t], ['i', i], ['n', n], ['q', q], ['v', v], ['x', x]] as const) doc.set(k, col);
-  const cbor = encodeCbor(doc);
-  const z = deflateSync(cbor, { level: 9 });
-  const body = z.length < cbor.length ? z : cbor;
-  const out = Buffer.allocUnsafe(1 + body.length);
-  out[0] = body === z ? COMPACT_V1 : COMPACT_V1_PLAIN;
-  body.copy(out, 1);
-  return out;
+  return encodeCbor(doc);
 }
 
 /** Decodes a compact message (first byte 0xC1 or 0xC0) into its JSON form. Throws DecodeError. */
