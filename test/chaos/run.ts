@@ -12,6 +12,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
+import { decodeDataPayload } from '../../src/uplink/encoding/decode.js';
 import { stringify } from 'yaml';
 import { seededRandom } from '../../src/drivers/sim/waves.js';
 import { Mosquitto, closeClient, persistentSubscriber } from '../helpers/mosquitto.js';
@@ -98,7 +99,8 @@ async function main(): Promise<number> {
         const at = now();
         let body: Record<string, unknown>;
         try {
-          body = JSON.parse(payload.toString()) as Record<string, unknown>;
+          // Data in either encoding (JSON or compact) through the shipped decoder.
+          body = (topic.startsWith(`${ROOT}/data/`) ? decodeDataPayload(payload) : JSON.parse(payload.toString())) as Record<string, unknown>;
         } catch {
           return;
         }
