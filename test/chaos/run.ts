@@ -63,7 +63,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 async function main(): Promise<number> {
   const o = chaosOptions();
   say(`chaos run: seed ${o.seed}, at most ${o.faults} faults in ${o.seconds} s, kinds ${o.kinds.join(',')}`);
-  say(`repeat with: CHAOS_SEED=${o.seed} CHAOS_FAULTS=${o.faults} CHAOS_SECONDS=${o.seconds}${process.env.CHAOS_ENCODING ? ` CHAOS_ENCODING=${process.env.CHAOS_ENCODING}` : ""} npm run test:chaos`);
+  say(`repeat with: CHAOS_SEED=${o.seed} CHAOS_FAULTS=${o.faults} CHAOS_SECONDS=${o.seconds}${process.env.CHAOS_ENCODING ? ` CHAOS_ENCODING=${process.env.CHAOS_ENCODING}` : ''} npm run test:chaos`);
   requireTool('mosquitto');
   const work = mkdtempSync(join(tmpdir(), 'cg-chaos-'));
   const disk = new SmallDisk(join(work, 'disk'), 64);
