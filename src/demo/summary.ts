@@ -1,12 +1,17 @@
 /** The demo's live one-line summary: readings/s, buffer depth, uplink state, delivered. */
 import type { Gateway } from '../runtime/gateway.js';
 import type { EmbeddedBroker } from './embedded-broker.js';
+import { decodeDataPayload } from '../uplink/encoding/decode.js';
 
 export function startSummary(gateway: Gateway, broker: EmbeddedBroker, out: NodeJS.WriteStream): { stop(): void } {
   let delivered = 0;
   const off = broker.onPublish((m) => {
     if (gateway.topics.isData(m.topic)) {
-      delivered += (JSON.parse(m.payload.toString()) as { readings: unknown[] }).readings.length;
+      try {
+        delivered += decodeDataPayload(m.payload).readings.length; // JSON or compact (uplink.encoding)
+      } catch {
+        // not a citygate data message: nothing delivered to count
+      }
     }
   });
   let lastSeq = gateway.buffer.stats().nextSeq;

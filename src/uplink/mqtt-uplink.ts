@@ -339,7 +339,7 @@ export class MqttUplink implements Uplink {
     }
     this.firstUnsentAt = undefined;
     const limit = Math.min(this.maxPacket, MQTT_MAX_PACKET) - 64 - Buffer.byteLength(this.o.topics.data('x')) - 64;
-    this.queue.push(...buildMessages(this.o.gatewayId, rows, maxReadings, limit));
+    this.queue.push(...buildMessages(this.o.gatewayId, rows, maxReadings, limit, { encoding: this.o.config.encoding }));
     this.cursor = rows[rows.length - 1]?.id ?? this.cursor;
     return true;
   }
@@ -350,7 +350,7 @@ export class MqttUplink implements Uplink {
     const g = this.gen;
     const id = ++this.serial;
     this.sentAt.set(id, this.o.clock.mono());
-    client.publish(this.o.topics.data(m.device), m.payload, { qos: 1 }, (err) => {
+    client.publish(this.o.topics.data(m.device), m.payload, m.properties ? { qos: 1, properties: m.properties } : { qos: 1 }, (err) => {
       if (g !== this.gen) return;
       this.sentAt.delete(id);
       if (err) return this.down(g, err);

@@ -25,6 +25,8 @@ export interface ReadingPayload {
 export interface DataPayload {
   gateway: string;
   device: string;
+  /** Present (true) only on a message replayed after an outage. */
+  replay?: boolean;
   readings: ReadingPayload[];
 }
 

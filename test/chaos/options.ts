@@ -6,6 +6,7 @@
  *   CHAOS_KINDS    comma list of fault kinds to draw from (default: all)
  *   CHAOS_DRAIN_SECONDS  longest wait for the final drain       (default 120)
  *   CHAOS_KEEP     1: keep the work dir (logs, broker db) after the run
+ *   CHAOS_ENCODING compact: data messages in the compact encoding (default json; test/chaos/setup.ts)
  * Both bounds hold: the run ends at whichever comes first, then heals and drains.
  */
 import { FAULT_KINDS, type FaultKind } from './faults.js';

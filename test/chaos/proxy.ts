@@ -7,13 +7,15 @@
  *   forwarded, like a dead cellular bearer; the gateway must notice by itself
  *   (keepalive, ack timeout). On heal the black-holed connections are dropped: bytes
  *   went missing mid-stream, so they cannot carry on.
- * A tap parses what it forwards as MQTT (mqtt-packet): the seqs in each data PUBLISH,
+ * A tap parses what it forwards as MQTT (mqtt-packet): the seqs in each data PUBLISH
+ * (JSON or compact, decoded with src/uplink/encoding/decode.ts),
  * then the broker's PUBACK for that packet id, so the run knows which seqs the broker
  * took responsibility for; events published by the gateway are reported too.
  */
 import net from 'node:net';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { freePort } from '../helpers/net.js';
+import { decodeDataPayload } from '../../src/uplink/encoding/decode.js';
 
 export type LinkMode = 'pass' | 'cut' | 'blackhole';
 
@@ -120,18 +122,24 @@ export class ChaosProxy {
 
   private fromGateway(p: Packet, inflight: Inflight): void {
     if (p.cmd !== 'publish' || p.qos === 0 || p.messageId === undefined) return;
-    let body: unknown;
-    try {
-      body = JSON.parse(p.payload.toString());
-    } catch {
-      return;
-    }
+    const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
     if (p.topic.startsWith(`${this.root}/data/`)) {
-      const readings = (body as { readings?: Array<{ seq?: unknown }> }).readings ?? [];
-      const seqs = readings.map((r) => r.seq).filter((s): s is number => typeof s === 'number');
+      let seqs: number[];
+      try {
+        // Either encoding (JSON or compact), through the shipped decoder.
+        seqs = decodeDataPayload(payload).readings.map((r) => r.seq);
+      } catch {
+        return;
+      }
       inflight.set(p.messageId, { seqs });
       this.tap.published(seqs);
     } else if (p.topic === `${this.root}/events`) {
+      let body: unknown;
+      try {
+        body = JSON.parse(payload.toString());
+      } catch {
+        return;
+      }
       inflight.set(p.messageId, { seqs: [], event: body as Record<string, unknown> });
     }
   }

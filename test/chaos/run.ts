@@ -12,6 +12,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
+import { decodeDataPayload } from '../../src/uplink/encoding/decode.js';
 import { stringify } from 'yaml';
 import { seededRandom } from '../../src/drivers/sim/waves.js';
 import { Mosquitto, closeClient, persistentSubscriber } from '../helpers/mosquitto.js';
@@ -62,7 +63,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 async function main(): Promise<number> {
   const o = chaosOptions();
   say(`chaos run: seed ${o.seed}, at most ${o.faults} faults in ${o.seconds} s, kinds ${o.kinds.join(',')}`);
-  say(`repeat with: CHAOS_SEED=${o.seed} CHAOS_FAULTS=${o.faults} CHAOS_SECONDS=${o.seconds} npm run test:chaos`);
+  say(`repeat with: CHAOS_SEED=${o.seed} CHAOS_FAULTS=${o.faults} CHAOS_SECONDS=${o.seconds}${process.env.CHAOS_ENCODING ? ` CHAOS_ENCODING=${process.env.CHAOS_ENCODING}` : ''} npm run test:chaos`);
   requireTool('mosquitto');
   const work = mkdtempSync(join(tmpdir(), 'cg-chaos-'));
   const disk = new SmallDisk(join(work, 'disk'), 64);
@@ -98,7 +99,8 @@ async function main(): Promise<number> {
         const at = now();
         let body: Record<string, unknown>;
         try {
-          body = JSON.parse(payload.toString()) as Record<string, unknown>;
+          // Data in either encoding (JSON or compact) through the shipped decoder.
+          body = (topic.startsWith(`${ROOT}/data/`) ? decodeDataPayload(payload) : JSON.parse(payload.toString())) as Record<string, unknown>;
         } catch {
           return;
         }

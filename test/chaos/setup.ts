@@ -24,6 +24,8 @@ export function chaosConfig(id: string, dataDir: string, port: number, devices: 
       ack_timeout: '5s',
       reconnect: { min: '200ms', max: '2s' },
       batch: { max_readings: 50, max_delay: '100ms' },
+      // CHAOS_ENCODING=compact runs the same faults with compact data messages.
+      ...(process.env.CHAOS_ENCODING ? { encoding: process.env.CHAOS_ENCODING } : {}),
     },
     buffer: { commit_interval: '50ms', max_age: '1d' },
     health: { interval: '1s', http: false },

@@ -1,8 +1,10 @@
 /**
  * Collects the readings a broker (or subscriber) saw, to check the delivery promise:
  * every seq from first to last present, in order per device, duplicates counted.
+ * Data payloads in either encoding (JSON or compact) go through the shipped decoder.
  */
-import type { DataPayload, EventPayload } from '../../src/uplink/topics.js';
+import type { EventPayload } from '../../src/uplink/topics.js';
+import { decodeDataPayload } from '../../src/uplink/encoding/decode.js';
 
 export class SeqCollector {
   readonly seqs: number[] = [];
@@ -21,7 +23,7 @@ export class SeqCollector {
       return;
     }
     if (!topic.startsWith(`${this.root}/data/`)) return;
-    const msg = JSON.parse(payload.toString()) as DataPayload;
+    const msg = decodeDataPayload(payload);
     this.messages++;
     let list = this.byDevice.get(msg.device);
     if (!list) this.byDevice.set(msg.device, (list = []));

@@ -73,6 +73,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./fleet.js')).registerFleet,
   },
   {
+    name: 'decode',
+    term: 'decode [options] [file]',
+    summary: 'print a data message payload (JSON or compact encoding) as JSON; from a file or stdin',
+    load: async () => (await import('./decode.js')).registerDecode,
+  },
+  {
     name: 'update',
     term: 'update [options] [bundle]',
     summary: 'install a release bundle; roll back if it is not healthy in time',
