@@ -227,9 +227,22 @@ export class MqttUplink implements Uplink {
       if (p?.correlationData) props.correlationData = p.correlationData;
       d.onMessage(topic, payload, props);
     });
-    client.subscribe(d.filter, { qos: 1 }, (err) => {
-      if (err) this.o.log.warn({ filter: d.filter }, `uplink: subscribing to commands failed: ${describeError(err)} — check the broker ACL`);
-    });
+    // A refused SUBSCRIBE is tried again on this connection (a clustered broker refuses
+    // while it elects leaders: NATS answers 0x80 then), logged once per connection.
+    const g = this.gen;
+    let delay = 5000;
+    const subscribe = (): void =>
+      void client.subscribe(d.filter, { qos: 1 }, (err) => {
+        if (g !== this.gen) return;
+        if (!err) {
+          if (delay > 5000) this.o.log.info({ filter: d.filter }, 'uplink: subscribed to commands');
+          return;
+        }
+        if (delay === 5000) this.o.log.warn({ filter: d.filter }, `uplink: subscribing to commands failed: ${describeError(err)} — check the broker ACL; trying again`);
+        this.o.clock.setTimer(delay, () => g === this.gen && subscribe());
+        delay = Math.min(delay * 2, 300_000);
+      });
+    subscribe();
   }
 
   /** Publish a command reply (QoS 1, not retained); false when offline. */
