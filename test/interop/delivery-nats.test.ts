@@ -56,8 +56,22 @@ async function consumer(clientId: string, nodes: number[], root: string, seen: S
   clients.push(client);
   client.on('message', (t, p) => seen.add(t, p));
   await withTimeout(new Promise<void>((resolve) => client.once('connect', () => resolve())), 15_000, `${clientId} connecting`);
-  await withTimeout(client.subscribeAsync([`${root}/data/+`, `${root}/events`], { qos: 1 }), 15_000, `${clientId} subscribing`);
+  for (const t of [`${root}/data/+`, `${root}/events`]) await subscribeRetrying(client, t, 15_000);
   return client;
+}
+
+/** SUBSCRIBE until the cluster grants it: NATS answers 0x80 while JetStream elects leaders. */
+async function subscribeRetrying(client: MqttClient, topic: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      await withTimeout(client.subscribeAsync(topic, { qos: 1 }), 5000, `subscribing to ${topic}`);
+      return;
+    } catch (err) {
+      if (Date.now() > end) throw err;
+      await sleep(500);
+    }
+  }
 }
 
 /** A JSON logger whose lines land in `lines`. */
@@ -174,7 +188,7 @@ describe('NATS 2.9 cluster (3 nodes, JetStream, MQTT 3.1.1)', () => {
     clients.push(asker);
     let reply = '';
     asker.on('message', (_t, p) => (reply = p.toString()));
-    await asker.subscribeAsync(`${root}/cmd/ping/reply`, { qos: 1 });
+    await subscribeRetrying(asker, `${root}/cmd/ping/reply`, 20_000);
     // Any reply proves the round trip (ping is not in commands.allow: a refusal is the answer).
     for (let i = 0; i < 20 && !reply.includes('"command":"ping"'); i++) {
       await asker.publishAsync(`${root}/cmd/ping`, JSON.stringify({ id: `p${i}`, args: {} }), { qos: 1 });
