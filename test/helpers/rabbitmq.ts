@@ -41,11 +41,6 @@ function epmdPath(): string {
   throw new Error('epmd (Erlang) is not installed — install it: apt-get install -y erlang-base');
 }
 
-export interface RabbitMqOptions {
-  /** username → password; anonymous MQTT clients are refused when given. */
-  users?: Record<string, string>;
-}
-
 export class RabbitMq {
   readonly dir = tempDir('cg-rabbit-');
   readonly node = `cg${randomBytes(4).toString('hex')}@localhost`;
@@ -58,8 +53,6 @@ export class RabbitMq {
   private exited: Promise<void> = Promise.resolve();
   private output = '';
   private readonly sbin = rabbitSbin();
-
-  constructor(private readonly opts: RabbitMqOptions = {}) {}
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
@@ -111,8 +104,8 @@ export class RabbitMq {
       `log.console = false`,
       `disk_free_limit.absolute = 50MB`,
     ];
-    if (this.opts.users) lines.push(`mqtt.allow_anonymous = false`);
-    else lines.push(`mqtt.allow_anonymous = true`, `mqtt.default_user = guest`, `mqtt.default_pass = guest`);
+    // Anonymous MQTT clients act as guest (loopback_users = none lets guest in over 127.0.0.1).
+    lines.push(`mqtt.allow_anonymous = true`, `mqtt.default_user = guest`, `mqtt.default_pass = guest`);
     writeFileSync(join(this.dir, 'rabbitmq.conf'), lines.join('\n') + '\n');
   }
 
@@ -149,7 +142,6 @@ export class RabbitMq {
       await this.kill();
       throw err;
     }
-    if (this.opts.users) this.addUsers(this.opts.users);
   }
 
   private async waitReady(timeoutMs: number): Promise<void> {
@@ -161,7 +153,7 @@ export class RabbitMq {
     while (Date.now() < end) {
       try {
         const c = await withTimeout(
-          mqtt.connectAsync(this.url, { clientId: 'ready-probe', protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 3000, ...(this.opts.users ? { username: 'nobody', password: 'x' } : {}) }),
+          mqtt.connectAsync(this.url, { clientId: 'ready-probe', protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 3000 }),
           4000,
           'MQTT CONNECT',
         );
@@ -169,8 +161,6 @@ export class RabbitMq {
         return;
       } catch (err) {
         last = (err as Error).message;
-        // With users, a refused probe means the plugin answers: ready.
-        if (this.opts.users && /Not authorized|Bad username/i.test(last)) return;
       }
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -182,13 +172,6 @@ export class RabbitMq {
     const r = spawnSync(join(this.sbin, 'rabbitmqctl'), ['-n', this.node, ...args], { encoding: 'utf8', env: this.env(), cwd: this.dir, timeout: timeoutMs });
     if (r.status !== 0) throw new Error(`rabbitmqctl ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stdout}${r.stderr}`);
     return r.stdout;
-  }
-
-  private addUsers(users: Record<string, string>): void {
-    for (const [user, pass] of Object.entries(users)) {
-      this.ctl(['add_user', user, pass]);
-      this.ctl(['set_permissions', '-p', '/', user, '.*', '.*', '.*']);
-    }
   }
 
   /** Graceful stop (`rabbitmqctl stop`: queues are flushed), SIGKILL after `timeoutMs`. */
