@@ -28,10 +28,10 @@ function readPem(what: string, path: string | undefined): Buffer | undefined {
   }
 }
 
-export function clientOptions(cfg: UplinkConfig, gatewayId: string, topics: Topics): IClientOptions {
+export function clientOptions(cfg: UplinkConfig, gatewayId: string, topics: Topics, version: 4 | 5 = cfg.protocol_version): IClientOptions {
   const url = new URL(cfg.url);
   const opts: IClientOptions = {
-    protocolVersion: cfg.protocol_version,
+    protocolVersion: version,
     clientId: cfg.client_id ?? `citygate-${gatewayId}`,
     clean: true,
     keepalive: Math.max(1, Math.round(cfg.keepalive / 1000)),
@@ -43,7 +43,7 @@ export function clientOptions(cfg: UplinkConfig, gatewayId: string, topics: Topi
   };
   if (cfg.username !== undefined) opts.username = cfg.username;
   if (cfg.password !== undefined) opts.password = cfg.password;
-  if (cfg.protocol_version === 5) opts.properties = { receiveMaximum: 16, maximumPacketSize: 1 << 20 };
+  if (version === 5) opts.properties = { receiveMaximum: 16, maximumPacketSize: 1 << 20 };
   if (url.protocol === 'mqtts:' || url.protocol === 'wss:') {
     opts.rejectUnauthorized = true;
     const ca = readPem('ca', cfg.tls?.ca);

@@ -22,6 +22,7 @@ import type { DurableBuffer } from '../buffer/buffer.js';
 import type { UplinkConfig } from '../config/schema.js';
 import { buildMessages, type OutgoingMessage } from './batcher.js';
 import { clientOptions, isLoopbackHost } from './client-options.js';
+import { ProtocolChoice } from './protocol-choice.js';
 import type { Topics, StatusPayload } from './topics.js';
 import type { Uplink, UplinkState, UplinkStats } from './uplink.js';
 
@@ -88,9 +89,12 @@ export class MqttUplink implements Uplink {
   private readonly errorLog: LogLimiter;
   private readonly insecure: boolean;
   private downlink: DownlinkListener | undefined;
+  /** MQTT 5 as configured, or 3.1.1 after a broker showed it speaks nothing else. */
+  private readonly protocol: ProtocolChoice;
 
   constructor(private readonly o: MqttUplinkOptions) {
     this.window = o.config.inflight;
+    this.protocol = new ProtocolChoice(o.config.protocol_version);
     this.errorLog = new LogLimiter(o.clock);
     this.backoff = new Backoff({ base: o.config.reconnect.min, max: o.config.reconnect.max, jitter: 0.5 }, () => o.clock.random());
     const url = new URL(o.config.url);
@@ -118,7 +122,7 @@ export class MqttUplink implements Uplink {
     this.offlineSince ??= this.o.clock.mono();
     let client: MqttClient;
     try {
-      client = mqtt.connect(this.o.config.url, clientOptions(this.o.config, this.o.gatewayId, this.o.topics));
+      client = mqtt.connect(this.o.config.url, clientOptions(this.o.config, this.o.gatewayId, this.o.topics, this.protocol.version));
     } catch (err) {
       this.noteError(`cannot connect: ${describeError(err)}`);
       this.st = 'offline';
@@ -133,12 +137,17 @@ export class MqttUplink implements Uplink {
       connectDeadline();
       if (g === this.gen) this.online(connack);
     });
-    client.on('error', (err) => {
+    let errCode: string | number | undefined;
+    let reached = false; // the TCP connection was up: a silent close came from the broker
+    client.stream.once('connect', () => (reached = true));
+    client.on('error', (err: Error & { code?: string | number }) => {
       if (g !== this.gen) return;
+      errCode = err.code;
       this.noteError(explainMqttError(err));
     });
     client.on('close', () => {
       connectDeadline();
+      if (g === this.gen && this.st === 'connecting') this.protocol.failed(errCode, reached);
       if (g === this.gen) this.down(g, new Error(this.s.lastError ?? 'connection closed'));
     });
   }
@@ -148,6 +157,8 @@ export class MqttUplink implements Uplink {
     this.s.connects++;
     if (this.s.connects > 1) this.s.reconnects++;
     this.s.connectedSince = this.o.clock.now();
+    if (this.protocol.accepted())
+      this.o.log.warn({ broker: this.o.config.url }, 'uplink: the broker speaks MQTT 3.1.1 only (it refused MQTT 5): using 3.1.1 — set uplink.protocol_version: 4 to skip the MQTT 5 attempt');
     const props = connack.properties;
     const rm = props?.receiveMaximum ?? 65_535;
     this.window = Math.max(1, Math.min(this.o.config.inflight, rm - RESERVED_SLOTS));
@@ -216,15 +227,28 @@ export class MqttUplink implements Uplink {
       if (p?.correlationData) props.correlationData = p.correlationData;
       d.onMessage(topic, payload, props);
     });
-    client.subscribe(d.filter, { qos: 1 }, (err) => {
-      if (err) this.o.log.warn({ filter: d.filter }, `uplink: subscribing to commands failed: ${describeError(err)} — check the broker ACL`);
-    });
+    // A refused SUBSCRIBE is tried again on this connection (a clustered broker refuses
+    // while it elects leaders: NATS answers 0x80 then), logged once per connection.
+    const g = this.gen;
+    let delay = 5000;
+    const subscribe = (): void =>
+      void client.subscribe(d.filter, { qos: 1 }, (err) => {
+        if (g !== this.gen) return;
+        if (!err) {
+          if (delay > 5000) this.o.log.info({ filter: d.filter }, 'uplink: subscribed to commands');
+          return;
+        }
+        if (delay === 5000) this.o.log.warn({ filter: d.filter }, `uplink: subscribing to commands failed: ${describeError(err)} — check the broker ACL; trying again`);
+        this.o.clock.setTimer(delay, () => g === this.gen && subscribe());
+        delay = Math.min(delay * 2, 300_000);
+      });
+    subscribe();
   }
 
   /** Publish a command reply (QoS 1, not retained); false when offline. */
   publishReply(topic: string, payload: string, correlationData?: Buffer): boolean {
     if (this.st !== 'online' || !this.client) return false;
-    const opts = correlationData && this.o.config.protocol_version === 5 ? { qos: 1 as const, properties: { correlationData } } : { qos: 1 as const };
+    const opts = correlationData && this.protocol.version === 5 ? { qos: 1 as const, properties: { correlationData } } : { qos: 1 as const };
     this.client.publish(topic, payload, opts);
     return true;
   }
@@ -446,7 +470,7 @@ function explainMqttError(err: Error & { code?: string | number }): string {
   if (code === 4 || code === 134) return 'broker refused the connection: bad username or password — check uplink.username/password';
   if (code === 5 || code === 135)
     return 'broker refused the connection: not authorized — check uplink.username/password (Mosquitto answers a wrong password this way) and the broker ACL for this client';
-  if (code === 1 || code === 132) return 'broker refused the MQTT protocol version — try uplink.protocol_version: 4';
+  if (code === 1 || code === 132) return 'broker refused the MQTT protocol version — an MQTT 5 attempt is followed by one with 3.1.1 (uplink.protocol_version: 4 skips MQTT 5)';
   if (code === 2 || code === 133) return 'broker rejected the client id — check uplink.client_id';
   if (typeof code === 'string' && /ALERT_CERTIFICATE_REQUIRED/.test(code))
     return `TLS: the broker requires a client certificate (${code}) — set uplink.tls.cert and uplink.tls.key`;
