@@ -31,9 +31,12 @@ export function decompress(blob: Buffer): string {
   return inflateRawSync(blob).toString('utf8');
 }
 
-/** The `data/<device>` payload for readings bodies (each `{…},{…}`), in order. */
-export function dataMessage(gateway: string, device: string, bodies: readonly string[]): string {
-  return `{"gateway":${quoted(gateway)},"device":${quoted(device)},"readings":[${bodies.join(',')}]}`;
+/**
+ * The `data/<device>` payload for readings bodies (each `{…},{…}`), in order.
+ * `replay`: the readings waited out an outage (the uplink's backlog lane): `"replay":true`.
+ */
+export function dataMessage(gateway: string, device: string, bodies: readonly string[], replay?: boolean): string {
+  return `{"gateway":${quoted(gateway)},"device":${quoted(device)},${replay ? '"replay":true,' : ''}"readings":[${bodies.join(',')}]}`;
 }
 
 /** Per-row overhead counted against max_bytes besides the payload (row header, columns). */

@@ -81,6 +81,19 @@ export const uplinkSchema = z.strictObject({
     .boolean()
     .default(false)
     .meta({ description: 'Allow plain mqtt:// or ws:// to a broker that is not on loopback (city data in clear text!).' }),
+  order: z
+    .enum(['live_first', 'strict'])
+    .default('live_first')
+    .meta({ description: 'Send order after an outage: live_first sends fresh readings within seconds while the backlog drains beside them (per-device order is then not seq order; sort by seq); strict sends everything per device in seq order, fresh readings behind the whole backlog.' }),
+  backlog_share: z
+    .number()
+    .min(0.1, { error: 'backlog_share below 0.1 could starve the backlog: it must always drain' })
+    .max(0.9, { error: 'backlog_share above 0.9 leaves live readings too little of the link' })
+    .default(0.5)
+    .meta({ description: 'live_first: the least share of the link (bytes) the backlog gets while live readings also wait; either lane uses what the other leaves.' }),
+  live_age: duration({ min: 1000, why: 'younger than the reconnect itself: nearly everything would be backlog' })
+    .prefault('10s')
+    .meta({ description: 'Readings committed after the link came back, or at most this long before, are live; older ones are backlog (sent with "replay": true).' }),
 })
   .meta({ allOf: [ifThen({ url: { pattern: '^(mqtt|ws):' } }, { properties: { tls: false } })] })
   .superRefine(

@@ -2,7 +2,8 @@
  * Turns buffer rows into data messages: per device, in row order, at most
  * `maxReadings` readings and `maxBytes` bytes each. A row too large for one packet
  * (a broker with a small Maximum Packet Size) is split; its row id rides on the last
- * part, so the row is deleted only when every part was acknowledged. Pure.
+ * part, so the row is deleted only when every part was acknowledged. `replay` marks
+ * every message (`"replay":true`, the uplink's backlog lane). Pure.
  */
 import type { StoredBatch } from '../buffer/buffer.js';
 import { dataMessage } from '../buffer/codec.js';
@@ -23,13 +24,13 @@ interface Open {
   rowIds: number[];
 }
 
-export function buildMessages(gateway: string, rows: readonly StoredBatch[], maxReadings: number, maxBytes: number): OutgoingMessage[] {
+export function buildMessages(gateway: string, rows: readonly StoredBatch[], maxReadings: number, maxBytes: number, replay?: boolean): OutgoingMessage[] {
   const out: OutgoingMessage[] = [];
   const open = new Map<string, Open>();
-  const wrapper = (device: string): number => Buffer.byteLength(dataMessage(gateway, device, []));
+  const wrapper = (device: string): number => Buffer.byteLength(dataMessage(gateway, device, [], replay));
   const close = (m: Open): void => {
     open.delete(m.device);
-    out.push({ device: m.device, payload: dataMessage(gateway, m.device, m.bodies), ackRows: m.rowIds, readings: m.readings });
+    out.push({ device: m.device, payload: dataMessage(gateway, m.device, m.bodies, replay), ackRows: m.rowIds, readings: m.readings });
   };
 
   for (const row of rows) {
@@ -40,7 +41,7 @@ export function buildMessages(gateway: string, rows: readonly StoredBatch[], max
       cur = undefined;
     }
     if (wrapper(row.device) + size > maxBytes) {
-      out.push(...splitRow(gateway, row, maxBytes));
+      out.push(...splitRow(gateway, row, maxBytes, replay));
       continue;
     }
     if (!cur) {
@@ -56,15 +57,15 @@ export function buildMessages(gateway: string, rows: readonly StoredBatch[], max
   return out;
 }
 
-function splitRow(gateway: string, row: StoredBatch, maxBytes: number): OutgoingMessage[] {
+function splitRow(gateway: string, row: StoredBatch, maxBytes: number, replay?: boolean): OutgoingMessage[] {
   const readings = JSON.parse(`[${row.json}]`) as unknown[];
-  const base = Buffer.byteLength(dataMessage(gateway, row.device, []));
+  const base = Buffer.byteLength(dataMessage(gateway, row.device, [], replay));
   const parts: OutgoingMessage[] = [];
   let bodies: string[] = [];
   let bytes = base;
   const flush = (): void => {
     if (bodies.length === 0) return;
-    parts.push({ device: row.device, payload: dataMessage(gateway, row.device, bodies), ackRows: [], readings: bodies.length });
+    parts.push({ device: row.device, payload: dataMessage(gateway, row.device, bodies, replay), ackRows: [], readings: bodies.length });
     bodies = [];
     bytes = base;
   };

@@ -25,6 +25,8 @@ export interface ReadingPayload {
 export interface DataPayload {
   gateway: string;
   device: string;
+  /** Present (true) when the readings waited out an outage: sent from the backlog, possibly after fresher ones. */
+  replay?: true;
   readings: ReadingPayload[];
 }
 

@@ -1,0 +1,85 @@
+/**
+ * What the link carries, measured from our own acknowledgements (no probes): the
+ * delivery rate (bytes acknowledged per second) and the shortest send-to-PUBACK
+ * time, each over the last `windowMs`. Pure: times come from the caller.
+ *
+ * A rate sample is taken per acknowledged message, over its own flight: the bytes
+ * acknowledged between its send and its PUBACK (its own included), divided by that
+ * time. While the link is the bottleneck this is the link's rate; when we sent too
+ * little to fill it, a sample is low, so the estimate is the *highest* recent sample
+ * (as TCP BBR does). The round trip is the *lowest* recent sample: the highest would
+ * count our own queue, and a budget built on it would grow its own queue.
+ */
+
+interface Flight {
+  bytes: number;
+  at: number;
+  ackedAtSend: number;
+}
+
+/** One bucket per `windowMs / BUCKETS`: the max rate and min RTT seen in it. */
+interface Bucket {
+  start: number;
+  maxRate: number;
+  minRtt: number;
+}
+
+const BUCKETS = 10;
+
+export class LinkRate {
+  private readonly flights = new Map<number, Flight>();
+  private acked = 0;
+  private buckets: Bucket[] = [];
+
+  constructor(private readonly windowMs = 10_000) {}
+
+  /** Message `id` (`bytes` on the wire) was written at `now` (ms). */
+  sent(id: number, bytes: number, now: number): void {
+    this.flights.set(id, { bytes, at: now, ackedAtSend: this.acked });
+  }
+
+  /** Message `id` was acknowledged at `now`. Unknown ids are ignored. */
+  ackedAt(id: number, now: number): void {
+    const f = this.flights.get(id);
+    if (!f) return;
+    this.flights.delete(id);
+    this.acked += f.bytes;
+    const rtt = Math.max(1, now - f.at);
+    const rate = ((this.acked - f.ackedAtSend) * 1000) / rtt;
+    const b = this.bucket(now);
+    b.maxRate = Math.max(b.maxRate, rate);
+    b.minRtt = Math.min(b.minRtt, rtt);
+  }
+
+  /** The link was lost: flights will never be acknowledged (the estimates stay). */
+  reset(): void {
+    this.flights.clear();
+  }
+
+  /** Bytes per second, or undefined before the first sample in the window. */
+  rate(now: number): number | undefined {
+    const live = this.live(now);
+    return live.length === 0 ? undefined : Math.max(...live.map((b) => b.maxRate));
+  }
+
+  /** Shortest send-to-PUBACK time (ms) in the window, or undefined. */
+  minRtt(now: number): number | undefined {
+    const live = this.live(now);
+    return live.length === 0 ? undefined : Math.min(...live.map((b) => b.minRtt));
+  }
+
+  private live(now: number): Bucket[] {
+    this.buckets = this.buckets.filter((b) => now - b.start < this.windowMs);
+    return this.buckets;
+  }
+
+  private bucket(now: number): Bucket {
+    const width = this.windowMs / BUCKETS;
+    const last = this.buckets[this.buckets.length - 1];
+    if (last && now - last.start < width) return last;
+    const b: Bucket = { start: now, maxRate: 0, minRtt: Infinity };
+    this.buckets.push(b);
+    if (this.buckets.length > BUCKETS + 1) this.buckets.shift();
+    return b;
+  }
+}
