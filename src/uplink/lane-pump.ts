@@ -58,7 +58,7 @@ export class LanePump {
   /** The next message to publish, or undefined. */
   next(ctx: { inflight: number; window: number; maxBytes: number; draining: boolean }): LaneMessage | undefined {
     const now = this.clock.mono();
-    return this.lanes.next({ ...ctx, backlogBudget: backlogBudget(this.rate.rate(now), this.rate.minRtt(now)) });
+    return this.lanes.next({ ...ctx, backlogBudget: backlogBudget(this.rate.rate(now), this.rate.minRtt()) });
   }
 
   /** Message `m` was published as flight `id`. */
@@ -83,7 +83,7 @@ export class LanePump {
   /** For logs: the measured rate (B/s) and the lanes' flights. */
   snapshot(): Record<string, unknown> {
     const now = this.clock.mono();
-    return { rateBps: Math.round(this.rate.rate(now) ?? 0), minRttMs: this.rate.minRtt(now), ...this.lanes.snapshot() };
+    return { rateBps: Math.round(this.rate.rate(now) ?? 0), minRttMs: this.rate.minRtt(), ...this.lanes.snapshot() };
   }
 
   close(): void {

@@ -134,7 +134,7 @@ export class Lanes {
     lane.inflightBytes += m.bytes;
     lane.vt += m.bytes / this.weight(lane);
     // A lane with nothing ready earns no credit to burst with later.
-    if (!(lane === this.live ? backlogReady : liveReady)) other.vt = Math.max(other.vt, lane.vt - m.bytes / this.weight(lane));
+    if (!(lane === this.live ? backlogReady : liveReady)) other.vt = Math.max(other.vt, lane.vt);
     return m;
   }
 

@@ -1,14 +1,16 @@
 /**
  * What the link carries, measured from our own acknowledgements (no probes): the
- * delivery rate (bytes acknowledged per second) and the shortest send-to-PUBACK
- * time, each over the last `windowMs`. Pure: times come from the caller.
+ * delivery rate (bytes acknowledged per second, over the last `windowMs`) and the
+ * shortest send-to-PUBACK time on this connection. Pure: times come from the caller.
  *
  * A rate sample is taken per acknowledged message, over its own flight: the bytes
  * acknowledged between its send and its PUBACK (its own included), divided by that
  * time. While the link is the bottleneck this is the link's rate; when we sent too
  * little to fill it, a sample is low, so the estimate is the *highest* recent sample
- * (as TCP BBR does). The round trip is the *lowest* recent sample: the highest would
- * count our own queue, and a budget built on it would grow its own queue.
+ * (as TCP BBR does). The round trip is the *lowest* sample since the connection
+ * started (`reset`): the first messages of a connection meet an empty pipe; later
+ * ones wait behind our own queue, and a budget built on their round trip would grow
+ * its own queue (a window of recent samples drifts up the same way).
  */
 
 interface Flight {
@@ -17,11 +19,10 @@ interface Flight {
   ackedAtSend: number;
 }
 
-/** One bucket per `windowMs / BUCKETS`: the max rate and min RTT seen in it. */
+/** One bucket per `windowMs / BUCKETS`: the max rate seen in it. */
 interface Bucket {
   start: number;
   maxRate: number;
-  minRtt: number;
 }
 
 const BUCKETS = 10;
@@ -30,6 +31,7 @@ export class LinkRate {
   private readonly flights = new Map<number, Flight>();
   private acked = 0;
   private buckets: Bucket[] = [];
+  private rttFloor = Infinity;
 
   constructor(private readonly windowMs = 10_000) {}
 
@@ -48,12 +50,13 @@ export class LinkRate {
     const rate = ((this.acked - f.ackedAtSend) * 1000) / rtt;
     const b = this.bucket(now);
     b.maxRate = Math.max(b.maxRate, rate);
-    b.minRtt = Math.min(b.minRtt, rtt);
+    this.rttFloor = Math.min(this.rttFloor, rtt);
   }
 
-  /** The link was lost: flights will never be acknowledged (the estimates stay). */
+  /** The link was lost: flights will never be acknowledged; the next connection measures its own round trip (the rate stays). */
   reset(): void {
     this.flights.clear();
+    this.rttFloor = Infinity;
   }
 
   /** Bytes per second, or undefined before the first sample in the window. */
@@ -62,10 +65,9 @@ export class LinkRate {
     return live.length === 0 ? undefined : Math.max(...live.map((b) => b.maxRate));
   }
 
-  /** Shortest send-to-PUBACK time (ms) in the window, or undefined. */
-  minRtt(now: number): number | undefined {
-    const live = this.live(now);
-    return live.length === 0 ? undefined : Math.min(...live.map((b) => b.minRtt));
+  /** Shortest send-to-PUBACK time (ms) on this connection, or undefined. */
+  minRtt(): number | undefined {
+    return this.rttFloor === Infinity ? undefined : this.rttFloor;
   }
 
   private live(now: number): Bucket[] {
@@ -77,7 +79,7 @@ export class LinkRate {
     const width = this.windowMs / BUCKETS;
     const last = this.buckets[this.buckets.length - 1];
     if (last && now - last.start < width) return last;
-    const b: Bucket = { start: now, maxRate: 0, minRtt: Infinity };
+    const b: Bucket = { start: now, maxRate: 0 };
     this.buckets.push(b);
     if (this.buckets.length > BUCKETS + 1) this.buckets.shift();
     return b;
