@@ -87,8 +87,8 @@ export const uplinkSchema = z.strictObject({
     .meta({ description: 'Send order after an outage: live_first sends fresh readings within seconds while the backlog drains beside them (per-device order is then not seq order; sort by seq); strict sends everything per device in seq order, fresh readings behind the whole backlog.' }),
   backlog_share: z
     .number()
-    .min(0.1, { error: 'backlog_share below 0.1 could starve the backlog: it must always drain' })
-    .max(0.9, { error: 'backlog_share above 0.9 leaves live readings too little of the link' })
+    .min(0.1, { error: (iss) => `at least 0.1, so the backlog always drains after an outage; got ${String(iss.input)}` })
+    .max(0.9, { error: (iss) => `at most 0.9, or live readings get too little of a slow link; got ${String(iss.input)}` })
     .default(0.5)
     .meta({ description: 'live_first: the least share of the link (bytes) the backlog gets while live readings also wait; either lane uses what the other leaves.' }),
   live_age: duration({ min: 1000, why: 'younger than the reconnect itself: nearly everything would be backlog' })
