@@ -17,6 +17,8 @@ interface Flight {
   bytes: number;
   at: number;
   ackedAtSend: number;
+  /** When the last acknowledgement before this send came (or the send itself). */
+  lastAckAtSend: number;
 }
 
 /** One bucket per `windowMs / BUCKETS`: the max rate seen in it. */
@@ -30,6 +32,7 @@ const BUCKETS = 10;
 export class LinkRate {
   private readonly flights = new Map<number, Flight>();
   private acked = 0;
+  private lastAckAt: number | undefined;
   private buckets: Bucket[] = [];
   private rttFloor = Infinity;
 
@@ -37,7 +40,7 @@ export class LinkRate {
 
   /** Message `id` (`bytes` on the wire) was written at `now` (ms). */
   sent(id: number, bytes: number, now: number): void {
-    this.flights.set(id, { bytes, at: now, ackedAtSend: this.acked });
+    this.flights.set(id, { bytes, at: now, ackedAtSend: this.acked, lastAckAtSend: Math.min(now, this.lastAckAt ?? now) });
   }
 
   /** Message `id` was acknowledged at `now`. Unknown ids are ignored. */
@@ -46,8 +49,12 @@ export class LinkRate {
     if (!f) return;
     this.flights.delete(id);
     this.acked += f.bytes;
+    this.lastAckAt = now;
     const rtt = Math.max(1, now - f.at);
-    const rate = ((this.acked - f.ackedAtSend) * 1000) / rtt;
+    // Over the longer of its flight and the time since the last ack before it was sent: bytes
+    // that crossed the link before the send but were acknowledged during the flight would
+    // otherwise count as delivered in a too short time (as in TCP BBR's delivery rate).
+    const rate = ((this.acked - f.ackedAtSend) * 1000) / Math.max(rtt, now - f.lastAckAtSend);
     const b = this.bucket(now);
     b.maxRate = Math.max(b.maxRate, rate);
     this.rttFloor = Math.min(this.rttFloor, rtt);
@@ -57,6 +64,7 @@ export class LinkRate {
   reset(): void {
     this.flights.clear();
     this.rttFloor = Infinity;
+    this.lastAckAt = undefined;
   }
 
   /** Bytes per second, or undefined before the first sample in the window. */

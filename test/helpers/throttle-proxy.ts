@@ -64,7 +64,7 @@ class Direction {
 
 export class ThrottleProxy {
   private server: net.Server | undefined;
-  private readonly pairs = new Set<{ a: net.Socket; b: net.Socket; dirs: Direction[] }>();
+  private readonly pairs = new Set<{ end: () => void; up: Direction }>();
   port = 0;
   /** Bytes delivered client→broker and broker→client, over all connections. */
   readonly totals = { up: 0, down: 0 };
@@ -77,8 +77,6 @@ export class ThrottleProxy {
       const b = net.connect({ port: this.o.target, host: this.o.targetHost ?? '127.0.0.1' });
       const up = new Direction(a, b, opts);
       const down = new Direction(b, a, opts);
-      const pair = { a, b, dirs: [up, down] };
-      this.pairs.add(pair);
       const end = () => {
         if (!this.pairs.delete(pair)) return;
         this.totals.up += up.bytes;
@@ -88,6 +86,8 @@ export class ThrottleProxy {
         a.destroy();
         b.destroy();
       };
+      const pair = { end, up };
+      this.pairs.add(pair);
       for (const s of [a, b]) {
         s.on('error', end);
         s.on('close', end);
@@ -102,13 +102,15 @@ export class ThrottleProxy {
     return this.port;
   }
 
+  /** Bytes delivered client→broker so far, open connections included. */
+  bytesUp(): number {
+    let n = this.totals.up;
+    for (const p of this.pairs) n += p.up.bytes;
+    return n;
+  }
+
   async stop(): Promise<void> {
-    for (const p of [...this.pairs]) {
-      p.a.destroy();
-      p.b.destroy();
-      for (const d of p.dirs) d.close();
-    }
-    this.pairs.clear();
+    for (const p of [...this.pairs]) p.end();
     const s = this.server;
     this.server = undefined;
     if (s) await new Promise<void>((r) => s.close(() => r()));
