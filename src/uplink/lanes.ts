@@ -17,8 +17,10 @@
  *   what keeps live latency low on a slow link.
  * In `strict` there is one lane, every row in id order (per device, seq order); rows
  * below `liveFrom` are still marked as replay.
- * Rows leave the buffer only on PUBACK (the caller acks `ackRows`); after `reset()`
- * (link lost) both cursors start again and unacknowledged rows are sent again.
+ * Rows leave the buffer only on PUBACK (the caller acks `ackRows`) or when the buffer
+ * drops them (its limits): queued backlog messages whose rows are gone are not sent.
+ * After `reset()` (link lost) both cursors start again and unacknowledged rows are
+ * sent again.
  * Pure apart from the injected row source and clock (one timer: the batch hold).
  */
 import type { StoredBatch } from '../buffer/buffer.js';
@@ -173,9 +175,25 @@ export class Lanes {
   }
 
   private ready(l: Lane, ctx: NextContext): boolean {
+    if (l === this.backlog) this.dropStale(l);
     if (l.queue.length > 0) return true;
     if (l === this.backlog) return this.fillBacklog(ctx);
     return this.fillLive(ctx);
+  }
+
+  /**
+   * Forget queued messages whose rows the buffer no longer holds: at `max_bytes` it drops
+   * the oldest rows, which are the backlog's next ones. Sending them anyway would spend
+   * the link on readings already announced as dropped.
+   */
+  private dropStale(l: Lane): void {
+    if (l.queue.length === 0) return;
+    const oldest = this.src.read(0, 1)[0]?.id ?? Infinity;
+    while (l.queue.length > 0) {
+      const rows = l.queue[0]?.ackRows ?? [];
+      if (rows.length === 0 || Math.max(...rows) >= oldest) break;
+      l.queue.shift();
+    }
   }
 
   private readAhead(ctx: NextContext): number {

@@ -155,6 +155,19 @@ describe('lanes', () => {
     expect(l.next(ctx({ draining: true }))).toBeDefined(); // a drain does not hold
   });
 
+  it('backlog rows the buffer dropped (max_bytes) while queued are not sent', () => {
+    const rows = new Rows();
+    for (let i = 0; i < 20; i++) rows.add('a', 10);
+    const l = new Lanes(cfg(), rows, new FakeClock(), () => {});
+    l.start(rows.nextSeq);
+    const m1 = l.next(ctx({ backlogBudget: 0 }))!; // reads 16 rows ahead, sends one
+    expect(seqs(m1)[0]).toBe(1);
+    rows.ack(rows.rows.slice(0, 10).map((r) => r.id)); // the buffer drops the 10 oldest rows
+    l.acked(m1);
+    const rest = drain(l);
+    expect(rest.map((m) => seqs(m)[0])).toEqual([101, 111, 121, 131, 141, 151, 161, 171, 181, 191]);
+  });
+
   it('after reset and start, everything not acknowledged is sent again (duplicates, never a gap)', () => {
     const rows = new Rows();
     for (let i = 0; i < 4; i++) rows.add('a', 10);
