@@ -24,7 +24,13 @@ interface Open {
   rowIds: number[];
 }
 
-export function buildMessages(gateway: string, rows: readonly StoredBatch[], maxReadings: number, maxBytes: number, replay?: boolean): OutgoingMessage[] {
+export interface BuildOptions {
+  /** Mark every message as replayed after an outage (`"replay":true`). */
+  replay?: boolean;
+}
+
+export function buildMessages(gateway: string, rows: readonly StoredBatch[], maxReadings: number, maxBytes: number, opts: BuildOptions = {}): OutgoingMessage[] {
+  const replay = opts.replay;
   const out: OutgoingMessage[] = [];
   const open = new Map<string, Open>();
   const wrapper = (device: string): number => Buffer.byteLength(dataMessage(gateway, device, [], replay));

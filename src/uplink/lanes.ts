@@ -246,7 +246,7 @@ export class Lanes {
   }
 
   private build(rows: StoredBatch[], ctx: NextContext, replay: boolean, lane: LaneName): LaneMessage[] {
-    return buildMessages(this.cfg.gateway, rows, this.cfg.maxReadings, ctx.maxBytes, replay).map((m) => ({ ...m, lane, bytes: Buffer.byteLength(m.payload) }));
+    return buildMessages(this.cfg.gateway, rows, this.cfg.maxReadings, ctx.maxBytes, { replay }).map((m) => ({ ...m, lane, bytes: Buffer.byteLength(m.payload) }));
   }
 }
 
