@@ -83,6 +83,7 @@ export class Lanes {
   private liveFrom = 0;
   private firstUnsentAt: number | undefined;
   private cancelHold: (() => void) | undefined;
+  private staleCheckedAt = -Infinity;
 
   /** `onReady` is called when a held batch is due (the caller then asks `next` again). */
   constructor(
@@ -188,6 +189,9 @@ export class Lanes {
    */
   private dropStale(l: Lane): void {
     if (l.queue.length === 0) return;
+    const now = this.clock.mono();
+    if (now - this.staleCheckedAt < STALE_CHECK_MS) return;
+    this.staleCheckedAt = now;
     const oldest = this.src.read(0, 1)[0]?.id ?? Infinity;
     while (l.queue.length > 0) {
       const rows = l.queue[0]?.ackRows ?? [];
@@ -249,6 +253,9 @@ export class Lanes {
     return buildMessages(this.cfg.gateway, rows, this.cfg.maxReadings, ctx.maxBytes, { replay }).map((m) => ({ ...m, lane, bytes: Buffer.byteLength(m.payload) }));
   }
 }
+
+/** How often queued backlog messages are checked against the buffer's oldest row. */
+const STALE_CHECK_MS = 50;
 
 /** Backlog bytes allowed in flight before the link's rate is known. */
 export const INITIAL_BACKLOG_BUDGET = 16 * 1024;
