@@ -32,11 +32,11 @@ export function decompress(blob: Buffer): string {
 }
 
 /**
- * The `data/<device>` payload for readings bodies (each `{…},{…}`), in order;
- * `"replay":true` only for a message replayed after an outage.
+ * The `data/<device>` payload for readings bodies (each `{…},{…}`), in order.
+ * `replay`: the readings waited out an outage (the uplink's backlog lane): `"replay":true`.
  */
 export function dataMessage(gateway: string, device: string, bodies: readonly string[], replay?: boolean): string {
-  return `{"gateway":${quoted(gateway)},"device":${quoted(device)},${replay === true ? '"replay":true,' : ''}"readings":[${bodies.join(',')}]}`;
+  return `{"gateway":${quoted(gateway)},"device":${quoted(device)},${replay ? '"replay":true,' : ''}"readings":[${bodies.join(',')}]}`;
 }
 
 /** Per-row overhead counted against max_bytes besides the payload (row header, columns). */

@@ -48,6 +48,9 @@ function readIfThere(file: string): Buffer {
   }
 }
 
+/** Most separate ranges one drop announces (beyond, the last range spans the rest, as before). */
+const MAX_DROP_RUNS = 32;
+
 export interface SqliteBufferOptions {
   dataDir: string;
   maxBytes: number;
@@ -313,12 +316,16 @@ export class SqliteBuffer implements DurableBuffer {
     return gone;
   }
 
-  /** Delete oldest rows (until `needBytes` are freed, or older than `olderThan`); announces the range. */
+  /**
+   * Delete oldest rows (until `needBytes` are freed, or older than `olderThan`); announces
+   * the ranges. One event per contiguous seq run: rows acknowledged out of order (the
+   * uplink's live lane delivers newer rows before older ones) leave holes of delivered
+   * seqs that a single first..last range would report as dropped.
+   */
   private dropOldest(needBytes: number, reason: DropReason, delta: Tally, olderThan?: number): number {
     let freed = 0;
     let dropped = 0;
-    let firstSeq: number | undefined;
-    let lastSeq = 0;
+    const runs: { first: number; last: number; count: number }[] = [];
     let lastId: number | undefined;
     let after = 0;
     for (let done = false; !done; ) {
@@ -328,8 +335,11 @@ export class SqliteBuffer implements DurableBuffer {
           done = true;
           break;
         }
-        firstSeq ??= row.first_seq;
-        lastSeq = row.last_seq;
+        const run = runs[runs.length - 1];
+        if (run && (row.first_seq === run.last + 1 || runs.length >= MAX_DROP_RUNS)) {
+          run.last = row.last_seq;
+          run.count += row.count;
+        } else runs.push({ first: row.first_seq, last: row.last_seq, count: row.count });
         lastId = after = row.id;
         freed += row.bytes;
         dropped += row.count;
@@ -337,13 +347,17 @@ export class SqliteBuffer implements DurableBuffer {
       }
       if (batch.length < 500) done = true;
     }
-    if (lastId === undefined || firstSeq === undefined) return 0;
+    if (lastId === undefined || runs.length === 0) return 0;
     this.stmt.deleteUpTo.run(lastId);
     delta.droppedUpToId = lastId;
     delta.countDrop(reason, dropped);
     this.writeMeta('next_seq', this.nextSeq);
     this.writeDropCounters(delta);
-    this.events.write({ type: 'buffer_dropped', reason, first_seq: firstSeq, last_seq: lastSeq, count: dropped, dropped_total: this.t.droppedTotal + delta.droppedTotal });
+    let total = this.t.droppedTotal + delta.droppedTotal - dropped;
+    for (const r of runs) {
+      total += r.count;
+      this.events.write({ type: 'buffer_dropped', reason, first_seq: r.first, last_seq: r.last, count: r.count, dropped_total: total });
+    }
     return dropped;
   }
 

@@ -85,6 +85,19 @@ export const uplinkSchema = z.strictObject({
     .enum(['json', 'compact'])
     .default('json')
     .meta({ description: 'Data message payloads: json (readable, the default) or compact (zlib-compressed CBOR with a per-message point dictionary, about 10x fewer bytes on the wire at 100 readings per message, for metered SIMs; see docs/encoding.md).' }),
+  order: z
+    .enum(['live_first', 'strict'])
+    .default('live_first')
+    .meta({ description: 'Send order after an outage: live_first sends fresh readings within seconds while the backlog drains beside them (per-device order is then not seq order; sort by seq); strict sends everything per device in seq order, fresh readings behind the whole backlog.' }),
+  backlog_share: z
+    .number()
+    .min(0.1, { error: (iss) => `at least 0.1, so the backlog always drains after an outage; got ${String(iss.input)}` })
+    .max(0.9, { error: (iss) => `at most 0.9, or live readings get too little of a slow link; got ${String(iss.input)}` })
+    .default(0.5)
+    .meta({ description: 'live_first: the least share of the link (bytes) the backlog gets while live readings also wait; either lane uses what the other leaves.' }),
+  live_age: duration({ min: 1000, why: 'younger than the reconnect itself: nearly everything would be backlog' })
+    .prefault('10s')
+    .meta({ description: 'Readings committed after the link came back, or at most this long before, are live; older ones are backlog (sent with "replay": true).' }),
 })
   .meta({ allOf: [ifThen({ url: { pattern: '^(mqtt|ws):' } }, { properties: { tls: false } })] })
   .superRefine(

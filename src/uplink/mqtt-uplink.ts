@@ -20,7 +20,8 @@ import { describeError } from '../core/errors.js';
 import { LogLimiter } from '../core/log-limiter.js';
 import type { DurableBuffer } from '../buffer/buffer.js';
 import type { UplinkConfig } from '../config/schema.js';
-import { buildMessages, type OutgoingMessage } from './batcher.js';
+import { LanePump } from './lane-pump.js';
+import type { LaneMessage } from './lanes.js';
 import { clientOptions, isLoopbackHost } from './client-options.js';
 import { ProtocolChoice } from './protocol-choice.js';
 import type { Topics, StatusPayload } from './topics.js';
@@ -58,19 +59,16 @@ export class MqttUplink implements Uplink {
   private client: MqttClient | undefined;
   private gen = 0;
   private st: UplinkState = 'offline';
-  private cursor = 0;
-  private queue: OutgoingMessage[] = [];
+  private readonly lanes: LanePump;
   private readonly sentAt = new Map<number, number>();
   private serial = 0;
   private window: number;
   private maxPacket = MQTT_MAX_PACKET;
   private eventsInflight = new Set<number>();
-  private firstUnsentAt: number | undefined;
   private pumping = false;
   private draining = false;
   private stopping = false;
   private cancelRetry: (() => void) | undefined;
-  private cancelHold: (() => void) | undefined;
   private cancelWatchdog: (() => void) | undefined;
   private readonly backoff: Backoff;
   private readonly s = { reconnects: 0, published: 0, ackedReadings: 0, connects: 0 } as {
@@ -95,6 +93,7 @@ export class MqttUplink implements Uplink {
   constructor(private readonly o: MqttUplinkOptions) {
     this.window = o.config.inflight;
     this.protocol = new ProtocolChoice(o.config.protocol_version);
+    this.lanes = new LanePump(o.config, o.gatewayId, o.buffer, o.clock, () => this.pump());
     this.errorLog = new LogLimiter(o.clock);
     this.backoff = new Backoff({ base: o.config.reconnect.min, max: o.config.reconnect.max, jitter: 0.5 }, () => o.clock.random());
     const url = new URL(o.config.url);
@@ -178,6 +177,7 @@ export class MqttUplink implements Uplink {
     const status: StatusPayload = { state: 'online', version: this.o.version, started: this.o.startedAt };
     this.client?.publish(this.o.topics.status, JSON.stringify(status), { qos: 1, retain: true });
     this.subscribeDownlink();
+    this.lanes.linkUp();
     this.pump();
   }
 
@@ -276,13 +276,9 @@ export class MqttUplink implements Uplink {
     // A connection that held for a while was a success, even if it carried no data.
     if (wasOnline && this.s.connectedSince !== undefined && this.o.clock.now() - this.s.connectedSince > STABLE_MS) this.backoff.reset();
     this.st = this.stopping ? 'stopped' : 'offline';
-    this.queue = [];
     this.sentAt.clear();
     this.eventsInflight.clear();
-    this.cursor = 0;
-    this.cancelHold?.();
-    this.cancelHold = undefined;
-    this.firstUnsentAt = undefined;
+    this.lanes.linkDown();
     try {
       this.o.buffer.flushAcks();
     } catch (err) {
@@ -314,6 +310,7 @@ export class MqttUplink implements Uplink {
   }
 
   notify(): void {
+    this.lanes.committed();
     this.pump();
   }
 
@@ -325,10 +322,11 @@ export class MqttUplink implements Uplink {
     stream?.cork?.();
     try {
       this.pumpEvents();
+      const maxBytes = Math.min(this.maxPacket, MQTT_MAX_PACKET) - 64 - Buffer.byteLength(this.o.topics.data('x')) - 64;
       while (this.sentAt.size < this.window) {
-        if (this.queue.length === 0 && !this.fill()) break;
-        const m = this.queue.shift();
-        if (m) this.send(m);
+        const m = this.lanes.next({ inflight: this.sentAt.size, window: this.window, maxBytes, draining: this.draining });
+        if (!m) break;
+        this.send(m);
       }
     } catch (err) {
       this.s.lastError = describeError(err);
@@ -339,45 +337,18 @@ export class MqttUplink implements Uplink {
     }
   }
 
-  /** Read the next rows into messages. False when there is nothing to send yet. */
-  private fill(): boolean {
-    const { max_readings: maxReadings, max_delay: maxDelay } = this.o.config.batch;
-    const readAhead = Math.max(16, this.window * 2);
-    const rows = this.o.buffer.read(this.cursor, readAhead);
-    if (rows.length === 0) {
-      this.firstUnsentAt = undefined;
-      return false;
-    }
-    const total = rows.reduce((n, r) => n + r.count, 0);
-    if (!this.draining && total < maxReadings && rows.length < readAhead) {
-      const now = this.o.clock.mono();
-      this.firstUnsentAt ??= now;
-      const wait = this.firstUnsentAt + maxDelay - now;
-      if (wait > 0) {
-        this.cancelHold ??= this.o.clock.setTimer(wait, () => {
-          this.cancelHold = undefined;
-          this.pump();
-        });
-        return false;
-      }
-    }
-    this.firstUnsentAt = undefined;
-    const limit = Math.min(this.maxPacket, MQTT_MAX_PACKET) - 64 - Buffer.byteLength(this.o.topics.data('x')) - 64;
-    this.queue.push(...buildMessages(this.o.gatewayId, rows, maxReadings, limit, { encoding: this.o.config.encoding }));
-    this.cursor = rows[rows.length - 1]?.id ?? this.cursor;
-    return true;
-  }
-
-  private send(m: OutgoingMessage): void {
+  private send(m: LaneMessage): void {
     const client = this.client;
     if (!client) return;
     const g = this.gen;
     const id = ++this.serial;
     this.sentAt.set(id, this.o.clock.mono());
+    this.lanes.sent(id, m);
     client.publish(this.o.topics.data(m.device), m.payload, m.properties ? { qos: 1, properties: m.properties } : { qos: 1 }, (err) => {
       if (g !== this.gen) return;
       this.sentAt.delete(id);
       if (err) return this.down(g, err);
+      this.lanes.acked(id);
       this.o.buffer.ack(m.ackRows);
       this.s.published++;
       this.s.ackedReadings += m.readings;
@@ -423,14 +394,14 @@ export class MqttUplink implements Uplink {
     this.draining = true;
     this.pump();
     while (this.st === 'online' && performance.now() < end) {
-      const idle = this.sentAt.size === 0 && this.queue.length === 0 && this.o.buffer.read(this.cursor, 1).length === 0;
+      const idle = this.sentAt.size === 0 && this.lanes.idle();
       if (idle && this.eventsInflight.size === 0) break;
       this.pump();
       await new Promise((r) => setTimeout(r, 20));
     }
     this.stopping = true;
     this.cancelRetry?.();
-    this.cancelHold?.();
+    this.lanes.close();
     this.cancelWatchdog?.();
     const client = this.client;
     if (client && this.st === 'online') {

@@ -25,7 +25,7 @@ export interface ReadingPayload {
 export interface DataPayload {
   gateway: string;
   device: string;
-  /** Present (true) only on a message replayed after an outage. */
+  /** Present (true) when the readings waited out an outage: sent from the backlog, possibly after fresher ones. */
   replay?: boolean;
   readings: ReadingPayload[];
 }

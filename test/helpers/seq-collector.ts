@@ -1,6 +1,7 @@
 /**
  * Collects the readings a broker (or subscriber) saw, to check the delivery promise:
- * every seq from first to last present, in order per device, duplicates counted.
+ * every seq from first to last present, in order per device and lane (live, or
+ * `"replay": true` backlog: README "Live first after an outage"), duplicates counted.
  * Data payloads in either encoding (JSON or compact) go through the shipped decoder.
  */
 import type { EventPayload } from '../../src/uplink/topics.js';
@@ -9,6 +10,8 @@ import { decodeDataPayload } from '../../src/uplink/encoding/decode.js';
 export class SeqCollector {
   readonly seqs: number[] = [];
   readonly byDevice = new Map<string, number[]>();
+  /** The same, per device and lane: keys `<device>` (live) and `<device> (replay)`. */
+  readonly byLane = new Map<string, number[]>();
   readonly events: EventPayload[] = [];
   messages = 0;
   /** The same seq seen carrying a different reading: a reused seq. */
@@ -27,6 +30,9 @@ export class SeqCollector {
     this.messages++;
     let list = this.byDevice.get(msg.device);
     if (!list) this.byDevice.set(msg.device, (list = []));
+    const laneKey = msg.replay ? `${msg.device} (replay)` : msg.device;
+    let lane = this.byLane.get(laneKey);
+    if (!lane) this.byLane.set(laneKey, (lane = []));
     for (const r of msg.readings) {
       const id = `${msg.device}/${r.point}@${r.ts}=${String(r.value)}`;
       const prev = this.identity.get(r.seq);
@@ -34,6 +40,7 @@ export class SeqCollector {
       else if (prev !== id && this.conflicts.length < 10) this.conflicts.push(`seq ${r.seq}: ${prev} vs ${id}`);
       this.seqs.push(r.seq);
       list.push(r.seq);
+      lane.push(r.seq);
     }
   }
 
@@ -63,22 +70,17 @@ export class SeqCollector {
   }
 
   /**
-   * Per device, ignoring re-sends: each first occurrence of a seq must be greater
-   * than every earlier first occurrence (in order), returns the violations.
+   * The order uplink.order: live_first promises: per device and lane (live, replay),
+   * ignoring re-sends, each first occurrence of a seq is greater than every earlier
+   * first occurrence. Returns the violations.
    */
   orderViolations(): string[] {
-    const out: string[] = [];
-    for (const [device, list] of this.byDevice) {
-      const seen = new Set<number>();
-      let high = 0;
-      for (const s of list) {
-        if (seen.has(s)) continue;
-        seen.add(s);
-        if (s < high) out.push(`${device}: ${s} after ${high}`);
-        high = Math.max(high, s);
-      }
-    }
-    return out;
+    return violations(this.byLane);
+  }
+
+  /** The order uplink.order: strict promises: per device, across lanes. */
+  strictOrderViolations(): string[] {
+    return violations(this.byDevice);
   }
 
   /** Seq ranges announced as gone (dropped, lost, purged) on the events topic. */
@@ -104,4 +106,19 @@ export class SeqCollector {
       await new Promise((r) => setTimeout(r, 25));
     }
   }
+}
+
+function violations(streams: Map<string, number[]>): string[] {
+  const out: string[] = [];
+  for (const [stream, list] of streams) {
+    const seen = new Set<number>();
+    let high = 0;
+    for (const s of list) {
+      if (seen.has(s)) continue;
+      seen.add(s);
+      if (s < high) out.push(`${stream}: ${s} after ${high}`);
+      high = Math.max(high, s);
+    }
+  }
+  return out;
 }

@@ -104,6 +104,21 @@ describe('SqliteBuffer', () => {
     expect(ev[0]).toMatchObject({ type: 'buffer_dropped', reason: 'max_age', first_seq: 1, last_seq: 5 });
   });
 
+  it('a drop across rows acknowledged out of order (live first) announces only what it dropped', () => {
+    const { buffer, clock } = open({ maxAgeMs: 60_000, maxReadingsPerRow: 10 });
+    buffer.commit(many('a', 50)); // rows 1-10, 11-20 … 41-50
+    const rows = buffer.read(0, 10);
+    buffer.ack([rows[1]!.id, rows[2]!.id]); // 11-30 delivered before 1-10
+    buffer.flushAcks();
+    clock.advance(70_000);
+    expect(buffer.expire()).toBe(30);
+    const ev = buffer.readEvents(10).map((e) => JSON.parse(e.payload) as { type: string; first_seq: number; last_seq: number; count: number; dropped_total: number });
+    expect(ev.filter((e) => e.type === 'buffer_dropped').map((e) => [e.first_seq, e.last_seq, e.count, e.dropped_total])).toEqual([
+      [1, 10, 10, 10],
+      [31, 50, 20, 30],
+    ]);
+  });
+
   it('stores less than the JSON it will publish (compressed)', () => {
     const { buffer } = open();
     const readings = many('a', 100);
