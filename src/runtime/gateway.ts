@@ -313,6 +313,9 @@ export class Gateway {
     if (u.lastError !== undefined) uplink.last_error = u.lastError;
     if (u.lastErrorAt !== undefined) uplink.last_error_at = u.lastErrorAt;
     if (u.insecure) uplink.insecure = true;
+    if (u.broker !== undefined) uplink.broker = u.broker;
+    if (u.lastAckAt !== undefined) uplink.last_ack_at = u.lastAckAt;
+    if (u.sinceAckMs !== undefined) uplink.since_ack_s = Math.round(u.sinceAckMs / 1000);
     return {
       gateway: this.config.gateway.id,
       ts: this.clock.now(),

@@ -1,6 +1,6 @@
 /**
  * mqtt.js options from our config. Why each non-default is set (docs/field-notes.md, MQTT section):
- * - `reconnectPeriod: 0`: we reconnect ourselves with backoff and jitter, on a fresh
+ * - `reconnectPeriod: 0`: we reconnect ourselves (redial.ts), on a fresh
  *   client each time, so a client stuck after a keepalive timeout (mqttjs #1897,
  *   zigbee2mqtt #33150) is never reused and mqtt.js never replays its own store.
  * - `queueQoSZero: false`: nothing queues inside mqtt.js while offline.
@@ -28,8 +28,9 @@ function readPem(what: string, path: string | undefined): Buffer | undefined {
   }
 }
 
-export function clientOptions(cfg: UplinkConfig, gatewayId: string, topics: Topics): IClientOptions {
-  const url = new URL(cfg.url);
+/** Options for one broker: `url` is one entry of `uplink.url` (the first by default). */
+export function clientOptions(cfg: UplinkConfig, gatewayId: string, topics: Topics, brokerUrl?: string): IClientOptions {
+  const url = new URL(brokerUrl ?? (typeof cfg.url === 'string' ? cfg.url : (cfg.url[0] as string)));
   const opts: IClientOptions = {
     protocolVersion: cfg.protocol_version,
     clientId: cfg.client_id ?? `citygate-${gatewayId}`,

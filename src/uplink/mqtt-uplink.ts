@@ -6,7 +6,9 @@
  *   message-id wrap that silently drops QoS 1 publishes can never happen.
  * - Every connection attempt is a fresh client with reconnectPeriod 0. A generation
  *   counter makes callbacks of dead clients harmless; `end(true)` leaves publish
- *   callbacks unsettled, and we never wait on them.
+ *   callbacks unsettled, and we never wait on them. When and where to try again is
+ *   the Redialer's (redial.ts: TCP probes while unreachable, backoff after refusals,
+ *   several brokers in turn).
  * - A watchdog treats a PUBACK later than `ack_timeout`, or a connect attempt that
  *   neither connects nor fails, as a dead link: drop the client, reconnect.
  * - After any disconnect, everything not acknowledged is re-read from the buffer and
@@ -15,13 +17,17 @@
 import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { Backoff } from '../core/backoff.js';
 import { describeError } from '../core/errors.js';
 import { LogLimiter } from '../core/log-limiter.js';
 import type { DurableBuffer } from '../buffer/buffer.js';
 import type { UplinkConfig } from '../config/schema.js';
 import { buildMessages, type OutgoingMessage } from './batcher.js';
-import { clientOptions, isLoopbackHost } from './client-options.js';
+import { clientOptions } from './client-options.js';
+import { parseBrokers, type Broker } from './brokers.js';
+import { tcpReachable } from './reachability.js';
+import { Redialer } from './redial.js';
+import { failureKind } from './reconnect-policy.js';
+import { AckWatch, SESSION_TAKEN_OVER, TakeoverWatch, stallAfter, takeoverHint } from './link-state.js';
 import type { Topics, StatusPayload } from './topics.js';
 import type { Uplink, UplinkState, UplinkStats } from './uplink.js';
 
@@ -68,10 +74,19 @@ export class MqttUplink implements Uplink {
   private pumping = false;
   private draining = false;
   private stopping = false;
-  private cancelRetry: (() => void) | undefined;
   private cancelHold: (() => void) | undefined;
   private cancelWatchdog: (() => void) | undefined;
-  private readonly backoff: Backoff;
+  /** Reset on every PUBACK: the broker of this connection is good. */
+  private readonly backoff: { reset(): void };
+  private readonly brokers: Broker[];
+  private broker: Broker;
+  private readonly redial: Redialer;
+  private readonly acks = new AckWatch();
+  private readonly takeover = new TakeoverWatch();
+  /** This connection's last error, and whether the broker sent DISCONNECT 0x8E. */
+  private attemptError: unknown;
+  private takenOver = false;
+  private onlineAtMono = 0;
   private readonly s = { reconnects: 0, published: 0, ackedReadings: 0, connects: 0 } as {
     reconnects: number;
     published: number;
@@ -86,43 +101,54 @@ export class MqttUplink implements Uplink {
   private offlineSince: number | undefined;
   private lastLoggedError: string | undefined;
   private readonly errorLog: LogLimiter;
-  private readonly insecure: boolean;
   private downlink: DownlinkListener | undefined;
 
   constructor(private readonly o: MqttUplinkOptions) {
     this.window = o.config.inflight;
     this.errorLog = new LogLimiter(o.clock);
-    this.backoff = new Backoff({ base: o.config.reconnect.min, max: o.config.reconnect.max, jitter: 0.5 }, () => o.clock.random());
-    const url = new URL(o.config.url);
-    this.insecure = (url.protocol === 'mqtt:' || url.protocol === 'ws:') && !isLoopbackHost(url.hostname);
+    this.brokers = parseBrokers(o.config.url);
+    this.broker = this.brokers[0] as Broker;
+    const r = o.config.reconnect;
+    this.redial = new Redialer(this.brokers, { min: r.min, max: r.max, probe: r.probe }, o.clock, {
+      probe: (b) => tcpReachable(b.host, b.port, o.config.connect_timeout),
+      connect: (b) => this.connect(b),
+      reachable: (b, probes) => {
+        const offlineS = this.offlineSince === undefined ? 0 : Math.round((o.clock.mono() - this.offlineSince) / 1000);
+        o.log.info({ broker: b.url, probes, offline_s: offlineS }, `uplink: broker ${b.host}:${b.port} reachable again after ${offlineS}s; connecting`);
+      },
+    });
+    this.backoff = { reset: () => this.redial.reset() };
   }
 
   start(): void {
-    if (this.insecure) {
-      this.o.log.warn(
-        { broker: this.o.config.url },
-        'UNENCRYPTED UPLINK: city data and credentials go to a non-loopback broker in clear text — use mqtts:// or wss://',
-      );
+    for (const b of this.brokers) {
+      if (!b.insecure) continue;
+      this.o.log.warn({ broker: b.url }, 'UNENCRYPTED UPLINK: city data and credentials go to a non-loopback broker in clear text — use mqtts:// or wss://');
     }
     this.stopping = false;
-    this.connect();
+    this.redial.start();
     this.watchdog();
   }
 
-  private connect(): void {
-    this.cancelRetry = undefined;
+  private connect(broker: Broker): void {
     if (this.stopping) return;
     const g = ++this.gen;
+    if (broker !== this.broker && this.brokers.length > 1) {
+      this.o.log.warn({ broker: broker.url, from: this.broker.url }, `uplink: trying broker ${broker.index + 1} of ${this.brokers.length} (${broker.host}:${broker.port})`);
+    }
+    this.broker = broker;
     this.st = 'connecting';
     this.attempts++;
+    this.attemptError = undefined;
+    this.takenOver = false;
     this.offlineSince ??= this.o.clock.mono();
     let client: MqttClient;
     try {
-      client = mqtt.connect(this.o.config.url, clientOptions(this.o.config, this.o.gatewayId, this.o.topics));
+      client = mqtt.connect(broker.url, clientOptions(this.o.config, this.o.gatewayId, this.o.topics, broker.url));
     } catch (err) {
       this.noteError(`cannot connect: ${describeError(err)}`);
       this.st = 'offline';
-      this.scheduleReconnect();
+      this.redial.failed(failureKind(err));
       return;
     }
     this.client = client;
@@ -135,7 +161,13 @@ export class MqttUplink implements Uplink {
     });
     client.on('error', (err) => {
       if (g !== this.gen) return;
+      this.attemptError = err;
       this.noteError(explainMqttError(err));
+    });
+    client.on('disconnect', (packet) => {
+      if (g !== this.gen) return;
+      if (packet.reasonCode === SESSION_TAKEN_OVER) this.takenOver = true;
+      else if (packet.reasonCode) this.attemptError = Object.assign(new Error(`broker disconnected us (reason ${packet.reasonCode})`), { code: packet.reasonCode });
     });
     client.on('close', () => {
       connectDeadline();
@@ -148,13 +180,15 @@ export class MqttUplink implements Uplink {
     this.s.connects++;
     if (this.s.connects > 1) this.s.reconnects++;
     this.s.connectedSince = this.o.clock.now();
+    this.onlineAtMono = this.o.clock.mono();
+    this.redial.connected();
     const props = connack.properties;
     const rm = props?.receiveMaximum ?? 65_535;
     this.window = Math.max(1, Math.min(this.o.config.inflight, rm - RESERVED_SLOTS));
     this.maxPacket = props?.maximumPacketSize ?? MQTT_MAX_PACKET;
     const offlineS = this.offlineSince === undefined ? 0 : Math.round((this.o.clock.mono() - this.offlineSince) / 1000);
     this.o.log.info(
-      { broker: this.o.config.url, window: this.window, maxPacket: this.maxPacket, reconnects: this.s.reconnects, attempts: this.attempts, offline_s: offlineS, backlog: this.backlog() },
+      { broker: this.broker.url, window: this.window, maxPacket: this.maxPacket, reconnects: this.s.reconnects, attempts: this.attempts, offline_s: offlineS, backlog: this.backlog() },
       this.s.connects > 1 ? `uplink online again after ${offlineS}s and ${this.attempts} attempts; ${this.backlog()} readings to deliver` : 'uplink online',
     );
     // Recovered: the error that kept it offline is history (its time stays in the log).
@@ -184,7 +218,7 @@ export class MqttUplink implements Uplink {
     this.lastLoggedError = text;
     const offlineS = this.offlineSince === undefined ? 0 : Math.round((this.o.clock.mono() - this.offlineSince) / 1000);
     this.o.log.warn(
-      { broker: this.o.config.url, attempts: this.attempts, offline_s: offlineS, backlog: this.backlog(), ...(repeats ? { repeats } : {}) },
+      { broker: this.broker.url, attempts: this.attempts, offline_s: offlineS, backlog: this.backlog(), ...(repeats ? { repeats } : {}) },
       `uplink: ${text}${changed ? '' : ` (still, after ${this.attempts} attempts and ${offlineS}s offline)`}`,
     );
   }
@@ -249,8 +283,13 @@ export class MqttUplink implements Uplink {
       old.end(true);
     }
     const wasOnline = this.st === 'online';
+    const livedMs = wasOnline ? this.o.clock.mono() - this.onlineAtMono : 0;
     // A connection that held for a while was a success, even if it carried no data.
-    if (wasOnline && this.s.connectedSince !== undefined && this.o.clock.now() - this.s.connectedSince > STABLE_MS) this.backoff.reset();
+    if (wasOnline && livedMs > STABLE_MS) this.redial.reset();
+    if (wasOnline && !this.stopping && this.takeover.ended({ takenOver: this.takenOver, clean: this.attemptError === undefined, livedMs })) {
+      const clientId = this.o.config.client_id ?? `citygate-${this.o.gatewayId}`;
+      this.o.log.error({ broker: this.broker.url, client_id: clientId }, takeoverHint(clientId, this.o.gatewayId, this.o.config.protocol_version === 5));
+    }
     this.st = this.stopping ? 'stopped' : 'offline';
     this.queue = [];
     this.sentAt.clear();
@@ -264,21 +303,17 @@ export class MqttUplink implements Uplink {
     } catch (err) {
       this.o.log.error(`uplink: applying acknowledgements failed: ${describeError(err)}`);
     }
-    if (wasOnline && !this.stopping) this.o.log.warn({ broker: this.o.config.url }, `uplink offline: ${describeError(reason)}`);
-    if (!this.stopping) this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    if (this.cancelRetry || this.stopping) return;
-    const delay = this.backoff.next();
-    this.o.log.debug({ delay }, 'uplink: reconnect scheduled');
-    this.cancelRetry = this.o.clock.setTimer(delay, () => this.connect());
+    const why = this.takenOver ? 'another client took the session (DISCONNECT 0x8E)' : describeError(reason);
+    if (wasOnline && !this.stopping) this.o.log.warn({ broker: this.broker.url }, `uplink offline: ${why}`);
+    // Taken over: fighting back every few seconds would only kick the other client out.
+    if (!this.stopping) this.redial.failed(this.takenOver ? 'refused' : failureKind(this.attemptError ?? reason));
   }
 
   private watchdog(): void {
     this.cancelWatchdog = this.o.clock.setTimer(1000, () => {
       if (this.stopping && this.st !== 'online') return;
       const now = this.o.clock.mono();
+      this.acks.observe(this.s.ackedReadings, now, this.o.clock.now());
       for (const at of this.sentAt.values()) {
         if (now - at > this.o.config.ack_timeout) {
           this.down(this.gen, new Error(`no PUBACK within ${this.o.config.ack_timeout}ms: link stuck`));
@@ -405,7 +440,7 @@ export class MqttUplink implements Uplink {
       await new Promise((r) => setTimeout(r, 20));
     }
     this.stopping = true;
-    this.cancelRetry?.();
+    this.redial.stop();
     this.cancelHold?.();
     this.cancelWatchdog?.();
     const client = this.client;
@@ -424,15 +459,24 @@ export class MqttUplink implements Uplink {
   }
 
   stats(): UplinkStats {
+    const now = this.o.clock.mono();
+    this.acks.observe(this.s.ackedReadings, now, this.o.clock.now());
+    let oldest: number | undefined;
+    for (const at of this.sentAt.values()) oldest = oldest === undefined ? at : Math.min(oldest, at);
     const s: UplinkStats = {
-      state: this.st,
+      state: this.acks.state(this.st, oldest, now, stallAfter(this.o.config.ack_timeout)),
       reconnects: this.s.reconnects,
       published: this.s.published,
       ackedReadings: this.s.ackedReadings,
       inflight: this.sentAt.size,
       window: this.window,
-      insecure: this.insecure,
+      insecure: this.broker.insecure,
+      broker: this.broker.url,
+      probes: this.redial.counts.probes,
+      attempts: this.redial.counts.attempts,
     };
+    if (this.acks.lastWall !== undefined) s.lastAckAt = this.acks.lastWall;
+    if (this.acks.lastMono !== undefined) s.sinceAckMs = Math.round(now - this.acks.lastMono);
     if (this.s.connectedSince !== undefined && this.st === 'online') s.connectedSince = this.s.connectedSince;
     if (this.s.lastError !== undefined) s.lastError = this.s.lastError;
     if (this.s.lastErrorAt !== undefined) s.lastErrorAt = this.s.lastErrorAt;
