@@ -30,7 +30,8 @@ const brokerUrl = z
     .string({ error: (iss) => `expected a broker URL like "mqtts://broker.example:8883", got ${JSON.stringify(iss.input)}` })
     .check((ctx) => {
       const problem = brokerUrlProblem(ctx.value);
-      if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+      // continue: the union below reports this issue, not a vague "invalid input".
+      if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value, continue: true });
     })
     .meta({
       description: 'Broker URL: mqtt://, mqtts:// (TLS), ws:// or wss:// (TLS). Plain mqtt:// is for loopback only.',
@@ -46,7 +47,7 @@ export const uplinkSchema = z.strictObject({
         .min(1, { error: 'list at least one broker URL' })
         .max(16, { error: 'at most 16 broker URLs' })
         .meta({ description: 'Several brokers (cluster nodes, or primary and standby): tried in turn on failure.' }),
-    ])
+    ], { error: (iss) => `expected a broker URL like "mqtts://broker.example:8883", or a list of them, got ${JSON.stringify(iss.input)}` })
     .meta({
       description:
         'Broker URL, or a list of them (cluster nodes, primary and standby: on failure the uplink moves on to the next). mqtt://, mqtts:// (TLS), ws:// or wss:// (TLS). Plain mqtt:// is for loopback only.',
