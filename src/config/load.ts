@@ -134,7 +134,7 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): { config: 
 
 /** Plain-text MQTT to a host that is not loopback puts city data on the wire in clear. */
 function securityWarnings(uplink: UplinkConfig): PathMessage[] {
-  const list = typeof uplink.url === 'string';
+  const single = typeof uplink.url === 'string';
   return (typeof uplink.url === 'string' ? [uplink.url] : uplink.url).flatMap((url, i): PathMessage[] => {
     let u: URL;
     try {
@@ -145,7 +145,7 @@ function securityWarnings(uplink: UplinkConfig): PathMessage[] {
     const plain = u.protocol === 'mqtt:' || u.protocol === 'ws:';
     const loopback = /^(127\.|localhost$|\[::1\]$)/.test(u.hostname) || u.hostname === '::1';
     if (plain && !loopback && !uplink.allow_insecure) {
-      return [{ path: list ? ['uplink', 'url'] : ['uplink', 'url', i], message: `${u.protocol}// to ${u.hostname} sends city data and credentials unencrypted — use mqtts:// or wss:// (or set allow_insecure: true on a closed network)` }];
+      return [{ path: single ? ['uplink', 'url'] : ['uplink', 'url', i], message: `${u.protocol}// to ${u.hostname} sends city data and credentials unencrypted — use mqtts:// or wss:// (or set allow_insecure: true on a closed network)` }];
     }
     return [];
   });
