@@ -51,7 +51,7 @@ async function outage(outageMs: number, random: () => number, o: { brokers?: str
   const dropAt = 5000;
   const backAt = dropAt + outageMs;
   const reachable = (b: Broker): boolean => !(down.has(b.index) && clock.mono() >= dropAt && clock.mono() < backAt);
-  let onlineAt: number | undefined;
+  const seen: { at?: number } = {};
   let onBroker = -1;
   const counts = { probes: 0, attempts: 0 };
   const inOutage = (): boolean => clock.mono() >= dropAt && clock.mono() < backAt;
@@ -68,25 +68,26 @@ async function outage(outageMs: number, random: () => number, o: { brokers?: str
       }
       clock.setTimer(CONNECT_MS, () => {
         redial.connected();
-        onlineAt = clock.mono();
+        seen.at = clock.mono();
         onBroker = b.index;
       });
     },
   });
   redial.start();
   clock.advance(CONNECT_MS);
-  expect(onlineAt).toBe(CONNECT_MS);
+  expect(seen.at).toBe(CONNECT_MS);
   clock.advance(dropAt - CONNECT_MS);
-  onlineAt = undefined;
+  delete seen.at;
   redial.failed('unreachable'); // the link drops
   const limit = backAt + 10 * 60_000;
-  while (onlineAt === undefined && clock.mono() < limit) {
+  while (seen.at === undefined && clock.mono() < limit) {
     clock.advance(STEP);
     await flush();
   }
   redial.stop();
-  expect(onlineAt, 'never came back').toBeDefined();
-  return { recoveryMs: (onlineAt as number) - Math.max(backAt, dropAt), probesDuringOutage: counts.probes, attemptsDuringOutage: counts.attempts, broker: onBroker };
+  const at: number | undefined = seen.at;
+  if (at === undefined) throw new Error('never came back');
+  return { recoveryMs: at - Math.max(backAt, dropAt), probesDuringOutage: counts.probes, attemptsDuringOutage: counts.attempts, broker: onBroker };
 }
 
 describe('reconnect schedule (fake clock)', () => {
