@@ -98,6 +98,8 @@ export class MqttUplink implements Uplink {
   };
   /** Connection attempts since the link was last online, and since when it is down (mono ms). */
   private attempts = 0;
+  /** Reachability probes since the link was last online. */
+  private probes = 0;
   private offlineSince: number | undefined;
   private lastLoggedError: string | undefined;
   private readonly errorLog: LogLimiter;
@@ -110,7 +112,11 @@ export class MqttUplink implements Uplink {
     this.broker = this.brokers[0] as Broker;
     const r = o.config.reconnect;
     this.redial = new Redialer(this.brokers, { min: r.min, max: r.max, probe: r.probe }, o.clock, {
-      probe: (b) => tcpReachable(b.host, b.port, o.config.connect_timeout),
+      probe: (b) => {
+        this.probes++;
+        return tcpReachable(b.host, b.port, o.config.connect_timeout);
+      },
+      scheduled: (b, action, delay) => o.log.debug({ delay, action, broker: b.url }, 'uplink: reconnect scheduled'),
       connect: (b) => this.connect(b),
       reachable: (b, probes) => {
         const offlineS = this.offlineSince === undefined ? 0 : Math.round((o.clock.mono() - this.offlineSince) / 1000);
@@ -188,13 +194,14 @@ export class MqttUplink implements Uplink {
     this.maxPacket = props?.maximumPacketSize ?? MQTT_MAX_PACKET;
     const offlineS = this.offlineSince === undefined ? 0 : Math.round((this.o.clock.mono() - this.offlineSince) / 1000);
     this.o.log.info(
-      { broker: this.broker.url, window: this.window, maxPacket: this.maxPacket, reconnects: this.s.reconnects, attempts: this.attempts, offline_s: offlineS, backlog: this.backlog() },
-      this.s.connects > 1 ? `uplink online again after ${offlineS}s and ${this.attempts} attempts; ${this.backlog()} readings to deliver` : 'uplink online',
+      { broker: this.broker.url, window: this.window, maxPacket: this.maxPacket, reconnects: this.s.reconnects, attempts: this.attempts, probes: this.probes, offline_s: offlineS, backlog: this.backlog() },
+      this.s.connects > 1 ? `uplink online again after ${offlineS}s, ${this.attempts} attempts and ${this.probes} probes; ${this.backlog()} readings to deliver` : 'uplink online',
     );
     // Recovered: the error that kept it offline is history (its time stays in the log).
     delete this.s.lastError;
     delete this.s.lastErrorAt;
     this.attempts = 0;
+    this.probes = 0;
     this.offlineSince = undefined;
     this.lastLoggedError = undefined;
     this.errorLog.clear();

@@ -12,9 +12,10 @@
  *   exponential backoff from `min` to `max` with jitter 0.5.
  *
  * A probe that connects but is followed by an attempt that fails as unreachable
- * (a load balancer that accepts TCP with no broker behind it) is "wasted"; after
- * WASTED_LIMIT of those in a row the failures count as refused, so such a fleet does
- * not make a TLS handshake every few seconds per gateway.
+ * (a load balancer that holds TCP with no broker behind it) is "wasted"; after
+ * WASTED_LIMIT of those in a row, the attempt after a good probe waits for the
+ * exponential backoff instead of [0, min], so such a fleet does not make a TLS
+ * handshake every few seconds per gateway. A probe that fails ends that mode.
  *
  * Pure: time never read here; the caller supplies the random source.
  */
@@ -55,23 +56,22 @@ export class ReconnectPolicy {
 
   /** A full attempt failed, or an established link dropped (`unreachable`). */
   failed(kind: FailureKind): ReconnectStep {
-    if (kind === 'unreachable' && this.probedOk) {
-      this.wasted++;
-      if (this.wasted >= WASTED_LIMIT) kind = 'refused';
-    }
+    if (kind === 'unreachable' && this.probedOk) this.wasted++;
     this.probedOk = false;
     if (kind === 'refused') return { action: 'connect', delay: this.backoff.next() };
     return this.nextProbe();
   }
 
-  /** A reachability probe connected: attempt soon, spread over [0, min]. */
+  /** A reachability probe connected: attempt soon, spread over [0, min] (after the backoff when probes keep lying). */
   probeOk(): ReconnectStep {
     this.probedOk = true;
+    if (this.wasted >= WASTED_LIMIT) return { action: 'connect', delay: this.backoff.next() };
     return { action: 'connect', delay: Math.round(this.random() * this.t.min) };
   }
 
   /** A reachability probe failed: probe again later. */
   probeFailed(): ReconnectStep {
+    this.wasted = 0;
     return this.nextProbe();
   }
 

@@ -22,6 +22,8 @@ export interface RedialHooks {
   connect(b: Broker): void;
   /** A probe found `b` reachable after it was not (for one log line). */
   reachable?(b: Broker, probes: number): void;
+  /** The next step is scheduled (for a debug line). */
+  scheduled?(b: Broker, action: 'probe' | 'connect', delay: number): void;
 }
 
 interface Slot {
@@ -117,6 +119,7 @@ export class Redialer {
     this.cancel?.();
     const t = ++this.token;
     this.cur = index;
+    this.hooks.scheduled?.((this.slots[index] as Slot).broker, action, delay);
     this.cancel = this.clock.setTimer(delay, () => {
       this.cancel = undefined;
       if (t !== this.token || this.stopped) return;

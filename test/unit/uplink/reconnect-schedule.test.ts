@@ -132,15 +132,21 @@ describe('reconnect schedule (fake clock)', () => {
     for (let i = 1; i < delays.length; i++) expect((delays[i] as { delay: number }).delay).toBeGreaterThanOrEqual((delays[i - 1] as { delay: number }).delay);
   });
 
-  it('a port that accepts TCP but never completes MQTT falls back to the backoff after a few rounds', () => {
-    const p = new ReconnectPolicy(T, () => 0.5);
-    const steps = [];
-    for (let i = 0; i < WASTED_LIMIT + 2; i++) {
-      expect(p.probeOk().action).toBe('connect');
-      steps.push(p.failed('unreachable'));
+  it('a port that holds TCP but never completes MQTT: after a few rounds the attempts wait for the backoff', () => {
+    const p = new ReconnectPolicy(T, () => 0.999_999);
+    const attempts = [];
+    for (let i = 0; i < WASTED_LIMIT + 6; i++) {
+      attempts.push(p.probeOk());
+      expect(p.failed('unreachable').action).toBe('probe'); // probes go on, capped low
     }
-    expect(steps.slice(0, WASTED_LIMIT - 1).every((s) => s.action === 'probe')).toBe(true);
-    expect(steps.slice(WASTED_LIMIT - 1).every((s) => s.action === 'connect')).toBe(true);
+    expect(attempts.every((s) => s.action === 'connect')).toBe(true);
+    expect(attempts.slice(0, WASTED_LIMIT).every((s) => s.delay <= T.min)).toBe(true);
+    const backoff = attempts.slice(WASTED_LIMIT).map((s) => s.delay);
+    for (let i = 1; i < backoff.length; i++) expect(backoff[i]).toBeGreaterThanOrEqual(backoff[i - 1] as number);
+    expect(backoff.at(-1)).toBeGreaterThan(30_000);
+    // The port really closes (a probe fails): back to fast attempts.
+    p.probeFailed();
+    expect(p.probeOk().delay).toBeLessThanOrEqual(T.min);
   });
 
   it('classifies failures: network codes are unreachable, refusals and certificates are not', () => {
