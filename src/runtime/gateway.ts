@@ -243,7 +243,7 @@ export class Gateway {
       for (const d of this.devices) d.health.check();
       const h = this.health();
       this.uplink.publishHealth([() => JSON.stringify(h), () => JSON.stringify(compactHealth(h))]);
-      return this.uplink.stats().state === 'online';
+      return this.uplink.connected();
     } catch (err) {
       this.log.warn(`health snapshot failed: ${describeError(err)}`);
       return false;
@@ -372,7 +372,8 @@ export class Gateway {
   }
 
   uplinkOnline(): boolean {
-    return this.uplink.stats().state === 'online';
+    // Stalled is still connected: a slow acknowledgement is not "the uplink went offline".
+    return this.uplink.connected();
   }
 
   // ---- end of config changes --------------------------------------------------------

@@ -56,6 +56,8 @@ export interface DownlinkListener {
 const MQTT_MAX_PACKET = 268_435_455;
 /** Online this long, a connection resets the reconnect backoff. */
 const STABLE_MS = 30_000;
+/** While offline, a summary line this often. */
+const SUMMARY_MS = 60_000;
 /** Slots of the broker's Receive Maximum kept for status and events. */
 const RESERVED_SLOTS = 2;
 
@@ -101,6 +103,7 @@ export class MqttUplink implements Uplink {
   /** Reachability probes since the link was last online. */
   private probes = 0;
   private offlineSince: number | undefined;
+  private lastSummaryAt: number | undefined;
   private lastLoggedError: string | undefined;
   private readonly errorLog: LogLimiter;
   private downlink: DownlinkListener | undefined;
@@ -230,6 +233,23 @@ export class MqttUplink implements Uplink {
     );
   }
 
+  /** While the link is down: one line a minute with the time offline, attempts, probes and backlog. */
+  private summary(now: number): void {
+    if (this.st === 'online' || this.stopping || this.offlineSince === undefined) {
+      this.lastSummaryAt = undefined;
+      return;
+    }
+    this.lastSummaryAt ??= this.offlineSince;
+    if (now - this.lastSummaryAt < SUMMARY_MS) return;
+    this.lastSummaryAt = now;
+    const offlineS = Math.round((now - this.offlineSince) / 1000);
+    const next = this.redial.pending();
+    this.o.log.warn(
+      { broker: this.broker.url, offline_s: offlineS, attempts: this.attempts, probes: this.probes, backlog: this.backlog(), ...(next ? { next: next.action, next_in_ms: Math.round(next.in) } : {}) },
+      `uplink: still offline after ${offlineS}s (${this.attempts} attempts, ${this.probes} probes${this.s.lastError ? `; last error: ${this.s.lastError}` : ''})`,
+    );
+  }
+
   private backlog(): number {
     try {
       return this.o.buffer.stats().readings;
@@ -321,6 +341,7 @@ export class MqttUplink implements Uplink {
       if (this.stopping && this.st !== 'online') return;
       const now = this.o.clock.mono();
       this.acks.observe(this.s.ackedReadings, now, this.o.clock.now());
+      this.summary(now);
       for (const at of this.sentAt.values()) {
         if (now - at > this.o.config.ack_timeout) {
           this.down(this.gen, new Error(`no PUBACK within ${this.o.config.ack_timeout}ms: link stuck`));
@@ -463,6 +484,11 @@ export class MqttUplink implements Uplink {
     }
     this.down(this.gen, new Error('stopped'));
     this.st = 'stopped';
+  }
+
+  /** A connection is open (`online` or `stalled`). */
+  connected(): boolean {
+    return this.st === 'online';
   }
 
   stats(): UplinkStats {
