@@ -27,6 +27,7 @@ import { parseBrokers, type Broker } from './brokers.js';
 import { tcpReachable } from './reachability.js';
 import { Redialer } from './redial.js';
 import { failureKind } from './reconnect-policy.js';
+import { NetWatch } from './net-watch.js';
 import { AckWatch, SESSION_TAKEN_OVER, TakeoverWatch, stallAfter, takeoverHint } from './link-state.js';
 import type { Topics, StatusPayload } from './topics.js';
 import type { Uplink, UplinkState, UplinkStats } from './uplink.js';
@@ -56,6 +57,8 @@ export interface DownlinkListener {
 const MQTT_MAX_PACKET = 268_435_455;
 /** Online this long, a connection resets the reconnect backoff. */
 const STABLE_MS = 30_000;
+/** While offline, the network interfaces are compared every this many watchdog ticks (seconds). */
+const NET_POLL_TICKS = 5;
 /** While offline, a summary line this often. */
 const SUMMARY_MS = 60_000;
 /** Slots of the broker's Receive Maximum kept for status and events. */
@@ -84,6 +87,8 @@ export class MqttUplink implements Uplink {
   private broker: Broker;
   private readonly redial: Redialer;
   private readonly acks = new AckWatch();
+  private readonly net = new NetWatch();
+  private ticks = 0;
   private readonly takeover = new TakeoverWatch();
   /** This connection's last error, and whether the broker sent DISCONNECT 0x8E. */
   private attemptError: unknown;
@@ -342,6 +347,10 @@ export class MqttUplink implements Uplink {
       const now = this.o.clock.mono();
       this.acks.observe(this.s.ackedReadings, now, this.o.clock.now());
       this.summary(now);
+      // Every NET_POLL_TICKS seconds while offline: a changed network ends the wait.
+      if (this.st === 'offline' && ++this.ticks % NET_POLL_TICKS === 0 && this.net.changed() && this.redial.networkChanged()) {
+        this.o.log.info({ broker: this.broker.url }, 'uplink: the network changed; trying the broker now');
+      }
       for (const at of this.sentAt.values()) {
         if (now - at > this.o.config.ack_timeout) {
           this.down(this.gen, new Error(`no PUBACK within ${this.o.config.ack_timeout}ms: link stuck`));

@@ -87,6 +87,21 @@ export class Redialer {
     this.next();
   }
 
+  /**
+   * The host's network changed: whatever the schedules had grown to, every broker is
+   * due again within [0, min] (probes stay probes). Ignored while a step is under way.
+   */
+  networkChanged(): boolean {
+    if (this.stopped || !this.cancel) return false;
+    const now = this.clock.mono();
+    for (const s of this.slots) {
+      s.policy.reset();
+      if (s.due !== undefined) s.due = Math.min(s.due, now + Math.round(this.clock.random() * this.timing.min));
+    }
+    this.next();
+    return true;
+  }
+
   stop(): void {
     this.stopped = true;
     this.token++;

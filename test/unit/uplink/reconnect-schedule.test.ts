@@ -11,6 +11,7 @@ import { Backoff } from '../../../src/core/backoff.js';
 import { parseBrokers, type Broker } from '../../../src/uplink/brokers.js';
 import { Redialer } from '../../../src/uplink/redial.js';
 import { ReconnectPolicy, WASTED_LIMIT, failureKind } from '../../../src/uplink/reconnect-policy.js';
+import { NetWatch } from '../../../src/uplink/net-watch.js';
 
 /** Defaults of uplink.reconnect. */
 const T = { min: 1000, max: 120_000, probe: 15_000 };
@@ -44,7 +45,7 @@ interface Run {
  * One gateway, online until t = 5 s, then brokers listed in `down` are unreachable
  * for `outageMs`; returns how long after their return the gateway was online again.
  */
-async function outage(outageMs: number, random: () => number, o: { brokers?: string[]; down?: number[] } = {}): Promise<Run> {
+async function outage(outageMs: number, random: () => number, o: { brokers?: string[]; down?: number[]; netChangeAtReturn?: boolean } = {}): Promise<Run> {
   const clock = new FakeClock({ random });
   const brokers = parseBrokers(o.brokers ?? ['mqtt://127.0.0.1:1883']);
   const down = new Set(o.down ?? brokers.map((b) => b.index));
@@ -80,9 +81,11 @@ async function outage(outageMs: number, random: () => number, o: { brokers?: str
   delete seen.at;
   redial.failed('unreachable'); // the link drops
   const limit = backAt + 10 * 60_000;
+  let netChanged = false;
   while (seen.at === undefined && clock.mono() < limit) {
     clock.advance(STEP);
     await flush();
+    if (o.netChangeAtReturn && !netChanged && clock.mono() >= backAt) netChanged = redial.networkChanged();
   }
   redial.stop();
   const at: number | undefined = seen.at;
@@ -154,6 +157,28 @@ describe('reconnect schedule (fake clock)', () => {
     for (const c of ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET']) expect(failureKind(e(c))).toBe('unreachable');
     for (const c of [5, 135, 0x8e, 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED']) expect(failureKind(e(c))).toBe('refused');
     expect(failureKind(new Error('no CONNACK within 10000ms'))).toBe('unreachable');
+  });
+
+  it('a network change (the modem re-attached) ends the wait: online within 2·min of it (probe, then attempt), even after 10 min', async () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const r = await outage(600_000, mulberry32(seed), { netChangeAtReturn: true });
+      expect(r.recoveryMs).toBeLessThanOrEqual(2 * T.min + CONNECT_MS + 2 * STEP);
+    }
+  });
+
+  it('NetWatch reports an address change once, and ignores loopback', () => {
+    const lo = { address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4' as const, mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' };
+    const wwan = (address: string) => ({ address, netmask: '255.255.255.0', family: 'IPv4' as const, mac: '02:00:00:00:00:01', internal: false, cidr: `${address}/24` });
+    let ifs: NodeJS.Dict<(typeof lo)[]> = { lo: [lo] };
+    const w = new NetWatch(() => ifs);
+    expect(w.changed()).toBe(false);
+    ifs = { lo: [lo, { ...lo, address: '127.0.0.2' }] };
+    expect(w.changed()).toBe(false);
+    ifs = { lo: [lo], wwan0: [wwan('10.64.1.7')] };
+    expect(w.changed()).toBe(true);
+    expect(w.changed()).toBe(false);
+    ifs = { lo: [lo], wwan0: [wwan('10.64.9.3')] };
+    expect(w.changed()).toBe(true);
   });
 
   it('a dead first broker costs seconds: the second is online within 2·min of the first failure', async () => {
