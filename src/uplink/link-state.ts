@@ -68,6 +68,11 @@ export class TakeoverWatch {
     return false;
   }
 
+  /** The 3.1.1 pattern is showing: short clean drops keep coming. */
+  get suspect(): boolean {
+    return this.shortDrops >= SHORT_DROPS_HINT;
+  }
+
   private hint(): boolean {
     if (this.hinted) return false;
     this.hinted = true;

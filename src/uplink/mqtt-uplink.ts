@@ -28,6 +28,7 @@ import { tcpReachable } from './reachability.js';
 import { Redialer } from './redial.js';
 import { failureKind } from './reconnect-policy.js';
 import { NetWatch } from './net-watch.js';
+import { explainMqttError } from './mqtt-errors.js';
 import { AckWatch, SESSION_TAKEN_OVER, TakeoverWatch, stallAfter, takeoverHint } from './link-state.js';
 import type { Topics, StatusPayload } from './topics.js';
 import type { Uplink, UplinkState, UplinkStats } from './uplink.js';
@@ -338,7 +339,7 @@ export class MqttUplink implements Uplink {
     const why = this.takenOver ? 'another client took the session (DISCONNECT 0x8E)' : describeError(reason);
     if (wasOnline && !this.stopping) this.o.log.warn({ broker: this.broker.url }, `uplink offline: ${why}`);
     // Taken over: fighting back every few seconds would only kick the other client out.
-    if (!this.stopping) this.redial.failed(this.takenOver ? 'refused' : failureKind(this.attemptError ?? reason));
+    if (!this.stopping) this.redial.failed(this.takenOver || this.takeover.suspect ? 'refused' : failureKind(this.attemptError ?? reason));
   }
 
   private watchdog(): void {
@@ -524,23 +525,4 @@ export class MqttUplink implements Uplink {
     if (this.s.lastErrorAt !== undefined) s.lastErrorAt = this.s.lastErrorAt;
     return s;
   }
-}
-
-/** mqtt.js errors in words an operator can act on (never echoing credentials). */
-function explainMqttError(err: Error & { code?: string | number }): string {
-  const code = err.code;
-  if (code === 4 || code === 134) return 'broker refused the connection: bad username or password — check uplink.username/password';
-  if (code === 5 || code === 135)
-    return 'broker refused the connection: not authorized — check uplink.username/password (Mosquitto answers a wrong password this way) and the broker ACL for this client';
-  if (code === 1 || code === 132) return 'broker refused the MQTT protocol version — try uplink.protocol_version: 4';
-  if (code === 2 || code === 133) return 'broker rejected the client id — check uplink.client_id';
-  if (typeof code === 'string' && /ALERT_CERTIFICATE_REQUIRED/.test(code))
-    return `TLS: the broker requires a client certificate (${code}) — set uplink.tls.cert and uplink.tls.key`;
-  if (typeof code === 'string' && /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|ACCESS_DENIED)/.test(code))
-    return `TLS: the broker refused our client certificate (${code}) — check uplink.tls.cert/key and that the broker trusts the CA that signed it`;
-  if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code))
-    return `TLS: broker certificate not trusted (${code}) — check uplink.tls.ca and the broker's hostname`;
-  if (code === 'ECONNREFUSED') return 'connection refused — is the broker running and the port right?';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'broker host name does not resolve — check uplink.url and DNS';
-  return describeError(err);
 }
