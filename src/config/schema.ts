@@ -78,7 +78,7 @@ export const uplinkSchema = z.strictObject({
         .meta({ description: 'First reconnect step: the first probe window when the broker is unreachable, the spread of the attempt after a probe succeeds, and the first backoff after a refusal.' }),
       max: duration({ min: 100, why: SPIN })
         .prefault('2m')
-        .meta({ description: 'Longest backoff between attempts when the broker answers but refuses us (bad credentials, TLS certificate, session taken over).' }),
+        .meta({ description: 'Longest backoff between attempts when the broker answers but refuses us (bad credentials, TLS certificate, session taken over); the probe window never exceeds it either.' }),
       probe: duration({ min: 1000, why: 'a broker would get a TCP connection per second from every gateway' })
         .prefault('15s')
         .meta({ description: 'Longest gap between cheap TCP reachability probes while the broker is unreachable (full jitter below it): delivery resumes within this plus reconnect.min of the broker coming back.' }),

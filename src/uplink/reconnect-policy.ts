@@ -4,7 +4,7 @@
  * - `unreachable` — nothing answered (refused port, no route, DNS, timeout, a dropped
  *   link). It fixes itself when the network or the broker comes back, so we watch for
  *   that cheaply: a plain TCP probe (no TLS, no MQTT) after a full-jitter delay,
- *   uniform in [0, cap], cap = min(min·2ⁿ, probe) — 1, 2, 4, 8, 15, 15 … s by default.
+ *   uniform in [0, cap], cap = min(min·2ⁿ, probe, max) — 1, 2, 4, 8, 15, 15 … s by default.
  *   When a probe connects, a full MQTT attempt follows after uniform [0, min].
  *   Worst case from "reachable again" to CONNECT sent: probe + min (16 s by default).
  * - `refused` — the broker answered and said no (CONNACK refusal, TLS certificate,
@@ -32,7 +32,7 @@ export interface ReconnectStep {
 export interface ReconnectTiming {
   /** reconnect.min: first probe window, the jitter before an attempt after a good probe, and the first refusal backoff. */
   min: number;
-  /** reconnect.max: the longest backoff after refusals. */
+  /** reconnect.max: the longest backoff after refusals; also caps the probe window. */
   max: number;
   /** reconnect.probe: the longest gap between reachability probes while unreachable. */
   probe: number;
@@ -85,7 +85,7 @@ export class ReconnectPolicy {
 
   /** The current probe window, ms (for logs and tests). */
   probeCap(): number {
-    return Math.min(this.t.probe, this.t.min * 2 ** Math.min(this.probes, 30));
+    return Math.min(this.t.probe, this.t.max, this.t.min * 2 ** Math.min(this.probes, 30));
   }
 
   private nextProbe(): ReconnectStep {
