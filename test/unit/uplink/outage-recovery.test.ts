@@ -73,6 +73,8 @@ describe('outage recovery through a proxy (real sockets, default reconnect setti
     expect(gw.uplink.stats().state).not.toBe('online');
     // While cut, the proxy accepts and closes: the probes see that and no MQTT attempt follows.
     const attemptsBefore = gw.uplink.stats().attempts ?? 0;
+    expect(attemptsBefore).toBe(1); // the first connection only: no MQTT attempt during the cut
+    expect(gw.uplink.stats().probes).toBeGreaterThanOrEqual(3);
     const healedAt = performance.now();
     proxy?.setMode('pass');
     await until('data after the heal', () => lastData() > healedAt, 30_000);
