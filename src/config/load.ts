@@ -134,18 +134,21 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): { config: 
 
 /** Plain-text MQTT to a host that is not loopback puts city data on the wire in clear. */
 function securityWarnings(uplink: UplinkConfig): PathMessage[] {
-  let u: URL;
-  try {
-    u = new URL(uplink.url);
-  } catch {
-    return []; // the schema already said what is wrong with it
-  }
-  const plain = u.protocol === 'mqtt:' || u.protocol === 'ws:';
-  const loopback = /^(127\.|localhost$|\[::1\]$)/.test(u.hostname) || u.hostname === '::1';
-  if (plain && !loopback && !uplink.allow_insecure) {
-    return [{ path: ['uplink', 'url'], message: `${u.protocol}// to ${u.hostname} sends city data and credentials unencrypted — use mqtts:// or wss:// (or set allow_insecure: true on a closed network)` }];
-  }
-  return [];
+  const single = typeof uplink.url === 'string';
+  return (typeof uplink.url === 'string' ? [uplink.url] : uplink.url).flatMap((url, i): PathMessage[] => {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      return []; // the schema already said what is wrong with it
+    }
+    const plain = u.protocol === 'mqtt:' || u.protocol === 'ws:';
+    const loopback = /^(127\.|localhost$|\[::1\]$)/.test(u.hostname) || u.hostname === '::1';
+    if (plain && !loopback && !uplink.allow_insecure) {
+      return [{ path: single ? ['uplink', 'url'] : ['uplink', 'url', i], message: `${u.protocol}// to ${u.hostname} sends city data and credentials unencrypted — use mqtts:// or wss:// (or set allow_insecure: true on a closed network)` }];
+    }
+    return [];
+  });
 }
 
 function locate(

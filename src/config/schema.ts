@@ -26,16 +26,31 @@ const tlsSchema = z
 const PORT = '([1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])';
 const SPIN = 'shorter retries spin the CPU and hammer the broker';
 
-export const uplinkSchema = z.strictObject({
-  url: z
+const brokerUrl = z
     .string({ error: (iss) => `expected a broker URL like "mqtts://broker.example:8883", got ${JSON.stringify(iss.input)}` })
     .check((ctx) => {
       const problem = brokerUrlProblem(ctx.value);
-      if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+      // continue: the union below reports this issue, not a vague "invalid input".
+      if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value, continue: true });
     })
     .meta({
       description: 'Broker URL: mqtt://, mqtts:// (TLS), ws:// or wss:// (TLS). Plain mqtt:// is for loopback only.',
       pattern: `^(mqtts?|wss?)://([^:/?#@\\s[\\]]+|\\[[0-9A-Fa-f:.]+\\])(:${PORT})?(/\\S*)?$`,
+    });
+
+export const uplinkSchema = z.strictObject({
+  url: z
+    .union([
+      brokerUrl,
+      z
+        .array(brokerUrl)
+        .min(1, { error: 'list at least one broker URL' })
+        .max(16, { error: 'at most 16 broker URLs' })
+        .meta({ description: 'Several brokers (cluster nodes, or primary and standby): tried in turn on failure.' }),
+    ], { error: (iss) => `expected a broker URL like "mqtts://broker.example:8883", or a list of them, got ${JSON.stringify(iss.input)}` })
+    .meta({
+      description:
+        'Broker URL, or a list of them (cluster nodes, primary and standby: on failure the uplink moves on to the next). mqtt://, mqtts:// (TLS), ws:// or wss:// (TLS). Plain mqtt:// is for loopback only.',
     }),
   protocol_version: z
     .union([z.literal(4), z.literal(5)])
@@ -58,8 +73,15 @@ export const uplinkSchema = z.strictObject({
     .meta({ description: 'Longest wait for a connection (TCP, TLS and CONNACK).' }),
   reconnect: z
     .strictObject({
-      min: duration({ min: 100, why: SPIN }).prefault('1s').meta({ description: 'First reconnect delay.' }),
-      max: duration({ min: 100, why: SPIN }).prefault('2m').meta({ description: 'Longest reconnect delay (exponential backoff with jitter in between).' }),
+      min: duration({ min: 100, why: SPIN })
+        .prefault('1s')
+        .meta({ description: 'First reconnect step: the first probe window when the broker is unreachable, the spread of the attempt after a probe succeeds, and the first backoff after a refusal.' }),
+      max: duration({ min: 100, why: SPIN })
+        .prefault('2m')
+        .meta({ description: 'Longest backoff between attempts when the broker answers but refuses us (bad credentials, TLS certificate, session taken over); the probe window never exceeds it either.' }),
+      probe: duration({ min: 1000, why: 'a broker would get a TCP connection per second from every gateway' })
+        .prefault('15s')
+        .meta({ description: 'Longest gap between cheap TCP reachability probes while the broker is unreachable (full jitter below it): delivery resumes within this plus reconnect.min of the broker coming back.' }),
     })
     .refine((r) => !(r.min > r.max), { path: ['min'], error: 'reconnect.min is longer than reconnect.max' })
     .prefault({}),
@@ -102,8 +124,10 @@ export const uplinkSchema = z.strictObject({
   .meta({ allOf: [ifThen({ url: { pattern: '^(mqtt|ws):' } }, { properties: { tls: false } })] })
   .superRefine(
     (u, ctx) => {
-      if (u.tls !== undefined && typeof u.url === 'string' && /^(mqtt|ws):/i.test(u.url)) {
-        ctx.addIssue({ code: 'custom', path: ['tls'], message: `tls: settings are ignored with ${u.url.split(':')[0]}:// — use ${u.url.startsWith('ws') ? 'wss' : 'mqtts'}:// to connect with TLS` });
+      const first = typeof u.url === 'string' ? u.url : Array.isArray(u.url) && typeof u.url[0] === 'string' ? u.url[0] : undefined;
+      const all: unknown[] = Array.isArray(u.url) ? u.url : [u.url];
+      if (u.tls !== undefined && first !== undefined && all.every((x) => typeof x === 'string' && /^(mqtt|ws):/i.test(x))) {
+        ctx.addIssue({ code: 'custom', path: ['tls'], message: `tls: settings are ignored with ${first.split(':')[0]}:// — use ${first.startsWith('ws') ? 'wss' : 'mqtts'}:// to connect with TLS` });
       }
     },
     { when: (payload) => typeof payload.value === 'object' && payload.value !== null },

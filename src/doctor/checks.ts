@@ -12,6 +12,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import { findDriver } from '../drivers/registry.js';
 import { clientOptions, isLoopbackHost } from '../uplink/client-options.js';
 import { Topics } from '../uplink/topics.js';
+import { brokerUrls } from '../uplink/brokers.js';
 import { describeError } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
 
@@ -108,10 +109,21 @@ export async function checkDevices(c: GatewayConfig): Promise<CheckResult[]> {
   return out;
 }
 
-/** TCP, then TLS (verifying the certificate), then an MQTT CONNECT with the real credentials. */
+/** TCP, then TLS (verifying the certificate), then an MQTT CONNECT with the real credentials; for each broker listed. */
 export async function checkBroker(c: GatewayConfig): Promise<CheckResult[]> {
+  const urls = brokerUrls(c.uplink.url);
   const out: CheckResult[] = [];
-  const url = new URL(c.uplink.url);
+  for (const [i, u] of urls.entries()) {
+    const rs = await checkOneBroker(c, u);
+    // With several brokers, say which one each line is about.
+    out.push(...(urls.length > 1 ? rs.map((r) => ({ ...r, detail: `broker ${i + 1} (${u}): ${r.detail}` })) : rs));
+  }
+  return out;
+}
+
+async function checkOneBroker(c: GatewayConfig, urlText: string): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
+  const url = new URL(urlText);
   const secure = url.protocol === 'mqtts:' || url.protocol === 'wss:';
   const port = Number(url.port || (secure ? (url.protocol === 'wss:' ? 443 : 8883) : url.protocol === 'ws:' ? 80 : 1883));
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -128,7 +140,7 @@ export async function checkBroker(c: GatewayConfig): Promise<CheckResult[]> {
 
   let opts;
   try {
-    opts = clientOptions(c.uplink, c.gateway.id, Topics.forGateway(c.gateway.id, c.uplink.topic_root));
+    opts = clientOptions(c.uplink, c.gateway.id, Topics.forGateway(c.gateway.id, c.uplink.topic_root), urlText);
   } catch (err) {
     return [...out, fail('broker tls', describeError(err))];
   }
@@ -145,7 +157,7 @@ export async function checkBroker(c: GatewayConfig): Promise<CheckResult[]> {
     if (t) return out;
   }
   const mqttResult = await new Promise<string | undefined>((resolve) => {
-    const client = mqtt.connect(c.uplink.url, { ...opts, clientId: `${opts.clientId}-doctor`, will: undefined, connectTimeout: 8000 });
+    const client = mqtt.connect(urlText, { ...opts, clientId: `${opts.clientId}-doctor`, will: undefined, connectTimeout: 8000 });
     const done = (r: string | undefined): void => {
       client.end(true);
       resolve(r);

@@ -75,6 +75,7 @@ export function gatewayRow(id: string, r: Retained, nowMs: number, staleAfterS: 
     row.trouble.push(what);
   };
   if (state !== 'online') add(1e9, state === 'offline' ? 'offline' : 'no status');
+  if (row.uplink_state === 'stalled') add(2e6, 'uplink stalled');
   if (row.health_age_s === null) add(5e8, 'no health');
   else if (row.health_age_s > staleAfterS) add(5e8 + Math.min(row.health_age_s, 1e7), `health ${row.health_age_s}s old`);
   if (devices.down > 0) add(1e7 * Math.min(devices.down, 99), `${devices.down} down`);

@@ -88,6 +88,10 @@ export function metricsRegistry(snapshot: () => HealthPayload): Registry {
 
   // Uplink
   gauge('citygate_uplink_online', '1 when connected to the broker', [], (h) => one(h.uplink.state === 'online' ? 1 : 0));
+  gauge('citygate_uplink_state', '1 for the state of the uplink: connecting, online, stalled (acknowledgements overdue), offline, stopped', ['state'], (h) =>
+    (['connecting', 'online', 'stalled', 'offline', 'stopped'] as const).map((state): Sample => [{ state }, h.uplink.state === state ? 1 : 0]),
+  );
+  gauge('citygate_uplink_seconds_since_ack', 'Seconds since the broker last acknowledged a reading', [], (h) => one(h.uplink.since_ack_s));
   gauge('citygate_uplink_insecure', '1 when the uplink is not encrypted', [], (h) => one(h.uplink.insecure ? 1 : 0));
   counter('citygate_uplink_reconnects_total', 'Reconnects since start', [], (h) => one(h.uplink.reconnects));
   counter('citygate_uplink_published_messages_total', 'MQTT messages published since start', [], (h) => one(h.uplink.published));

@@ -89,7 +89,8 @@ export const PAGE_SCRIPT = String.raw`
       '<dl>' +
       '<dt>Buffer</dt><dd id="buffer">' + esc(b.readings) + ' readings · ' + bytes(b.bytes) + ' · oldest ' + age(b.oldest_age_s === null ? null : b.oldest_age_s * 1000) +
       ' · dropped ' + esc(b.dropped) + ' · next seq ' + esc(b.next_seq) + '</dd>' +
-      '<dt>Uplink</dt><dd id="uplink">' + esc(up.state) + ' · ' + esc(up.published) + ' messages · ' + esc(up.acked_readings) + ' readings acknowledged · ' + esc(up.reconnects) + ' reconnects</dd>' +
+      '<dt>Uplink</dt><dd id="uplink">' + esc(up.state) + ' · ' + esc(up.published) + ' messages · ' + esc(up.acked_readings) + ' readings acknowledged · ' + esc(up.reconnects) + ' reconnects' +
+      (up.since_ack_s !== undefined && up.since_ack_s !== null ? ' · last acknowledgement ' + age(up.since_ack_s * 1000) + ' ago' : '') + (up.broker ? ' · ' + esc(up.broker) : '') + '</dd>' +
       '<dt>Disk</dt><dd id="disk">' + esc(disk) + '</dd>' +
       '<dt>System</dt><dd>' + (sys.cpu_temp_c !== null && sys.cpu_temp_c !== undefined ? esc(sys.cpu_temp_c) + ' °C · ' : '') + 'load ' + esc(sys.load_1m) + ' · memory ' + bytes(sys.mem_free_bytes) + ' free</dd>' +
       '</dl>';

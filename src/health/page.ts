@@ -21,7 +21,7 @@ h1{font-size:1.3em;margin:.2em 0}h2{font-size:1.1em;margin:1em 0 .3em;border-bot
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}
 td,th{padding:.3em .5em;text-align:left;border-bottom:1px solid #8882;white-space:nowrap}
 td:last-child{white-space:normal}.badge{display:inline-block;padding:0 .45em;border-radius:.3em;color:#fff;background:var(--mute)}
-.badge.ok,.badge.online{background:var(--ok)}.badge.degraded,.badge.connecting{background:var(--warn)}
+.badge.ok,.badge.online{background:var(--ok)}.badge.degraded,.badge.connecting,.badge.stalled{background:var(--warn)}
 .badge.down,.badge.offline,.badge.stopped{background:var(--bad)}
 tr.grp{display:none}tr.grp th{padding-top:.6em}.q-bad td{color:var(--bad)}.q-uncertain td{color:var(--warn)}.err{color:var(--bad)}.empty{color:var(--mute)}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em .8em}dt{font-weight:600}dd{margin:0}

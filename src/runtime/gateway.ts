@@ -261,7 +261,7 @@ export class Gateway {
       for (const d of this.devices) d.health.check();
       const h = this.health();
       this.uplink.publishHealth([() => JSON.stringify(h), () => JSON.stringify(compactHealth(h))]);
-      return this.uplink.stats().state === 'online';
+      return this.uplink.connected();
     } catch (err) {
       this.log.warn(`health snapshot failed: ${describeError(err)}`);
       return false;
@@ -331,6 +331,9 @@ export class Gateway {
     if (u.lastError !== undefined) uplink.last_error = u.lastError;
     if (u.lastErrorAt !== undefined) uplink.last_error_at = u.lastErrorAt;
     if (u.insecure) uplink.insecure = true;
+    if (u.broker !== undefined) uplink.broker = u.broker;
+    if (u.lastAckAt !== undefined) uplink.last_ack_at = u.lastAckAt;
+    if (u.sinceAckMs !== undefined) uplink.since_ack_s = Math.round(u.sinceAckMs / 1000);
     return {
       gateway: this.config.gateway.id,
       ts: this.clock.now(),
@@ -389,7 +392,8 @@ export class Gateway {
   }
 
   uplinkOnline(): boolean {
-    return this.uplink.stats().state === 'online';
+    // Stalled is still connected: a slow acknowledgement is not "the uplink went offline".
+    return this.uplink.connected();
   }
 
   // ---- end of config changes --------------------------------------------------------

@@ -1,6 +1,6 @@
 /**
  * mqtt.js options from our config. Why each non-default is set (docs/field-notes.md, MQTT section):
- * - `reconnectPeriod: 0`: we reconnect ourselves with backoff and jitter, on a fresh
+ * - `reconnectPeriod: 0`: we reconnect ourselves (redial.ts), on a fresh
  *   client each time, so a client stuck after a keepalive timeout (mqttjs #1897,
  *   zigbee2mqtt #33150) is never reused and mqtt.js never replays its own store.
  * - `queueQoSZero: false`: nothing queues inside mqtt.js while offline.
@@ -28,8 +28,13 @@ function readPem(what: string, path: string | undefined): Buffer | undefined {
   }
 }
 
-export function clientOptions(cfg: UplinkConfig, gatewayId: string, topics: Topics, version: 4 | 5 = cfg.protocol_version): IClientOptions {
-  const url = new URL(cfg.url);
+/**
+ * Options for one broker: `brokerUrl` is one entry of `uplink.url` (the first by
+ * default); `version` the MQTT version to offer (the configured one, or 3.1.1 after a
+ * broker refused 5: protocol-choice.ts).
+ */
+export function clientOptions(cfg: UplinkConfig, gatewayId: string, topics: Topics, brokerUrl?: string, version: 4 | 5 = cfg.protocol_version): IClientOptions {
+  const url = new URL(brokerUrl ?? (typeof cfg.url === 'string' ? cfg.url : (cfg.url[0] as string)));
   const opts: IClientOptions = {
     protocolVersion: version,
     clientId: cfg.client_id ?? `citygate-${gatewayId}`,

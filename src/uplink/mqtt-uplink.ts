@@ -6,7 +6,9 @@
  *   message-id wrap that silently drops QoS 1 publishes can never happen.
  * - Every connection attempt is a fresh client with reconnectPeriod 0. A generation
  *   counter makes callbacks of dead clients harmless; `end(true)` leaves publish
- *   callbacks unsettled, and we never wait on them.
+ *   callbacks unsettled, and we never wait on them. When and where to try again is
+ *   the Redialer's (redial.ts: TCP probes while unreachable, backoff after refusals,
+ *   several brokers in turn).
  * - A watchdog treats a PUBACK later than `ack_timeout`, or a connect attempt that
  *   neither connects nor fails, as a dead link: drop the client, reconnect.
  * - After any disconnect, everything not acknowledged is re-read from the buffer and
@@ -15,15 +17,21 @@
 import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { Backoff } from '../core/backoff.js';
 import { describeError } from '../core/errors.js';
 import { LogLimiter } from '../core/log-limiter.js';
 import type { DurableBuffer } from '../buffer/buffer.js';
 import type { UplinkConfig } from '../config/schema.js';
 import { LanePump } from './lane-pump.js';
 import type { LaneMessage } from './lanes.js';
-import { clientOptions, isLoopbackHost } from './client-options.js';
+import { clientOptions } from './client-options.js';
 import { ProtocolChoice } from './protocol-choice.js';
+import { parseBrokers, type Broker } from './brokers.js';
+import { tcpReachable } from './reachability.js';
+import { Redialer } from './redial.js';
+import { failureKind } from './reconnect-policy.js';
+import { NetWatch } from './net-watch.js';
+import { explainMqttError } from './mqtt-errors.js';
+import { AckWatch, SESSION_TAKEN_OVER, TakeoverWatch, stallAfter, takeoverHint } from './link-state.js';
 import type { Topics, StatusPayload } from './topics.js';
 import type { Uplink, UplinkState, UplinkStats } from './uplink.js';
 
@@ -52,6 +60,10 @@ export interface DownlinkListener {
 const MQTT_MAX_PACKET = 268_435_455;
 /** Online this long, a connection resets the reconnect backoff. */
 const STABLE_MS = 30_000;
+/** While offline, the network interfaces are compared every this many watchdog ticks (seconds). */
+const NET_POLL_TICKS = 5;
+/** While offline, a summary line this often. */
+const SUMMARY_MS = 60_000;
 /** Slots of the broker's Receive Maximum kept for status and events. */
 const RESERVED_SLOTS = 2;
 
@@ -68,9 +80,20 @@ export class MqttUplink implements Uplink {
   private pumping = false;
   private draining = false;
   private stopping = false;
-  private cancelRetry: (() => void) | undefined;
   private cancelWatchdog: (() => void) | undefined;
-  private readonly backoff: Backoff;
+  /** Reset on every PUBACK: the broker of this connection is good. */
+  private readonly backoff: { reset(): void };
+  private readonly brokers: Broker[];
+  private broker: Broker;
+  private readonly redial: Redialer;
+  private readonly acks = new AckWatch();
+  private readonly net = new NetWatch();
+  private ticks = 0;
+  private readonly takeover = new TakeoverWatch();
+  /** This connection's last error, and whether the broker sent DISCONNECT 0x8E. */
+  private attemptError: unknown;
+  private takenOver = false;
+  private onlineAtMono = 0;
   private readonly s = { reconnects: 0, published: 0, ackedReadings: 0, connects: 0 } as {
     reconnects: number;
     published: number;
@@ -82,10 +105,12 @@ export class MqttUplink implements Uplink {
   };
   /** Connection attempts since the link was last online, and since when it is down (mono ms). */
   private attempts = 0;
+  /** Reachability probes since the link was last online. */
+  private probes = 0;
   private offlineSince: number | undefined;
+  private lastSummaryAt: number | undefined;
   private lastLoggedError: string | undefined;
   private readonly errorLog: LogLimiter;
-  private readonly insecure: boolean;
   private downlink: DownlinkListener | undefined;
   /** MQTT 5 as configured, or 3.1.1 after a broker showed it speaks nothing else. */
   private readonly protocol: ProtocolChoice;
@@ -95,37 +120,53 @@ export class MqttUplink implements Uplink {
     this.protocol = new ProtocolChoice(o.config.protocol_version);
     this.lanes = new LanePump(o.config, o.gatewayId, o.buffer, o.clock, () => this.pump());
     this.errorLog = new LogLimiter(o.clock);
-    this.backoff = new Backoff({ base: o.config.reconnect.min, max: o.config.reconnect.max, jitter: 0.5 }, () => o.clock.random());
-    const url = new URL(o.config.url);
-    this.insecure = (url.protocol === 'mqtt:' || url.protocol === 'ws:') && !isLoopbackHost(url.hostname);
+    this.brokers = parseBrokers(o.config.url);
+    this.broker = this.brokers[0] as Broker;
+    const r = o.config.reconnect;
+    this.redial = new Redialer(this.brokers, { min: r.min, max: r.max, probe: r.probe }, o.clock, {
+      probe: (b) => {
+        this.probes++;
+        return tcpReachable(b.host, b.port, o.config.connect_timeout);
+      },
+      scheduled: (b, action, delay) => o.log.debug({ delay, action, broker: b.url }, 'uplink: reconnect scheduled'),
+      connect: (b) => this.connect(b),
+      reachable: (b, probes) => {
+        const offlineS = this.offlineSince === undefined ? 0 : Math.round((o.clock.mono() - this.offlineSince) / 1000);
+        o.log.info({ broker: b.url, probes, offline_s: offlineS }, `uplink: broker ${b.host}:${b.port} reachable again after ${offlineS}s; connecting`);
+      },
+    });
+    this.backoff = { reset: () => this.redial.reset() };
   }
 
   start(): void {
-    if (this.insecure) {
-      this.o.log.warn(
-        { broker: this.o.config.url },
-        'UNENCRYPTED UPLINK: city data and credentials go to a non-loopback broker in clear text — use mqtts:// or wss://',
-      );
+    for (const b of this.brokers) {
+      if (!b.insecure) continue;
+      this.o.log.warn({ broker: b.url }, 'UNENCRYPTED UPLINK: city data and credentials go to a non-loopback broker in clear text — use mqtts:// or wss://');
     }
     this.stopping = false;
-    this.connect();
+    this.redial.start();
     this.watchdog();
   }
 
-  private connect(): void {
-    this.cancelRetry = undefined;
+  private connect(broker: Broker): void {
     if (this.stopping) return;
     const g = ++this.gen;
+    if (broker !== this.broker && this.brokers.length > 1) {
+      this.o.log.warn({ broker: broker.url, from: this.broker.url }, `uplink: trying broker ${broker.index + 1} of ${this.brokers.length} (${broker.host}:${broker.port})`);
+    }
+    this.broker = broker;
     this.st = 'connecting';
     this.attempts++;
+    this.attemptError = undefined;
+    this.takenOver = false;
     this.offlineSince ??= this.o.clock.mono();
     let client: MqttClient;
     try {
-      client = mqtt.connect(this.o.config.url, clientOptions(this.o.config, this.o.gatewayId, this.o.topics, this.protocol.version));
+      client = mqtt.connect(broker.url, clientOptions(this.o.config, this.o.gatewayId, this.o.topics, broker.url, this.protocol.version));
     } catch (err) {
       this.noteError(`cannot connect: ${describeError(err)}`);
       this.st = 'offline';
-      this.scheduleReconnect();
+      this.redial.failed(failureKind(err));
       return;
     }
     this.client = client;
@@ -142,7 +183,13 @@ export class MqttUplink implements Uplink {
     client.on('error', (err: Error & { code?: string | number }) => {
       if (g !== this.gen) return;
       errCode = err.code;
+      this.attemptError = err;
       this.noteError(explainMqttError(err));
+    });
+    client.on('disconnect', (packet) => {
+      if (g !== this.gen) return;
+      if (packet.reasonCode === SESSION_TAKEN_OVER) this.takenOver = true;
+      else if (packet.reasonCode) this.attemptError = Object.assign(new Error(`broker disconnected us (reason ${packet.reasonCode})`), { code: packet.reasonCode });
     });
     client.on('close', () => {
       connectDeadline();
@@ -157,20 +204,23 @@ export class MqttUplink implements Uplink {
     if (this.s.connects > 1) this.s.reconnects++;
     this.s.connectedSince = this.o.clock.now();
     if (this.protocol.accepted())
-      this.o.log.warn({ broker: this.o.config.url }, 'uplink: the broker speaks MQTT 3.1.1 only (it refused MQTT 5): using 3.1.1 — set uplink.protocol_version: 4 to skip the MQTT 5 attempt');
+      this.o.log.warn({ broker: this.broker.url }, 'uplink: the broker speaks MQTT 3.1.1 only (it refused MQTT 5): using 3.1.1 — set uplink.protocol_version: 4 to skip the MQTT 5 attempt');
+    this.onlineAtMono = this.o.clock.mono();
+    this.redial.connected();
     const props = connack.properties;
     const rm = props?.receiveMaximum ?? 65_535;
     this.window = Math.max(1, Math.min(this.o.config.inflight, rm - RESERVED_SLOTS));
     this.maxPacket = props?.maximumPacketSize ?? MQTT_MAX_PACKET;
     const offlineS = this.offlineSince === undefined ? 0 : Math.round((this.o.clock.mono() - this.offlineSince) / 1000);
     this.o.log.info(
-      { broker: this.o.config.url, window: this.window, maxPacket: this.maxPacket, reconnects: this.s.reconnects, attempts: this.attempts, offline_s: offlineS, backlog: this.backlog() },
-      this.s.connects > 1 ? `uplink online again after ${offlineS}s and ${this.attempts} attempts; ${this.backlog()} readings to deliver` : 'uplink online',
+      { broker: this.broker.url, window: this.window, maxPacket: this.maxPacket, reconnects: this.s.reconnects, attempts: this.attempts, probes: this.probes, offline_s: offlineS, backlog: this.backlog() },
+      this.s.connects > 1 ? `uplink online again after ${offlineS}s, ${this.attempts} attempts and ${this.probes} probes; ${this.backlog()} readings to deliver` : 'uplink online',
     );
     // Recovered: the error that kept it offline is history (its time stays in the log).
     delete this.s.lastError;
     delete this.s.lastErrorAt;
     this.attempts = 0;
+    this.probes = 0;
     this.offlineSince = undefined;
     this.lastLoggedError = undefined;
     this.errorLog.clear();
@@ -195,8 +245,25 @@ export class MqttUplink implements Uplink {
     this.lastLoggedError = text;
     const offlineS = this.offlineSince === undefined ? 0 : Math.round((this.o.clock.mono() - this.offlineSince) / 1000);
     this.o.log.warn(
-      { broker: this.o.config.url, attempts: this.attempts, offline_s: offlineS, backlog: this.backlog(), ...(repeats ? { repeats } : {}) },
+      { broker: this.broker.url, attempts: this.attempts, offline_s: offlineS, backlog: this.backlog(), ...(repeats ? { repeats } : {}) },
       `uplink: ${text}${changed ? '' : ` (still, after ${this.attempts} attempts and ${offlineS}s offline)`}`,
+    );
+  }
+
+  /** While the link is down: one line a minute with the time offline, attempts, probes and backlog. */
+  private summary(now: number): void {
+    if (this.st === 'online' || this.stopping || this.offlineSince === undefined) {
+      this.lastSummaryAt = undefined;
+      return;
+    }
+    this.lastSummaryAt ??= this.offlineSince;
+    if (now - this.lastSummaryAt < SUMMARY_MS) return;
+    this.lastSummaryAt = now;
+    const offlineS = Math.round((now - this.offlineSince) / 1000);
+    const next = this.redial.pending();
+    this.o.log.warn(
+      { broker: this.broker.url, offline_s: offlineS, attempts: this.attempts, probes: this.probes, backlog: this.backlog(), ...(next ? { next: next.action, next_in_ms: Math.round(next.in) } : {}) },
+      `uplink: still offline after ${offlineS}s (${this.attempts} attempts, ${this.probes} probes${this.s.lastError ? `; last error: ${this.s.lastError}` : ''})`,
     );
   }
 
@@ -273,8 +340,13 @@ export class MqttUplink implements Uplink {
       old.end(true);
     }
     const wasOnline = this.st === 'online';
+    const livedMs = wasOnline ? this.o.clock.mono() - this.onlineAtMono : 0;
     // A connection that held for a while was a success, even if it carried no data.
-    if (wasOnline && this.s.connectedSince !== undefined && this.o.clock.now() - this.s.connectedSince > STABLE_MS) this.backoff.reset();
+    if (wasOnline && livedMs > STABLE_MS) this.redial.reset();
+    if (wasOnline && !this.stopping && this.takeover.ended({ takenOver: this.takenOver, clean: this.attemptError === undefined, livedMs })) {
+      const clientId = this.o.config.client_id ?? `citygate-${this.o.gatewayId}`;
+      this.o.log.error({ broker: this.broker.url, client_id: clientId }, takeoverHint(clientId, this.o.gatewayId, this.o.config.protocol_version === 5));
+    }
     this.st = this.stopping ? 'stopped' : 'offline';
     this.sentAt.clear();
     this.eventsInflight.clear();
@@ -284,21 +356,22 @@ export class MqttUplink implements Uplink {
     } catch (err) {
       this.o.log.error(`uplink: applying acknowledgements failed: ${describeError(err)}`);
     }
-    if (wasOnline && !this.stopping) this.o.log.warn({ broker: this.o.config.url }, `uplink offline: ${describeError(reason)}`);
-    if (!this.stopping) this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    if (this.cancelRetry || this.stopping) return;
-    const delay = this.backoff.next();
-    this.o.log.debug({ delay }, 'uplink: reconnect scheduled');
-    this.cancelRetry = this.o.clock.setTimer(delay, () => this.connect());
+    const why = this.takenOver ? 'another client took the session (DISCONNECT 0x8E)' : describeError(reason);
+    if (wasOnline && !this.stopping) this.o.log.warn({ broker: this.broker.url }, `uplink offline: ${why}`);
+    // Taken over: fighting back every few seconds would only kick the other client out.
+    if (!this.stopping) this.redial.failed(this.takenOver || this.takeover.suspect ? 'refused' : failureKind(this.attemptError ?? reason));
   }
 
   private watchdog(): void {
     this.cancelWatchdog = this.o.clock.setTimer(1000, () => {
       if (this.stopping && this.st !== 'online') return;
       const now = this.o.clock.mono();
+      this.acks.observe(this.s.ackedReadings, now, this.o.clock.now());
+      this.summary(now);
+      // Every NET_POLL_TICKS seconds while offline: a changed network ends the wait.
+      if (this.st === 'offline' && ++this.ticks % NET_POLL_TICKS === 0 && this.net.changed() && this.redial.networkChanged()) {
+        this.o.log.info({ broker: this.broker.url }, 'uplink: the network changed; trying the broker now');
+      }
       for (const at of this.sentAt.values()) {
         if (now - at > this.o.config.ack_timeout) {
           this.down(this.gen, new Error(`no PUBACK within ${this.o.config.ack_timeout}ms: link stuck`));
@@ -400,7 +473,7 @@ export class MqttUplink implements Uplink {
       await new Promise((r) => setTimeout(r, 20));
     }
     this.stopping = true;
-    this.cancelRetry?.();
+    this.redial.stop();
     this.lanes.close();
     this.cancelWatchdog?.();
     const client = this.client;
@@ -418,38 +491,33 @@ export class MqttUplink implements Uplink {
     this.st = 'stopped';
   }
 
+  /** A connection is open (`online` or `stalled`). */
+  connected(): boolean {
+    return this.st === 'online';
+  }
+
   stats(): UplinkStats {
+    const now = this.o.clock.mono();
+    this.acks.observe(this.s.ackedReadings, now, this.o.clock.now());
+    let oldest: number | undefined;
+    for (const at of this.sentAt.values()) oldest = oldest === undefined ? at : Math.min(oldest, at);
     const s: UplinkStats = {
-      state: this.st,
+      state: this.acks.state(this.st, oldest, now, stallAfter(this.o.config.ack_timeout)),
       reconnects: this.s.reconnects,
       published: this.s.published,
       ackedReadings: this.s.ackedReadings,
       inflight: this.sentAt.size,
       window: this.window,
-      insecure: this.insecure,
+      insecure: this.broker.insecure,
+      broker: this.broker.url,
+      probes: this.redial.counts.probes,
+      attempts: this.redial.counts.attempts,
     };
+    if (this.acks.lastWall !== undefined) s.lastAckAt = this.acks.lastWall;
+    if (this.acks.lastMono !== undefined) s.sinceAckMs = Math.round(now - this.acks.lastMono);
     if (this.s.connectedSince !== undefined && this.st === 'online') s.connectedSince = this.s.connectedSince;
     if (this.s.lastError !== undefined) s.lastError = this.s.lastError;
     if (this.s.lastErrorAt !== undefined) s.lastErrorAt = this.s.lastErrorAt;
     return s;
   }
-}
-
-/** mqtt.js errors in words an operator can act on (never echoing credentials). */
-function explainMqttError(err: Error & { code?: string | number }): string {
-  const code = err.code;
-  if (code === 4 || code === 134) return 'broker refused the connection: bad username or password — check uplink.username/password';
-  if (code === 5 || code === 135)
-    return 'broker refused the connection: not authorized — check uplink.username/password (Mosquitto answers a wrong password this way) and the broker ACL for this client';
-  if (code === 1 || code === 132) return 'broker refused the MQTT protocol version — an MQTT 5 attempt is followed by one with 3.1.1 (uplink.protocol_version: 4 skips MQTT 5)';
-  if (code === 2 || code === 133) return 'broker rejected the client id — check uplink.client_id';
-  if (typeof code === 'string' && /ALERT_CERTIFICATE_REQUIRED/.test(code))
-    return `TLS: the broker requires a client certificate (${code}) — set uplink.tls.cert and uplink.tls.key`;
-  if (typeof code === 'string' && /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|ACCESS_DENIED)/.test(code))
-    return `TLS: the broker refused our client certificate (${code}) — check uplink.tls.cert/key and that the broker trusts the CA that signed it`;
-  if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code))
-    return `TLS: broker certificate not trusted (${code}) — check uplink.tls.ca and the broker's hostname`;
-  if (code === 'ECONNREFUSED') return 'connection refused — is the broker running and the port right?';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'broker host name does not resolve — check uplink.url and DNS';
-  return describeError(err);
 }

@@ -42,7 +42,7 @@ export interface HealthPayload {
   ts: number;
   version: string;
   uptime_s: number;
-  uplink: { state: string; connected_since?: number; reconnects: number; published: number; acked_readings: number; last_error?: string; last_error_at?: number; insecure?: boolean };
+  uplink: { state: string; connected_since?: number; reconnects: number; published: number; acked_readings: number; last_error?: string; last_error_at?: number; insecure?: boolean; broker?: string; last_ack_at?: number; since_ack_s?: number };
   buffer: {
     readings: number;
     rows: number;

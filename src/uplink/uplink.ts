@@ -1,10 +1,16 @@
 /**
  * The uplink contract. It publishes from the buffer only, only while connected, with
  * a bounded number of messages awaiting PUBACK, and deletes rows only on PUBACK
- * (docs/architecture.md#the-data-path). It owns reconnecting (backoff with jitter, a fresh client per
- * attempt) and never throws to its caller: failures show in `stats()`.
+ * (docs/architecture.md#the-data-path). It owns reconnecting (reachability probes while the broker
+ * is unreachable, backoff after refusals, several brokers in turn; a fresh client per attempt) and
+ * never throws to its caller: failures show in `stats()`.
+ *
+ * States: `connecting` (an attempt is under way), `online` (connected, acknowledgements
+ * flowing or nothing to send), `stalled` (connected, but data awaits PUBACK and nothing was
+ * acknowledged for a while: the link is likely black-holed; it turns `offline` at the ack
+ * timeout), `offline`, `stopped`. Only `online` and `stalled` have a connection.
  */
-export type UplinkState = 'connecting' | 'online' | 'offline' | 'stopped';
+export type UplinkState = 'connecting' | 'online' | 'stalled' | 'offline' | 'stopped';
 
 export interface UplinkStats {
   state: UplinkState;
@@ -18,6 +24,15 @@ export interface UplinkStats {
   /** Wall-clock ms of `lastError`; both are cleared when the link is online again. */
   lastErrorAt?: number;
   insecure: boolean;
+  /** URL of the broker of the current (or last) connection. */
+  broker?: string;
+  /** Wall-clock ms of the last acknowledged reading (noticed within a second). */
+  lastAckAt?: number;
+  /** Ms since that acknowledgement. */
+  sinceAckMs?: number;
+  /** Reachability probes and full connection attempts since start. */
+  probes?: number;
+  attempts?: number;
 }
 
 export interface Uplink {

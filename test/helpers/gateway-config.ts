@@ -9,7 +9,7 @@ export function tempDir(prefix = 'cg-test-'): string {
 }
 
 export interface TestConfigInput {
-  url: string;
+  url: string | string[];
   dataDir?: string;
   id?: string;
   protocolVersion?: 4 | 5;

@@ -238,7 +238,7 @@ for (const pv of [4, 5] as const) {
         uplink: { tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey } },
         devices: [simDevice('a', '5ms', 4)],
       });
-      expect(config.uplink.url.startsWith('mqtts://')).toBe(true);
+      expect(String(config.uplink.url).startsWith('mqtts://')).toBe(true);
       const seen = await subscribe(config, pv, 'tls', certs);
       gateway = new Gateway(config, { drainMs: 2000 });
       await gateway.start();

@@ -46,7 +46,7 @@ export function registerStatus(program: Command): void {
       const b = h.buffer;
       process.stdout.write(
         `gateway ${h.gateway}  version ${h.version}  up ${h.uptime_s}s\n` +
-          `uplink  ${h.uplink.state}${h.uplink.state !== 'online' && h.uplink.last_error ? ` (${h.uplink.last_error})` : ''}  reconnects ${h.uplink.reconnects}  delivered ${h.uplink.acked_readings}${h.uplink.insecure ? '  UNENCRYPTED' : ''}\n` +
+          `uplink  ${h.uplink.state}${h.uplink.state !== 'online' && h.uplink.last_error ? ` (${h.uplink.last_error})` : ''}  reconnects ${h.uplink.reconnects}  delivered ${h.uplink.acked_readings}${h.uplink.since_ack_s !== undefined ? `  last ack ${h.uplink.since_ack_s}s ago` : ''}${h.uplink.insecure ? '  UNENCRYPTED' : ''}\n` +
           `buffer  ${b.readings} readings, ${formatBytes(b.bytes)}, oldest ${b.oldest_age_s ?? '—'}s, dropped ${b.dropped}, next seq ${b.next_seq}\n\n`,
       );
       process.stdout.write(

@@ -69,7 +69,7 @@ function validateOne(file: string, opts: ValidateOptions): boolean {
   const enabled = c.devices.filter((d) => d.enabled !== false).length;
   const buses = Object.keys(c.buses).length;
   const warned = r.warnings.length ? `; ${plural(r.warnings.length, 'warning')}` : '';
-  out(`${file}: ok — gateway ${c.gateway.id}, ${plural(c.devices.length, 'device')} (${enabled} enabled), ${plural(buses, 'bus', 'buses')}, uplink ${c.uplink.url}${warned}`);
+  out(`${file}: ok — gateway ${c.gateway.id}, ${plural(c.devices.length, 'device')} (${enabled} enabled), ${plural(buses, 'bus', 'buses')}, uplink ${typeof c.uplink.url === 'string' ? c.uplink.url : c.uplink.url.join(', ')}${warned}`);
   if (opts.explain) {
     const used = new Set(c.devices.map((d) => d.driver));
     for (const def of DRIVERS) {

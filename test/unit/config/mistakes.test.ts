@@ -40,6 +40,12 @@ const cases: Case[] = [
   { name: 'no host', yaml: 'gateway: { id: g }\nuplink: { url: "mqtts://:8883" }\n' + sim, error: ['2:16: uplink.url:', 'no host name'] },
   { name: 'unclosed IPv6', yaml: 'gateway: { id: g }\nuplink: { url: "mqtts://[fe80::1" }\n' + sim, error: ['2:16: uplink.url:', 'unclosed "["'] },
   { name: 'tls with mqtt://', yaml: 'gateway: { id: g }\nuplink: { url: "mqtt://127.0.0.1:1883", tls: { ca: /etc/ca.pem } }\n' + sim, error: ['2:', 'use mqtts:// to connect with TLS'] },
+  // Several brokers: each URL is checked where it is written.
+  { name: 'bad second broker URL', yaml: 'gateway: { id: g }\nuplink:\n  url:\n    - "mqtts://a.example:8883"\n    - "mqtts://b.example:99999"\n' + sim, error: ['5:7: uplink.url[1]:', 'port 99999 is out of range'] },
+  { name: 'empty broker list', yaml: 'gateway: { id: g }\nuplink: { url: [] }\n' + sim, error: ['2:16: uplink.url:', 'at least one broker URL'] },
+  { name: 'broker URL a number', yaml: 'gateway: { id: g }\nuplink: { url: 1883 }\n' + sim, error: ['2:16: uplink.url:', 'or a list of them, got 1883'] },
+  { name: 'plain second broker', yaml: 'gateway: { id: g }\nuplink: { url: ["mqtts://a.example:8883", "mqtt://b.example:1883"] }\n' + sim, warning: ['2:43: uplink.url[1]:', 'unencrypted'] },
+  { name: 'reconnect.probe 100ms', yaml: 'gateway: { id: g }\nuplink: { url: "mqtts://b:8883", reconnect: { probe: 100ms } }\n' + sim, error: ['2:54: uplink.reconnect.probe:', 'at least 1s'] },
   // Status page address.
   { name: 'http: 8787', yaml: head + 'health: { http: 8787 }\n' + sim, error: ['3:17: health.http:', 'write "127.0.0.1:8787"'] },
   { name: 'http port 99999', yaml: head + 'health: { http: "127.0.0.1:99999" }\n' + sim, error: ['3:17: health.http:', 'out of range'] },

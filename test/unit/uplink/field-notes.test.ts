@@ -17,6 +17,7 @@ import type { Reading } from '../../../src/core/reading.js';
 import { SeqCollector } from '../../helpers/seq-collector.js';
 import { tempDir, testConfig } from '../../helpers/gateway-config.js';
 import { freePort } from '../../helpers/net.js';
+import { WASTED_LIMIT } from '../../../src/uplink/reconnect-policy.js';
 
 const topics = Topics.forGateway('fn-gw');
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -37,9 +38,9 @@ function logCapture(): { log: Logger; lines: () => Record<string, unknown>[] } {
   return { log, lines: () => out.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
-/** The reconnect delays the uplink scheduled, in order (its own debug log). */
-const scheduledDelays = (lines: Record<string, unknown>[]): number[] =>
-  lines.filter((l) => l.msg === 'uplink: reconnect scheduled').map((l) => l.delay as number);
+/** The reconnect steps the uplink scheduled, in order: a TCP probe or an MQTT attempt, after `delay` ms. */
+const scheduledSteps = (lines: Record<string, unknown>[]): { action: string; delay: number }[] =>
+  lines.filter((l) => l.msg === 'uplink: reconnect scheduled').map((l) => ({ action: l.action as string, delay: l.delay as number }));
 
 /** Each delay lies in the full-jitter window of its attempt: [0.5, 1] × min(max, min·2ⁿ). */
 function expectBackoff(delays: number[], min: number, max: number): void {
@@ -122,12 +123,12 @@ describe('mqtt.js field notes', () => {
     expect(seen.missing(1, 100)).toEqual([]);
   });
 
-  it('a broker that accepts TCP but never answers CONNECT: the client is replaced, with backoff', async () => {
+  it('a broker that accepts TCP but never answers CONNECT: the client is replaced; after a few rounds attempts wait for the backoff', async () => {
     const port = await freePort();
-    const connections: number[] = [];
+    const connects: number[] = [];
     const silent = net.createServer((s) => {
-      connections.push(Date.now());
-      s.on('data', () => {}); // swallow CONNECT, never CONNACK
+      // A probe sends nothing; an MQTT attempt sends CONNECT, which is swallowed: never CONNACK.
+      s.once('data', () => connects.push(Date.now()));
       s.on('error', () => {});
     });
     await new Promise<void>((r) => silent.listen(port, '127.0.0.1', () => r()));
@@ -135,37 +136,47 @@ describe('mqtt.js field notes', () => {
     const cap = logCapture();
     const { uplink } = setup(`mqtt://127.0.0.1:${port}`, { connect_timeout: '1s', reconnect: { min: '100ms', max: '800ms' } }, 1, cap.log);
     uplink.start();
-    await until(() => connections.length >= 5, 'five connection attempts', 30_000);
+    await until(() => connects.length >= WASTED_LIMIT + 4, 'attempts past the wasted limit', 40_000);
     await uplink.stop(0);
     expect(uplink.stats().state).not.toBe('online');
-    const delays = scheduledDelays(cap.lines());
-    expect(delays.length).toBeGreaterThanOrEqual(4);
-    expectBackoff(delays, 100, 800);
-    // Each new attempt came only after the connect timeout and the delay scheduled for it.
-    connections.slice(1, 5).forEach((t, n) => expect(t - (connections[n] as number)).toBeGreaterThanOrEqual(1000 + (delays[n] as number) - 20));
-  }, 45_000);
+    const steps = scheduledSteps(cap.lines());
+    // The first attempt at once; then probe → attempt rounds (the probe sees the port open).
+    const afterProbe = steps.filter((st, i) => st.action === 'connect' && steps[i - 1]?.action === 'probe').map((st) => st.delay);
+    expect(afterProbe.length).toBeGreaterThanOrEqual(WASTED_LIMIT + 3);
+    afterProbe.slice(0, WASTED_LIMIT).forEach((d) => expect(d).toBeLessThanOrEqual(100));
+    // Then the attempts wait for the exponential backoff, not [0, min].
+    expectBackoff(afterProbe.slice(WASTED_LIMIT), 100, 800);
+    // Each new attempt came only after the connect timeout of the one before.
+    connects.slice(1).forEach((t, n) => expect(t - (connects[n] as number)).toBeGreaterThanOrEqual(1000 - 20));
+  }, 60_000);
 
-  it('reconnects with exponential backoff and jitter, not a fixed 1 s', async () => {
+  it('while the broker is unreachable: cheap probes at growing full-jitter delays, not a fixed 1 s, and no MQTT attempt', async () => {
     const port = await freePort();
-    const attempts: number[] = [];
-    // A broker host that hangs up at once: every attempt is seen, none succeeds.
+    const connections: number[] = [];
+    let mqttAttempts = 0;
+    // A host that hangs up at once: the first attempt fails, then only probes come.
     const hangUp = net.createServer((s) => {
-      attempts.push(Date.now());
-      s.destroy();
+      connections.push(Date.now());
+      s.once('data', () => mqttAttempts++);
+      setTimeout(() => s.destroy(), 5);
     });
     await new Promise<void>((r) => hangUp.listen(port, '127.0.0.1', () => r()));
     cleanups.push(() => new Promise<void>((r) => hangUp.close(() => r())));
     const cap = logCapture();
-    const { uplink } = setup(`mqtt://127.0.0.1:${port}`, { reconnect: { min: '100ms', max: '1600ms' } }, 1, cap.log);
+    const { uplink } = setup(`mqtt://127.0.0.1:${port}`, { reconnect: { min: '100ms', max: '1600ms', probe: '1s' } }, 1, cap.log);
     uplink.start();
-    await until(() => attempts.length >= 5, 'five attempts', 15_000);
+    await until(() => connections.length >= 9, 'a first attempt and eight probes', 20_000);
     await uplink.stop(0);
-    const delays = scheduledDelays(cap.lines());
-    expect(delays.length).toBeGreaterThanOrEqual(4);
-    expectBackoff(delays, 100, 1600);
-    expect(delays[3]).toBeGreaterThan((delays[0] as number) * 2); // growing, not fixed
-    // and the attempts really were that far apart (timers never fire early)
-    attempts.slice(1, 5).forEach((t, n) => expect(t - (attempts[n] as number)).toBeGreaterThanOrEqual((delays[n] as number) - 20));
+    const steps = scheduledSteps(cap.lines()).slice(1, 9);
+    expect(steps.map((st) => st.action)).toEqual(Array(8).fill('probe'));
+    // Full jitter: each delay in [0, min(probe, min·2ⁿ)] …
+    steps.forEach((st, n) => expect(st.delay).toBeLessThanOrEqual(Math.min(1000, 100 * 2 ** n)));
+    // … and the window grows (all of eight draws below 200 ms would take odds of ~1e-4).
+    expect(Math.max(...steps.map((st) => st.delay))).toBeGreaterThan(200);
+    expect(mqttAttempts).toBe(1);
+    expect(uplink.stats().attempts).toBe(1);
+    // and the probes really were that far apart (timers never fire early)
+    connections.slice(1, 9).forEach((t, n) => expect(t - (connections[n] as number)).toBeGreaterThanOrEqual((steps[n] as { delay: number }).delay - 20));
   }, 30_000);
 });
 
@@ -190,6 +201,7 @@ describe('uplink log and health while the broker is away', () => {
     await uplink.stop(0);
     const back = cap.lines().find((l) => l.msg === 'uplink online');
     expect(back).toMatchObject({ broker: `mqtt://127.0.0.1:${port}` });
-    expect(back!.attempts as number).toBeGreaterThanOrEqual(8);
+    // The one refused attempt, then probes: eight scheduled steps before the broker came.
+    expect((back!.attempts as number) + (back!.probes as number)).toBeGreaterThanOrEqual(8);
   }, 45_000);
 });
