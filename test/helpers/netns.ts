@@ -7,10 +7,12 @@
  *                                                         10.201.X.5 (this namespace: the subscriber)
  *
  * The gateway runs in `gw` (`ip netns exec`), the broker in `br`. Shaping (delay,
- * jitter, loss, rate, per direction) is done in `rt`: with `tc qdisc … netem` on the
- * veth ends when the kernel has sch_netem, otherwise by test/links/linkemu.py, a
- * user-space bridge with the same model (kernels built without modules have no
- * netem). LINKS_SHAPER=netem|user forces one. The subscriber that checks delivery
+ * jitter, loss, rate, per direction) is done in `rt`, by default by
+ * test/links/linkemu.py, a user-space bridge with netem's model: it runs on any kernel
+ * (kernels built without modules, as in some VMs, have no sch_netem) and gives the same
+ * figures everywhere. LINKS_SHAPER=netem uses `tc qdisc … netem` on the router's veth
+ * ends and a kernel bridge instead (fails clearly when the kernel lacks sch_netem).
+ * The subscriber that checks delivery
  * reaches the broker over a third, never-shaped veth from this (the test's) namespace.
  *
  * Bytes on the wire are the gateway veth's own counters (both directions, Ethernet
@@ -169,7 +171,8 @@ export class LinkLab {
     sweepStaleLabs();
     const forced = process.env.LINKS_SHAPER;
     if (forced && forced !== 'netem' && forced !== 'user') throw new Error(`LINKS_SHAPER=${forced}: expected netem or user`);
-    const shaper: Shaper = (forced as Shaper | undefined) ?? (kernelHasNetem() ? 'netem' : 'user');
+    const shaper: Shaper = (forced as Shaper | undefined) ?? 'user';
+    if (shaper === 'netem' && !kernelHasNetem()) throw new Error('LINKS_SHAPER=netem: this kernel has no netem qdisc (sch_netem); use the default user-space shaper');
     if (shaper === 'user' && !existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: the user-space link shaper needs it (apt-get install -y python3), or use a kernel with sch_netem`);
     const lab = new LinkLab(shaper);
     live.add(lab);
