@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkOptions } from './options.js';
 import { PROFILES, profile } from './profiles.js';
-import { LinkRig, runBacklog, runProfile, runRecovery, type BacklogResult, type ProfileResult, type RecoveryResult } from './runs.js';
+import { connectMs, LinkRig, runBacklog, runProfile, runRecovery, type BacklogResult, type ProfileResult, type RecoveryResult } from './runs.js';
 import { formatReport } from './report.js';
 
 const opts = linkOptions();
@@ -30,6 +30,19 @@ describe('links: a real gateway behind a shaped link', () => {
     const text = formatReport(results, rig?.lab.shaper ?? 'none');
     console.log(text);
     if (opts.report) writeFileSync(opts.report, JSON.stringify({ date: new Date().toISOString(), shaper: rig?.lab.shaper, options: opts, results }, null, 2));
+  });
+
+  it('the shaper adds the round trip of a profile, and nothing when unshaped', async () => {
+    const r = theRig();
+    await r.lab.shape({});
+    const open = connectMs(r);
+    const p = profile('2g');
+    await r.lab.shape(p.up, p.down);
+    const shaped = connectMs(r);
+    const rtt = (p.up.delayMs ?? 0) + (p.down.delayMs ?? 0);
+    expect(open).toBeLessThan(rtt / 2);
+    expect(shaped).toBeGreaterThanOrEqual(rtt - 2 * (p.up.jitterMs ?? 0));
+    expect(shaped).toBeLessThan(rtt + 500);
   });
 
   if (opts.parts.includes('profiles')) {

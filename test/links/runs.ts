@@ -12,13 +12,14 @@
  * Every run ends by opening the link fully and waiting until every seq up to the newest
  * delivered one is delivered or announced lost (`nothingLost`).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChildGateway } from '../helpers/child-gateway.js';
 import { makeTestCerts, type TestCerts } from '../helpers/certs.js';
 import { tempDir } from '../helpers/gateway-config.js';
 import { LinkLab } from '../helpers/netns.js';
-import { LabBroker } from './broker.js';
+import { LabBroker, TLS_PORT } from './broker.js';
 import { meterDevice, type LinkProfile } from './profiles.js';
 import { Feed, percentile, type Tracker } from './tracker.js';
 
@@ -143,6 +144,27 @@ export class LinkRig {
     }
     return t.gaps().length;
   }
+}
+
+/**
+ * TCP connect time from the gateway namespace to the broker's TLS port, in ms (the
+ * median of `n`): one round trip through the shaper, to check that it shapes.
+ */
+export function connectMs(rig: LinkRig, n = 5): number {
+  const script = [
+    'import socket, time, statistics',
+    'v = []',
+    `for _ in range(${n}):`,
+    '    t = time.monotonic()',
+    `    s = socket.create_connection(('${rig.lab.brIp}', ${TLS_PORT}), timeout=10)`,
+    '    v.append((time.monotonic() - t) * 1000)',
+    '    s.close()',
+    'print(statistics.median(v))',
+  ].join('\n');
+  const [cmd, ...args] = rig.lab.inGateway(['/usr/bin/python3', '-c', script]) as [string, ...string[]];
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`connect probe failed: ${r.stderr || r.error?.message}`);
+  return Number(r.stdout.trim());
 }
 
 async function stopGateway(gw: ChildGateway): Promise<void> {

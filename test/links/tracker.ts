@@ -78,14 +78,15 @@ export class Tracker {
 
   /**
    * Latencies (arrival − ts, ms) of the readings taken in [from, to), with the sim's
-   * `perSecond` readings/s as the count expected. A reading not delivered by `now` counts
-   * as now − to (a lower bound of its age): `pending` says how many did.
+   * `perSecond` readings/s as the count expected. The readings not delivered by `now`
+   * (`pending`) count with a lower bound of their age: as if they were the latest ones
+   * taken in the window (`perSecond` per second back from `to`), aged until `now`.
    */
   latencies(from: number, to: number, now: number, perSecond: number): { values: number[]; pending: number } {
     const values: number[] = [];
     for (const a of this.arrivals.values()) if (a.ts >= from && a.ts < to) values.push(a.at - a.ts);
     const pending = Math.max(0, Math.floor((to - from) / 1000) * perSecond - values.length);
-    for (let i = 0; i < pending; i++) values.push(now - to);
+    for (let i = 0; i < pending; i++) values.push(now - to + Math.floor(i / perSecond) * 1000);
     return { values, pending };
   }
 }
