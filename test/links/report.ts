@@ -22,8 +22,8 @@ export function formatReport(r: { profiles: ProfileResult[]; recovery: RecoveryR
   if (r.recovery.length > 0) {
     out.push(
       table(
-        ['outage', 'first fresh reading after restore', 'backlog drained after restore', 'backlog readings', 'lost'],
-        r.recovery.map((x) => [`${x.outageS} s`, `${x.firstFreshS.toFixed(1)} s`, `${x.drainedS.toFixed(1)} s`, String(x.backlog), String(x.gaps)]),
+        ['outage', 'first delivery after restore', 'first fresh reading after restore', 'backlog drained after restore', 'backlog readings', 'lost'],
+        r.recovery.map((x) => [`${x.outageS} s`, `${x.firstDeliveryS.toFixed(1)} s`, `${x.firstFreshS.toFixed(1)} s`, `${x.drainedS.toFixed(1)} s`, String(x.backlog), String(x.gaps)]),
       ),
     );
   }

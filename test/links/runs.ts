@@ -56,6 +56,9 @@ export interface ProfileResult {
 
 export interface RecoveryResult {
   outageS: number;
+  /** Restore → the first reading of any age delivered (the uplink is back). */
+  firstDeliveryS: number;
+  /** Restore → the first reading taken after the restore delivered. */
   firstFreshS: number;
   drainedS: number;
   backlog: number;
@@ -241,9 +244,13 @@ export async function runRecovery(rig: LinkRig, p: LinkProfile, outageS: number,
       throw new Error(`${err.message}\ngateway output:\n${gw.output.slice(-3000)}`);
     });
     let backlog = 0;
-    for (const a of t.arrivals.values()) if (a.ts >= cutAt && a.ts < restoreAt) backlog++;
+    let firstDeliveryAt = Infinity;
+    for (const a of t.arrivals.values()) {
+      if (a.ts >= cutAt && a.ts < restoreAt) backlog++;
+      if (a.at >= restoreAt) firstDeliveryAt = Math.min(firstDeliveryAt, a.at);
+    }
     const gaps = await rig.nothingLost(t, gw, 120_000);
-    return { outageS, firstFreshS: (firstFreshAt - restoreAt) / 1000, drainedS: (drainedAt - restoreAt) / 1000, backlog, gaps };
+    return { outageS, firstDeliveryS: (firstDeliveryAt - restoreAt) / 1000, firstFreshS: (firstFreshAt - restoreAt) / 1000, drainedS: (drainedAt - restoreAt) / 1000, backlog, gaps };
   } finally {
     await stopGateway(gw);
     rmSync(dir, { recursive: true, force: true });
