@@ -8,7 +8,7 @@
  *   LINKS_SECONDS            measured seconds per profile
  *   LINKS_OUTAGES            comma list of outage lengths in seconds
  *   LINKS_RECOVERY_PROFILE   the link the outages happen on (default 3g)
- *   LINKS_RECOVERY_BOUND_S   first fresh delivery after an outage must come within this
+ *   LINKS_RECOVERY_BOUND_S   the first delivery after an outage must come within this
  *                            (default 150: lenient enough for today's 2-minute backoff cap)
  *   LINKS_BACKLOG_SECONDS    how much backlog to build, in seconds of the device (3600)
  *   LINKS_BACKLOG_WINDOW_S   how long to watch live readings while it drains (300)
