@@ -5,10 +5,10 @@
  *   they do on a real cellular uplink;
  * - a plain listener on the unshaped veth to the test's namespace, for the subscriber.
  * Both ports are the standard ones, inside a namespace the test created (never the
- * machine's own broker). Stopped with SIGTERM, SIGKILL after 5 s.
+ * machine's own broker). Stopped with SIGTERM, SIGKILL after 5 s; its temp dir is removed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestCerts } from '../helpers/certs.js';
 import { tempDir } from '../helpers/gateway-config.js';
@@ -82,13 +82,16 @@ export class LabBroker {
     await Promise.race([waitForPort(PLAIN_PORT, this.lab.brTapIp, 10_000), died]);
   }
 
+  /** Stop the broker and remove its temp dir (config, log). */
   async stop(): Promise<void> {
     const p = this.proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    p.kill('SIGTERM');
-    const t = setTimeout(() => p.kill('SIGKILL'), 5000);
-    await this.exited;
-    clearTimeout(t);
+    if (p && p.exitCode === null && p.signalCode === null) {
+      p.kill('SIGTERM');
+      const t = setTimeout(() => p.kill('SIGKILL'), 5000);
+      await this.exited;
+      clearTimeout(t);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   logTail(lines = 30): string {
