@@ -23,9 +23,11 @@ export class ChildGateway {
   /** Resolves when the process exits: its code, or the signal that ended it. */
   exited: Promise<number | string | null> = Promise.resolve(null);
 
-  start(opts: { env?: NodeJS.ProcessEnv; logLevel?: string } = {}): void {
+  /** `wrap`: a command prefix, e.g. `ip netns exec <ns>` to run the gateway in a network namespace. */
+  start(opts: { env?: NodeJS.ProcessEnv; logLevel?: string; wrap?: string[] } = {}): void {
     const level = opts.logLevel ?? 'warn';
-    this.proc = spawn(process.execPath, [BIN, 'run', '--config', this.configFile, '--log-level', level], {
+    const argv = [...(opts.wrap ?? []), process.execPath, BIN, 'run', '--config', this.configFile, '--log-level', level];
+    this.proc = spawn(argv[0] as string, argv.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, CITYGATE_LOG_LEVEL: level, ...opts.env },
     });
