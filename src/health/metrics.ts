@@ -103,8 +103,19 @@ export function metricsRegistry(snapshot: () => HealthPayload): Registry {
       const ms = ((h.uplink as Record<string, unknown>).ack_latency_ms as Record<string, number> | undefined)?.[q];
       return one(ms === undefined ? undefined : ms / 1000);
     };
-    gauge('citygate_uplink_ack_latency_p50_seconds', 'Median PUBACK latency over the recent window', [], (h) => latency(h, 'p50'));
-    gauge('citygate_uplink_ack_latency_p99_seconds', '99th percentile PUBACK latency over the recent window', [], (h) => latency(h, 'p99'));
+    gauge('citygate_uplink_ack_latency_p50_seconds', 'Median PUBACK latency since start (upper bound of its histogram bucket)', [], (h) => latency(h, 'p50'));
+    gauge('citygate_uplink_ack_latency_p99_seconds', '99th percentile PUBACK latency since start (upper bound of its histogram bucket)', [], (h) => latency(h, 'p99'));
+    // The histogram itself: kept by the uplink (cumulative buckets), passed through as is.
+    const name = 'citygate_uplink_ack_latency_seconds';
+    reg.registerMetric({
+      name,
+      get: async () => {
+        const l = (fresh().uplink as Record<string, unknown>).ack_latency_ms as { buckets?: Record<string, number>; sum?: number; count?: number } | undefined;
+        const values = Object.entries(l?.buckets ?? {}).map(([le, v]) => ({ metricName: `${name}_bucket`, labels: { le: le === '+Inf' ? '+Inf' : String(Number(le) / 1000) }, value: v }));
+        if (l?.count !== undefined) values.push({ metricName: `${name}_sum`, labels: {} as { le: string }, value: (l.sum ?? 0) / 1000 }, { metricName: `${name}_count`, labels: {} as { le: string }, value: l.count });
+        return { name, help: 'Time from publishing a data message to its PUBACK', type: 'histogram', values, aggregator: 'sum' };
+      },
+    } as unknown as Parameters<Registry['registerMetric']>[0]);
   }
 
   // Devices

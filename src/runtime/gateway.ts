@@ -334,6 +334,12 @@ export class Gateway {
     if (u.broker !== undefined) uplink.broker = u.broker;
     if (u.lastAckAt !== undefined) uplink.last_ack_at = u.lastAckAt;
     if (u.sinceAckMs !== undefined) uplink.since_ack_s = Math.round(u.sinceAckMs / 1000);
+    if (u.bytesSent !== undefined) uplink.bytes_sent = u.bytesSent;
+    if (u.bytesReceived !== undefined) uplink.bytes_received = u.bytesReceived;
+    if (u.ackLatency?.p50 !== undefined && u.ackLatency.p99 !== undefined) {
+      const { p50, p99, buckets, sum, count } = u.ackLatency;
+      uplink.ack_latency_ms = { p50, p99, buckets, sum: Math.round(sum), count };
+    }
     return {
       gateway: this.config.gateway.id,
       ts: this.clock.now(),

@@ -21,7 +21,9 @@ import { describeError } from '../core/errors.js';
 import { LogLimiter } from '../core/log-limiter.js';
 import type { DurableBuffer } from '../buffer/buffer.js';
 import type { UplinkConfig } from '../config/schema.js';
+import { Histogram } from '../core/histogram.js';
 import { LanePump } from './lane-pump.js';
+import { WireBytes } from './wire-bytes.js';
 import type { LaneMessage } from './lanes.js';
 import { clientOptions } from './client-options.js';
 import { ProtocolChoice } from './protocol-choice.js';
@@ -114,6 +116,9 @@ export class MqttUplink implements Uplink {
   private downlink: DownlinkListener | undefined;
   /** MQTT 5 as configured, or 3.1.1 after a broker showed it speaks nothing else. */
   private readonly protocol: ProtocolChoice;
+  private readonly wire = new WireBytes();
+  /** PUBACK latency of data messages, ms (bounds fit a LAN to a 2G link). */
+  private readonly ackLatency = new Histogram([25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000]);
 
   constructor(private readonly o: MqttUplinkOptions) {
     this.window = o.config.inflight;
@@ -170,6 +175,7 @@ export class MqttUplink implements Uplink {
       return;
     }
     this.client = client;
+    this.wire.attach(client.stream);
     const connectDeadline = this.o.clock.setTimer(this.o.config.connect_timeout + 5000, () => {
       if (g === this.gen && this.st === 'connecting') this.down(g, new Error(`no CONNACK within ${this.o.config.connect_timeout}ms`));
     });
@@ -334,6 +340,7 @@ export class MqttUplink implements Uplink {
     this.gen++;
     const old = this.client;
     this.client = undefined;
+    this.wire.detach();
     if (old) {
       old.removeAllListeners();
       old.on('error', () => {});
@@ -415,13 +422,15 @@ export class MqttUplink implements Uplink {
     if (!client) return;
     const g = this.gen;
     const id = ++this.serial;
-    this.sentAt.set(id, this.o.clock.mono());
+    const sentAt = this.o.clock.mono();
+    this.sentAt.set(id, sentAt);
     this.lanes.sent(id, m);
     client.publish(this.o.topics.data(m.device), m.payload, m.properties ? { qos: 1, properties: m.properties } : { qos: 1 }, (err) => {
       if (g !== this.gen) return;
       this.sentAt.delete(id);
       if (err) return this.down(g, err);
       this.lanes.acked(id);
+      this.ackLatency.observe(this.o.clock.mono() - sentAt);
       this.o.buffer.ack(m.ackRows);
       this.s.published++;
       this.s.ackedReadings += m.readings;
@@ -513,6 +522,11 @@ export class MqttUplink implements Uplink {
       probes: this.redial.counts.probes,
       attempts: this.redial.counts.attempts,
     };
+    const wire = this.wire.totals();
+    s.bytesSent = wire.sent;
+    s.bytesReceived = wire.received;
+    const lat = this.ackLatency.snapshot();
+    if (lat.count > 0) s.ackLatency = { ...lat, p50: this.ackLatency.quantile(0.5) as number, p99: this.ackLatency.quantile(0.99) as number };
     if (this.acks.lastWall !== undefined) s.lastAckAt = this.acks.lastWall;
     if (this.acks.lastMono !== undefined) s.sinceAckMs = Math.round(now - this.acks.lastMono);
     if (this.s.connectedSince !== undefined && this.st === 'online') s.connectedSince = this.s.connectedSince;

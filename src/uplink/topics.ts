@@ -42,7 +42,7 @@ export interface HealthPayload {
   ts: number;
   version: string;
   uptime_s: number;
-  uplink: { state: string; connected_since?: number; reconnects: number; published: number; acked_readings: number; last_error?: string; last_error_at?: number; insecure?: boolean; broker?: string; last_ack_at?: number; since_ack_s?: number };
+  uplink: { state: string; connected_since?: number; reconnects: number; published: number; acked_readings: number; last_error?: string; last_error_at?: number; insecure?: boolean; broker?: string; last_ack_at?: number; since_ack_s?: number; bytes_sent?: number; bytes_received?: number; ack_latency_ms?: { p50: number; p99: number; buckets: Record<string, number>; sum: number; count: number } };
   buffer: {
     readings: number;
     rows: number;

@@ -10,6 +10,7 @@
  * acknowledged for a while: the link is likely black-holed; it turns `offline` at the ack
  * timeout), `offline`, `stopped`. Only `online` and `stalled` have a connection.
  */
+import type { HistogramSnapshot } from '../core/histogram.js';
 export type UplinkState = 'connecting' | 'online' | 'stalled' | 'offline' | 'stopped';
 
 export interface UplinkStats {
@@ -33,6 +34,11 @@ export interface UplinkStats {
   /** Reachability probes and full connection attempts since start. */
   probes?: number;
   attempts?: number;
+  /** MQTT bytes sent to and received from brokers since start (before TLS). */
+  bytesSent?: number;
+  bytesReceived?: number;
+  /** Time from publishing a data message to its PUBACK, ms, since start. */
+  ackLatency?: HistogramSnapshot & { p50?: number; p99?: number };
 }
 
 export interface Uplink {

@@ -11,7 +11,7 @@ import { requireTool } from '../../helpers/tools.js';
 
 const health: HealthPayload = {
   gateway: 'gw-1', ts: 1_700_000_000_000, version: '0.1.0', uptime_s: 3600,
-  uplink: { state: 'online', reconnects: 2, published: 40, acked_readings: 4000, insecure: false, ...({ bytes_sent: 123_456, ack_latency_ms: { p50: 12, p99: 80 } } as object) },
+  uplink: { state: 'online', reconnects: 2, published: 40, acked_readings: 4000, insecure: false, bytes_sent: 123_456, bytes_received: 4_000, ack_latency_ms: { p50: 25, p99: 100, buckets: { '25': 30, '50': 36, '100': 40, '+Inf': 40 }, sum: 700, count: 40 } },
   buffer: { readings: 10, rows: 2, bytes: 2048, file_bytes: 65_536, oldest_age_s: 4, next_seq: 4011, dropped: 5, dropped_by_reason: { max_age: 5 }, rejected: 1, lost: 0, events_evicted: 0, waiting_in_memory: 0, pending_events: 0, bytes_written: 1_000_000, by_quality: { good: 3990, bad: 20 } },
   disk: { state: 'ok', free_bytes: 5e9, limit_bytes: 256 * 1024 ** 2 },
   devices: {
@@ -45,7 +45,13 @@ describe('/metrics', () => {
     expect(text).toContain('citygate_readings_total{quality="bad"} 20');
     expect(text).toContain('citygate_uplink_sent_bytes_total 123456');
     expect(text).toContain('citygate_disk_written_bytes_total 1000000');
-    expect(text).toContain('citygate_uplink_ack_latency_p99_seconds 0.08');
+    expect(text).toContain('citygate_uplink_ack_latency_p99_seconds 0.1');
+    expect(text).toContain('# TYPE citygate_uplink_ack_latency_seconds histogram');
+    expect(text).toContain('citygate_uplink_ack_latency_seconds_bucket{le="0.05"} 36');
+    expect(text).toContain('citygate_uplink_ack_latency_seconds_bucket{le="+Inf"} 40');
+    expect(text).toContain('citygate_uplink_ack_latency_seconds_sum 0.7');
+    expect(text).toContain('citygate_uplink_ack_latency_seconds_count 40');
+    expect(text).toContain('citygate_uplink_received_bytes_total 4000');
     expect(text).toContain('citygate_disk_free_bytes 5000000000');
     expect(text).toMatch(/^citygate_build_info\{version="[^"]+",node="[^"]+"\} 1$/m);
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);

@@ -106,6 +106,9 @@ describe('boards/plc-tcp.yaml through the gateway to a broker', () => {
     expect(health.buffer.by_quality.good).toBeGreaterThanOrEqual(19);
     expect(health.buffer.by_quality.bad ?? 0).toBe(0);
     expect(health.buffer.bytes_written).toBeGreaterThan(0); // the buffer's fsynced commits
+    expect(health.uplink.bytes_sent).toBeGreaterThan(messages.length * 100); // every data message went over the socket
+    expect(health.uplink.bytes_received).toBeGreaterThan(0); // CONNACK, PUBACKs
+    expect(health.uplink.ack_latency_ms?.count).toBeGreaterThanOrEqual(messages.length);
     expect(health.buses['plc']).toMatchObject({ type: 'modbus-tcp', state: 'ok', timeouts: 0 });
     expect(health.devices['pump-station']?.state).toBe('ok');
     expect(health.devices['pump-station']?.counters.requests).toBeGreaterThanOrEqual(5);
