@@ -25,7 +25,7 @@
  */
 import type { Reading } from '../core/reading.js';
 import type { StateStore } from '../core/state-store.js';
-import type { DiskState, DropReason, EventBody } from '../uplink/topics.js';
+import type { DiskState, DropReason, EventBody } from '../core/payloads.js';
 import type { StoredEvent } from './event-journal.js';
 
 export type { StoredEvent };

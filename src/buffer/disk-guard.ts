@@ -16,7 +16,7 @@
  */
 import { closeSync, fsyncSync, openSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { DiskState } from '../uplink/topics.js';
+import type { DiskState } from '../core/payloads.js';
 
 export const BALLAST_FILE = 'reserve.bin';
 export const OPEN_RESERVE_FILE = 'reserve-open.bin';

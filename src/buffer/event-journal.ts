@@ -19,7 +19,7 @@
  * in flight is never changed under it.
  */
 import type Database from 'better-sqlite3';
-import type { EventBody } from '../uplink/topics.js';
+import type { EventBody } from '../core/payloads.js';
 import type { SeqLedger } from './seq-ledger.js';
 
 export interface StoredEvent {

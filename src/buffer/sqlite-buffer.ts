@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import type { Reading } from '../core/reading.js';
 import type { StateStore } from '../core/state-store.js';
 import type { Clock } from '../core/clock.js';
-import type { DropReason, EventBody } from '../uplink/topics.js';
+import type { DropReason, EventBody } from '../core/payloads.js';
 import type { BufferStats, CommitResult, DurableBuffer, StoredBatch, StoredEvent } from './buffer.js';
 import { decompress, encodeRows } from './codec.js';
 import { prepareStatements } from './sqlite-schema.js';

@@ -20,7 +20,7 @@
  * in the page cache, and with synchronous=full a power cut keeps every commit on a
  * card that honours flush. Seqs reserved but never used are simply used now.
  */
-import type { LostReason } from '../uplink/topics.js';
+import type { LostReason } from '../core/payloads.js';
 import type { LedgerState } from './seq-ledger.js';
 
 export interface StartInput {

@@ -3,7 +3,7 @@
  * per-device detail is replaced by counts per state and the list of devices that are
  * not ok (the ones ops need to see).
  */
-import type { HealthPayload } from '../uplink/topics.js';
+import type { HealthPayload } from '../core/payloads.js';
 
 export type CompactHealth = Omit<HealthPayload, 'devices' | 'buses'> & {
   truncated: true;

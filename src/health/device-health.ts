@@ -13,24 +13,13 @@
 import { describeError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import { LatencyWindow } from './latency.js';
+import type { DeviceHealthSnapshot } from '../core/payloads.js';
 
 import type { DeviceHealthReporter, DeviceState } from '../core/health-reporter.js';
 
 export type { DeviceHealthReporter, DeviceState };
 
-export interface DeviceHealthSnapshot {
-  state: DeviceState;
-  reason?: string;
-  readings: number;
-  last_reading_age_s: number | null;
-  errors: number;
-  consecutive_errors: number;
-  last_error?: string;
-  /** Epoch ms of the last error. */
-  last_error_at?: number;
-  counters: Record<string, number>;
-  latency_ms?: { p50: number; p99: number };
-}
+export type { DeviceHealthSnapshot } from '../core/payloads.js';
 
 export interface DeviceHealthOptions {
   downAfter?: number;

@@ -11,7 +11,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { HealthPayload } from '../uplink/topics.js';
+import type { HealthPayload } from '../core/payloads.js';
 import { renderStatusPage } from './page.js';
 import type { StatusView } from './live.js';
 import { authorized, isLoopbackListen, type HttpAuth } from './http-auth.js';

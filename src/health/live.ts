@@ -6,7 +6,7 @@
  * a map write.
  */
 import type { Reading } from '../core/reading.js';
-import type { HealthPayload } from '../uplink/topics.js';
+import type { HealthPayload } from '../core/payloads.js';
 
 export interface PointView {
   device: string;

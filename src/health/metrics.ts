@@ -13,7 +13,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { HealthPayload } from '../uplink/topics.js';
+import type { HealthPayload } from '../core/payloads.js';
 import { VERSION } from '../version.js';
 
 type Labels = Record<string, string>;

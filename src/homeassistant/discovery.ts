@@ -11,7 +11,7 @@
  * - Availability: the gateway's retained `status` (`{"state":"online"}`; the last will
  *   says offline).
  */
-import type { GatewayConfig } from '../config/schema.js';
+import type { HomeAssistantView } from './schema.js';
 import { findDriver } from '../drivers/registry.js';
 import type { PointView } from '../health/live.js';
 import { Topics } from '../uplink/topics.js';
@@ -31,7 +31,7 @@ interface PointDef {
 
 const slug = (s: string): string => s.replace(/[^A-Za-z0-9_-]/g, '_');
 
-export function configuredPoints(config: GatewayConfig): PointDef[] {
+export function configuredPoints(config: HomeAssistantView): PointDef[] {
   const out: PointDef[] = [];
   for (const raw of config.devices as ({ id: string; driver: string; enabled?: boolean; points?: { name: string; unit?: string }[] } & Record<string, unknown>)[]) {
     if (raw.enabled === false) continue;
@@ -49,7 +49,7 @@ export function discoveryTopic(prefix: string, gateway: string, device: string, 
   return Topics.haDiscovery(prefix, slug(gateway), slug(`${device}_${point}`));
 }
 
-export function announcements(config: GatewayConfig, topics: Topics, prefix: string): Announcement[] {
+export function announcements(config: HomeAssistantView, topics: Topics, prefix: string): Announcement[] {
   const gw = config.gateway.id;
   return configuredPoints(config).map((p) => {
     const cls = sensorClass(p.point, p.unit);

@@ -10,14 +10,14 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import type { GatewayConfig } from '../config/schema.js';
+import type { HomeAssistantView } from './schema.js';
 import type { PointView } from '../health/live.js';
 import type { Topics } from '../uplink/topics.js';
 import { announcements, stateTopic, statePayload } from './discovery.js';
 
 export interface HomeAssistantHost {
   /** The config in force now (it changes on reload). */
-  config(): GatewayConfig;
+  config(): HomeAssistantView;
   readonly topics: Topics;
   readonly clock: Clock;
   readonly log: Logger;

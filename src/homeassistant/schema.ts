@@ -15,3 +15,13 @@ export const homeAssistantSchema = z
   .meta({ description: 'Home Assistant MQTT discovery (points appear as sensors; availability from status).' });
 
 export type HomeAssistantConfig = z.output<typeof homeAssistantSchema>;
+
+/**
+ * The part of the gateway config discovery reads: the gateway id, the devices and this
+ * section. Declared here, not imported from config (config imports this folder's schema).
+ */
+export interface HomeAssistantView {
+  gateway: { id: string };
+  devices: readonly unknown[];
+  homeassistant: HomeAssistantConfig;
+}
