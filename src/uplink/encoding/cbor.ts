@@ -53,14 +53,14 @@ export function encodeCbor(value: CborValue): Buffer {
 
 /** `v` with each safe integer beyond 32 bits as a BigInt (copying only containers that hold one). */
 function wide(v: CborValue): unknown {
-  if (typeof v === 'number') return (v >= U32 || v < -U32) && Number.isSafeInteger(v) ? BigInt(v) : v;
+  if (typeof v === 'number') return wideNumber(v);
   if (Array.isArray(v)) {
     let out: unknown[] | undefined;
     for (let k = 0; k < v.length; k++) {
       const x = v[k]!;
-      const w = typeof x === 'string' || typeof x === 'boolean' || x === null ? x : wide(x);
-      if (w !== x && !out) out = v.slice(0, k);
+      const w = typeof x === 'number' ? wideNumber(x) : typeof x === 'object' && x !== null ? wide(x) : x;
       if (out) out.push(w);
+      else if (w !== x) (out = v.slice(0, k) as unknown[]).push(w);
     }
     return out ?? v;
   }
@@ -70,6 +70,10 @@ function wide(v: CborValue): unknown {
     return out;
   }
   return v;
+}
+
+function wideNumber(x: number): number | bigint {
+  return (x >= U32 || x < -U32) && Number.isSafeInteger(x) ? BigInt(x) : x;
 }
 
 /** Decodes exactly one CBOR item filling `buf`; maps become Map<string, …>. Throws CborError. */
