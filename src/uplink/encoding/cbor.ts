@@ -13,8 +13,8 @@
  * other simple values, non-text or duplicate map keys, invalid UTF-8, integers beyond
  * 2^53 - 1, nesting deeper than 16, lengths longer than the bytes left) with a `CborError`
  * saying where; only then does cbor-x build the values, so none of its tag extensions
- * (dates, regexps, shared structures, records) ever runs on our input. Byte strings (as Buffer
- * copies) and float16/float32 are accepted (other encoders may produce them). Pure.
+ * (dates, regexps, shared structures, records) ever runs on our input. Byte strings (as
+ * Buffer copies) and float16/float32 are accepted (other encoders may produce them). Pure.
  */
 import { isUtf8 } from 'node:buffer';
 import { Decoder, Encoder } from 'cbor-x';
@@ -28,10 +28,14 @@ export class CborError extends Error {
   }
 }
 
+/** cbor-x options the library reads but its Options type does not list. */
+type CborXOptions = ConstructorParameters<typeof Encoder>[0] & { useTag259ForMaps?: boolean; int64AsNumber?: boolean };
+
 const encoder = new Encoder({
   useRecords: false, // no record extension (tag 105 and friends)
-  mapsAsObjects: false,
-  variableMapSize: true, // a map's head counts its entries (definite length)
+  mapsAsObjects: false, // with true, cbor-x would wrap every Map in tag 259
+  useTag259ForMaps: false,
+  variableMapSize: true, // shortest map heads (objects; a Map always gets its exact count)
   tagUint8Array: false, // a Uint8Array is a plain byte string, not tag 64
   useFloat32: 0, // never float32: non-integers stay exact float64
   pack: false,
@@ -39,14 +43,19 @@ const encoder = new Encoder({
   useSelfDescribedHeader: false,
   structuredClone: false,
   largeBigIntToFloat: true, // never reached (see wide()): but never tag 2/3 either
-});
+} as CborXOptions);
 
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: false, copyBuffers: true, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0]);
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: false, copyBuffers: true, int64AsNumber: true } as CborXOptions);
 
 /** Below 2^32 in magnitude cbor-x writes a number as an integer itself; beyond, as float64. */
 const U32 = 0x1_0000_0000;
 
-/** Encodes `value`; numbers that are safe integers become CBOR integers, others float64. */
+/**
+ * Encodes `value`; numbers that are safe integers become CBOR integers, others float64
+ * (-0 is the integer 0). Texts must be well-formed UTF-16: cbor-x writes a lone surrogate
+ * as invalid UTF-8, which decodeCbor refuses (compactDocument never passes one: such a
+ * message goes as JSON).
+ */
 export function encodeCbor(value: CborValue): Buffer {
   return encoder.encode(wide(value));
 }
