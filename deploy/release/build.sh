@@ -56,6 +56,10 @@ echo "== native addons for $TARGET (cross-compiled with $TRIPLE-g++)"
 # johnny-five's optional serialport 8 is never loaded (firmata-io runs on serialport 13,
 # src/drivers/firmata/serial-io.ts) and would need its own cross build: left out.
 rm -rf "$STAGE/node_modules/@serialport/bindings" "$STAGE/node_modules/johnny-five/node_modules/serialport" "$STAGE/node_modules/serialport"/node_modules/@serialport/bindings 2>/dev/null || true
+# cbor-x's optional native accelerator (cbor-extract) ships only a build for this
+# machine; without it cbor-x runs in plain JavaScript with the same bytes (its tests run
+# that way too: CBOR_NATIVE_ACCELERATION_DISABLED=true).
+rm -rf "$STAGE/node_modules/@cbor-extract" "$STAGE/node_modules/cbor-extract" "$STAGE/node_modules/cbor-x/node_modules/cbor-extract" 2>/dev/null || true
 for addon in better-sqlite3 epoll; do
   dir="$STAGE/node_modules/$addon"
   rm -rf "$dir/build"
