@@ -88,8 +88,12 @@ export class Ledger {
 
   constructor(readonly timeline = new Timeline()) {}
 
-  /** A reading the subscriber received at harness time `recvAt`. */
-  reading(device: string, r: ReadingLike, recvAt: number): void {
+  /**
+   * A reading the subscriber received at harness time `recvAt`. `replay`: it came in a
+   * message of the backlog lane; order is checked per device and lane (uplink.order:
+   * live_first sends fresh readings ahead of the backlog, README "Live first after an outage").
+   */
+  reading(device: string, r: ReadingLike, recvAt: number, replay = false): void {
     const t = this.seqs;
     const s = r.seq;
     if (!Number.isInteger(s) || s < 1) return;
@@ -103,9 +107,10 @@ export class Ledger {
       if (p === undefined) this.points.set(key, (p = this.points.size + 1));
       t.point[s] = p;
       t.value[s] = typeof r.value === 'number' ? r.value : NaN;
-      const high = this.orderHigh.get(device) ?? 0;
-      if (s < high && this.orderViolations.length < 1000) this.orderViolations.push(`${device}: seq ${s} first arrived after ${high}`);
-      this.orderHigh.set(device, Math.max(high, s));
+      const lane = replay ? `${device} (replay)` : device;
+      const high = this.orderHigh.get(lane) ?? 0;
+      if (s < high && this.orderViolations.length < 1000) this.orderViolations.push(`${lane}: seq ${s} first arrived after ${high}`);
+      this.orderHigh.set(lane, Math.max(high, s));
     } else {
       this.dupAt.push(recvAt);
       if (t.ident[s] !== id) {

@@ -114,7 +114,7 @@ async function main(): Promise<number> {
         } else if (topic.startsWith(`${ROOT}/data/`)) {
           lastData = at;
           const device = String(body.device);
-          for (const r of (body.readings as Array<{ seq: number; ts: number; point: string; value: unknown }>) ?? []) ledger.reading(device, r, at);
+          for (const r of (body.readings as Array<{ seq: number; ts: number; point: string; value: unknown }>) ?? []) ledger.reading(device, r, at, body.replay === true);
         }
       },
     });
