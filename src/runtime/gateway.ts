@@ -8,6 +8,7 @@
  */
 import { basename, join } from 'node:path';
 import { takeOutcome } from '../release/request.js';
+import { healthSnapshot } from './health-snapshot.js';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { silentLogger } from '../core/log.js';
@@ -22,7 +23,6 @@ import { LogLimiter } from '../core/log-limiter.js';
 import { GroupCommitter } from '../buffer/group-commit.js';
 import { MqttUplink } from '../uplink/mqtt-uplink.js';
 import { Topics, type HealthPayload } from '../uplink/topics.js';
-import { storageBytesWritten, systemVitals } from '../health/system.js';
 import { VERSION } from '../version.js';
 import { buildDevices, type DeviceRuntime, type DeviceWiring } from './devices.js';
 import { StatusServer } from '../health/http.js';
@@ -317,57 +317,18 @@ export class Gateway {
   }
 
   health(): HealthPayload {
-    const b = this.buffer.stats();
-    const u = this.uplink.stats();
-    const devices: HealthPayload['devices'] = {};
-    for (const d of this.devices) devices[d.id] = d.health.snapshot();
-    const uplink: HealthPayload['uplink'] = {
-      state: u.state,
-      reconnects: u.reconnects,
-      published: u.published,
-      acked_readings: u.ackedReadings,
-    };
-    if (u.connectedSince !== undefined) uplink.connected_since = u.connectedSince;
-    if (u.lastError !== undefined) uplink.last_error = u.lastError;
-    if (u.lastErrorAt !== undefined) uplink.last_error_at = u.lastErrorAt;
-    if (u.insecure) uplink.insecure = true;
-    if (u.broker !== undefined) uplink.broker = u.broker;
-    if (u.lastAckAt !== undefined) uplink.last_ack_at = u.lastAckAt;
-    if (u.sinceAckMs !== undefined) uplink.since_ack_s = Math.round(u.sinceAckMs / 1000);
-    if (u.bytesSent !== undefined) uplink.bytes_sent = u.bytesSent;
-    if (u.bytesReceived !== undefined) uplink.bytes_received = u.bytesReceived;
-    if (u.ackLatency?.p50 !== undefined && u.ackLatency.p99 !== undefined) {
-      const { p50, p99, buckets, sum, count } = u.ackLatency;
-      uplink.ack_latency_ms = { p50, p99, buckets, sum: Math.round(sum), count };
-    }
-    return {
-      gateway: this.config.gateway.id,
+    return healthSnapshot({
+      gatewayId: this.config.gateway.id,
+      dataDir: this.config.gateway.data_dir,
+      maxBytes: this.config.buffer.max_bytes,
       ts: this.clock.now(),
-      version: VERSION,
-      uptime_s: Math.round((this.clock.mono() - this.startedMono) / 1000),
-      uplink,
-      buffer: {
-        readings: b.readings,
-        rows: b.rows,
-        bytes: b.bytes,
-        file_bytes: b.fileBytes,
-        oldest_age_s: b.oldestAgeMs === null ? null : Math.round(b.oldestAgeMs / 1000),
-        next_seq: b.nextSeq,
-        dropped: b.droppedTotal,
-        dropped_by_reason: b.droppedByReason,
-        rejected: b.rejectedTotal,
-        lost: b.lostTotal,
-        events_evicted: b.eventsEvicted,
-        pending_events: b.pendingEvents,
-        waiting_in_memory: this.committer.waiting,
-        by_quality: b.acceptedByQuality,
-        bytes_written: storageBytesWritten(),
-      },
-      disk: { state: b.disk, free_bytes: b.diskFreeBytes, limit_bytes: this.config.buffer.max_bytes },
-      devices,
+      uptimeMs: this.clock.mono() - this.startedMono,
+      buffer: this.buffer.stats(),
+      waitingInMemory: this.committer.waiting,
+      uplink: this.uplink.stats(),
+      devices: this.devices.map((d) => [d.id, d.health.snapshot()] as const),
       buses: this.resources.snapshots(),
-      system: systemVitals(this.config.gateway.data_dir),
-    };
+    });
   }
 
   /** A device's running driver, for downlink actions. */

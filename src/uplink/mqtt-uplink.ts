@@ -14,7 +14,7 @@
  * - After any disconnect, everything not acknowledged is re-read from the buffer and
  *   sent again: duplicates around a reconnect, never a gap.
  */
-import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
+import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
@@ -24,6 +24,7 @@ import type { UplinkConfig } from '../config/schema.js';
 import { Histogram } from '../core/histogram.js';
 import { LanePump } from './lane-pump.js';
 import { WireBytes } from './wire-bytes.js';
+import { subscribeDownlink, type DownlinkListener } from './downlink-subscription.js';
 import type { LaneMessage } from './lanes.js';
 import { clientOptions } from './client-options.js';
 import { ProtocolChoice } from './protocol-choice.js';
@@ -37,6 +38,8 @@ import { AckWatch, SESSION_TAKEN_OVER, TakeoverWatch, stallAfter, takeoverHint }
 import type { Topics, StatusPayload } from './topics.js';
 import type { Uplink, UplinkState, UplinkStats } from './uplink.js';
 
+export type { DownlinkListener };
+
 export interface MqttUplinkOptions {
   config: UplinkConfig;
   gatewayId: string;
@@ -48,15 +51,6 @@ export interface MqttUplinkOptions {
   startedAt: number;
 }
 
-/**
- * A listener for downlink messages (src/commands): subscribed to `filter` (QoS 1) on
- * every connection; `onMessage` gets each message with its MQTT 5 response topic and
- * correlation data, if any. It must not throw.
- */
-export interface DownlinkListener {
-  filter: string;
-  onMessage(topic: string, payload: Buffer, props: { responseTopic?: string; correlationData?: Buffer }): void;
-}
 
 /** MQTT's own ceiling for a packet (256 MiB), used when the broker states none. */
 const MQTT_MAX_PACKET = 268_435_455;
@@ -293,29 +287,8 @@ export class MqttUplink implements Uplink {
     const client = this.client;
     const d = this.downlink;
     if (!client || !d || this.st !== 'online') return;
-    client.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => {
-      const p = packet.properties;
-      const props: { responseTopic?: string; correlationData?: Buffer } = {};
-      if (p?.responseTopic) props.responseTopic = p.responseTopic;
-      if (p?.correlationData) props.correlationData = p.correlationData;
-      d.onMessage(topic, payload, props);
-    });
-    // A refused SUBSCRIBE is tried again on this connection (a clustered broker refuses
-    // while it elects leaders: NATS answers 0x80 then), logged once per connection.
     const g = this.gen;
-    let delay = 5000;
-    const subscribe = (): void =>
-      void client.subscribe(d.filter, { qos: 1 }, (err) => {
-        if (g !== this.gen) return;
-        if (!err) {
-          if (delay > 5000) this.o.log.info({ filter: d.filter }, 'uplink: subscribed to commands');
-          return;
-        }
-        if (delay === 5000) this.o.log.warn({ filter: d.filter }, `uplink: subscribing to commands failed: ${describeError(err)} — check the broker ACL; trying again`);
-        this.o.clock.setTimer(delay, () => g === this.gen && subscribe());
-        delay = Math.min(delay * 2, 300_000);
-      });
-    subscribe();
+    subscribeDownlink(client, d, { alive: () => g === this.gen, clock: this.o.clock, log: this.o.log });
   }
 
   /** Publish a command reply (QoS 1, not retained); false when offline. */
