@@ -9,10 +9,11 @@
  *   LINKS_OUTAGES            comma list of outage lengths in seconds
  *   LINKS_RECOVERY_PROFILE   the link the outages happen on (default 3g)
  *   LINKS_RECOVERY_BOUND_S   the first delivery after an outage must come within this
- *                            (default 150: lenient enough for today's 2-minute backoff cap)
+ *                            (default 20: the goal of the reconnect scheme, README)
  *   LINKS_BACKLOG_SECONDS    how much backlog to build, in seconds of the device (3600)
  *   LINKS_BACKLOG_WINDOW_S   how long to watch live readings while it drains (300)
- *   LINKS_LIVE_P99_BOUND_S   when set, live p99 during the drain must be within it
+ *   LINKS_LIVE_P99_BOUND_S   live p99 during the backlog drain must be within it (default 10;
+ *                            0 turns the check off)
  *   LINKS_REPORT             write the results as JSON to this file
  */
 export type Part = 'profiles' | 'recovery' | 'backlog';
@@ -59,10 +60,10 @@ export function linkOptions(): LinkOptions {
     seconds: num('LINKS_SECONDS', full ? 60 : 15, 5, 3600),
     outages,
     recoveryProfile: process.env.LINKS_RECOVERY_PROFILE ?? '3g',
-    recoveryBoundS: num('LINKS_RECOVERY_BOUND_S', 150, 1, 3600),
+    recoveryBoundS: num('LINKS_RECOVERY_BOUND_S', 20, 1, 3600),
     backlogSeconds: num('LINKS_BACKLOG_SECONDS', 3600, 10, 86_400),
     backlogWindowS: num('LINKS_BACKLOG_WINDOW_S', 300, 40, 7200),
-    liveP99BoundS: p99 ? num('LINKS_LIVE_P99_BOUND_S', 10, 0.1, 7200) : undefined,
+    liveP99BoundS: p99 === '0' ? undefined : num('LINKS_LIVE_P99_BOUND_S', 10, 0.1, 7200),
     report: process.env.LINKS_REPORT || undefined,
   };
 }
