@@ -64,11 +64,17 @@ ln -sfn ../lib/node_modules/npm/bin/npm-cli.js "$R/usr/local/bin/npm"
 cp /etc/ssl/certs/ca-certificates.crt "$R/etc/ssl/certs/ca-certificates.crt"
 [ -f /etc/npmrc ] && grep -v '^nodedir=' /etc/npmrc > "$R/etc/npmrc" || true
 [ -f /root/.npmrc ] && mkdir -p "$R/root" && grep -v '^nodedir=' /root/.npmrc > "$R/root/.npmrc" || true
+[ -f /usr/etc/npmrc ] && mkdir -p "$R/usr/local/etc" && grep -v '^nodedir=' /usr/etc/npmrc > "$R/usr/local/etc/npmrc" || true
+EXTRA_CA=""
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+  cp "$NODE_EXTRA_CA_CERTS" "$R/etc/ssl/certs/node-extra-ca.pem"
+  EXTRA_CA=NODE_EXTRA_CA_CERTS=/etc/ssl/certs/node-extra-ca.pem
+fi
 cp /etc/resolv.conf "$R/etc/resolv.conf"
 mkdir -p "$R/home/tech/citygate"
 git -C "$REPO" archive HEAD | tar -C "$R/home/tech/citygate" -xf -
 for m in proc sys dev dev/pts; do mount --bind "/$m" "$R/$m"; done
-in_root() { chroot "$R" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/root "$@"; }
+in_root() { chroot "$R" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/root $EXTRA_CA "$@"; }
 in_root node -v
 
 step "install.sh --dry-run changes nothing"
