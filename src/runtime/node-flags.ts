@@ -4,7 +4,7 @@
  * `--no-turbofan`: no top-tier optimising compiler (the baseline compiler stays, and
  * Maglev on Node 22+). A gateway is I/O-bound at tens to hundreds of readings a second;
  * TurboFan's code and its compiler's working memory cost ~10 MB of RSS at idle, while
- * the CPU it saves is ~20 % at 10,000 readings/s (measured: `npm run bench`, installed
+ * the CPU it saves at 10,000 readings/s is within the noise (1.00–1.07×) (measured: `npm run bench`, installed
  * section; docs/architecture.md#memory).
  * The same flags appear in bin/citygate.js (shebang), deploy/citygate.service and the
  * benchmark's citygate workers; a unit test keeps them in step.
