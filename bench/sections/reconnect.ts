@@ -6,6 +6,7 @@
  * it replaced (exponential backoff to 2 min, jitter 0.5) over the same draws. The
  * network itself is measured from outside by the link tests; this is the schedule alone.
  */
+import { seededRandom } from '../../src/core/seeded-random.js';
 import type { BenchRow, BenchSection } from '../types.js';
 import { FakeClock } from '../../src/core/fake-clock.js';
 import { Backoff } from '../../src/core/backoff.js';
@@ -15,20 +16,9 @@ import { Redialer } from '../../src/uplink/redial.js';
 const T = { min: 1000, max: 120_000, probe: 15_000 };
 const ATTEMPT_MS = 300;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** One outage: ms from the broker's return to online, and the probes and failed MQTT attempts meanwhile. */
 async function recovery(outageMs: number, seed: number): Promise<{ ms: number; probes: number; attempts: number }> {
-  const clock = new FakeClock({ random: rng(seed) });
+  const clock = new FakeClock({ random: seededRandom(seed) });
   const back = 1000 + outageMs;
   const up = (): boolean => clock.mono() >= back;
   const state: { at?: number; probes: number; attempts: number } = { probes: 0, attempts: 0 };
@@ -56,7 +46,7 @@ async function recovery(outageMs: number, seed: number): Promise<{ ms: number; p
 
 /** The replaced schedule: attempts at Backoff delays; ms from the return to the next attempt (+ the attempt). */
 function oldRecovery(outageMs: number, seed: number): number {
-  const b = new Backoff({ base: T.min, max: T.max, jitter: 0.5 }, rng(seed));
+  const b = new Backoff({ base: T.min, max: T.max, jitter: 0.5 }, seededRandom(seed));
   let t = 0;
   while (t < outageMs) t += b.next();
   return t - outageMs + ATTEMPT_MS;

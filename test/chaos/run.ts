@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { decodeDataPayload } from '../../src/uplink/encoding/decode.js';
 import { stringify } from 'yaml';
-import { seededRandom } from '../../src/drivers/sim/waves.js';
+import { seededRandom } from '../../src/core/seeded-random.js';
 import { Mosquitto, closeClient, persistentSubscriber } from '../helpers/mosquitto.js';
 import { requireTool } from '../helpers/tools.js';
 import { chaosOptions } from './options.js';

@@ -10,7 +10,8 @@ import type { Driver, DriverContext, DriverDefinition } from '../../core/driver.
 import type { Sample } from '../../core/reading.js';
 import { sleep } from '../../core/clock.js';
 import { simDeviceSchema, type SimDeviceConfig, type SimPointConfig } from './schema.js';
-import { initialState, seededRandom, waveValue, type WaveState } from './waves.js';
+import { seededRandom } from '../../core/seeded-random.js';
+import { initialState, waveValue, type WaveState } from './waves.js';
 
 /**
  * At most this many readings are produced in one tick: a late tick catches up in

@@ -6,17 +6,6 @@
 import type { Value } from '../../core/reading.js';
 import type { SimPointConfig } from './schema.js';
 
-/** mulberry32: a tiny, fast, seedable PRNG. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface WaveState {
   walk: number;

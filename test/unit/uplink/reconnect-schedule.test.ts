@@ -5,6 +5,7 @@
  * while the broker is unreachable only cheap TCP probes go out; refusals back off to
  * reconnect.max; a dead first broker costs seconds before the second is tried.
  */
+import { seededRandom } from '../../../src/core/seeded-random.js';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../src/core/fake-clock.js';
 import { Backoff } from '../../../src/core/backoff.js';
@@ -18,17 +19,6 @@ const T = { min: 1000, max: 120_000, probe: 15_000 };
 /** A full MQTT attempt that succeeds takes this long (simulated). */
 const CONNECT_MS = 300;
 const STEP = 100;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const flush = async (): Promise<void> => {
   for (let i = 0; i < 3; i++) await Promise.resolve();
@@ -98,7 +88,7 @@ describe('reconnect schedule (fake clock)', () => {
     it(`after a ${name} outage the gateway is online within probe + min + the attempt of the broker's return`, async () => {
       const bound = T.probe + T.min + CONNECT_MS + STEP;
       const runs: Run[] = [];
-      for (let seed = 1; seed <= 25; seed++) runs.push(await outage(ms, mulberry32(seed * 7919 + ms)));
+      for (let seed = 1; seed <= 25; seed++) runs.push(await outage(ms, seededRandom(seed * 7919 + ms)));
       // The worst draws: every delay at the top of its window.
       runs.push(await outage(ms, () => 0.999_999));
       const worst = Math.max(...runs.map((r) => r.recoveryMs));
@@ -117,7 +107,7 @@ describe('reconnect schedule (fake clock)', () => {
     for (const outageMs of [120_000, 600_000]) {
       let worst = 0;
       for (let seed = 1; seed <= 25; seed++) {
-        const b = new Backoff({ base: T.min, max: T.max, jitter: 0.5 }, mulberry32(seed * 7919 + outageMs));
+        const b = new Backoff({ base: T.min, max: T.max, jitter: 0.5 }, seededRandom(seed * 7919 + outageMs));
         let t = 0;
         while (t < outageMs) t += b.next();
         worst = Math.max(worst, t - outageMs);
@@ -161,7 +151,7 @@ describe('reconnect schedule (fake clock)', () => {
 
   it('a network change (the modem re-attached) ends the wait: online within 2·min of it (probe, then attempt), even after 10 min', async () => {
     for (let seed = 1; seed <= 10; seed++) {
-      const r = await outage(600_000, mulberry32(seed), { netChangeAtReturn: true });
+      const r = await outage(600_000, seededRandom(seed), { netChangeAtReturn: true });
       expect(r.recoveryMs).toBeLessThanOrEqual(2 * T.min + CONNECT_MS + 2 * STEP);
     }
   });
@@ -182,7 +172,7 @@ describe('reconnect schedule (fake clock)', () => {
   });
 
   it('a dead first broker costs seconds: the second is online within 2·min of the first failure', async () => {
-    const r = await outage(60 * 60_000, mulberry32(42), { brokers: ['mqtt://127.0.0.1:1883', 'mqtt://127.0.0.2:1883'], down: [0] });
+    const r = await outage(60 * 60_000, seededRandom(42), { brokers: ['mqtt://127.0.0.1:1883', 'mqtt://127.0.0.2:1883'], down: [0] });
     expect(r.broker).toBe(1);
     expect(r.recoveryMs).toBeLessThanOrEqual(2 * T.probe);
   });
