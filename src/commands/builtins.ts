@@ -10,8 +10,12 @@
  *   config          { yaml }                        → validates, writes and applies a whole new config
  *   gpio_set        { device, value }               → a gpio output device's level
  *   modbus_write    { device, point, value, verify? } → writes a writable point; reads back (verify, default on)
- *   update          { url, sha256 }                 → fetches a release bundle (https) and hands it to
- *                                                     citygate-update.service (src/release/request.ts)
+ *   update          { url, sha256? }                → fetches a release bundle (https) and its <url>.sig,
+ *                                                     checks the signature (refused: unsigned, unknown
+ *                                                     key, bad signature, hash mismatch, older than the
+ *                                                     running version, other arch) and hands it to
+ *                                                     citygate-update.service (src/release/request.ts),
+ *                                                     which verifies it again as root
  *
  * Writes are allow-listed twice: the command in `commands.allow`, and the device (and
  * point) in `commands.writes`.
@@ -21,6 +25,8 @@ import type { ReloadResult } from '../control/reload.js';
 import { basename } from 'node:path';
 import { fetchBundle } from '../release/fetch-bundle.js';
 import { pendingRequest, updatesDir, writeRequest } from '../release/request.js';
+import { checkDigest, checkSignature } from '../release/verify-bundle.js';
+import { DEFAULT_TRUST_DIR, loadTrust } from '../release/trust.js';
 import { CommandError } from './dispatcher.js';
 import type { CommandsConfig, CommandName } from './schema.js';
 
@@ -40,6 +46,8 @@ export interface CommandHost {
   reloader(): { applyText(text: string): Promise<ReloadResult>; reloadFromFile(): Promise<ReloadResult> } | undefined;
   /** The buffer's directory: updates are fetched into its `updates/`. */
   dataDir(): string;
+  /** The trusted release keys' directory; /etc/citygate/keys when not given (never from the config: see trust.ts). */
+  trustDir?: string;
 }
 
 function reloader(host: CommandHost, command: string) {
@@ -116,14 +124,19 @@ export function builtinCommands(host: CommandHost, commandsConfig: () => Command
     },
     update: async (args) => {
       const url = stringArg(args, 'url', 'update');
-      const sha256 = stringArg(args, 'sha256', 'update');
+      const sha256 = args.sha256 === undefined ? undefined : stringArg(args, 'sha256', 'update');
       const dataDir = host.dataDir();
       if (pendingRequest(dataDir)) throw new Error('update: an update is already waiting to be installed — wait for its update_result event');
       const { max_bytes: maxBytes, ca } = commandsConfig().update;
-      const f = await fetchBundle({ url, sha256, dir: updatesDir(dataDir), maxBytes, ...(ca ? { ca } : {}) }).catch((err: Error) => {
+      const check = (got: { sig: string | undefined; sha256: string; bytes: number }): void => {
+        const name = basename(new URL(url).pathname);
+        const v = checkSignature(got.sig, name, { trust: loadTrust(host.trustDir ?? DEFAULT_TRUST_DIR), arch: process.arch, runningVersion: host.version });
+        checkDigest(v, name, got.sha256, got.bytes);
+      };
+      const f = await fetchBundle({ url, dir: updatesDir(dataDir), maxBytes, check, ...(sha256 ? { sha256 } : {}), ...(ca ? { ca } : {}) }).catch((err: Error) => {
         throw new Error(`update: ${err.message}`);
       });
-      writeRequest(dataDir, { bundle: f.bundle, sha256: sha256.toLowerCase(), request_id: null, requested_at: Date.now() });
+      writeRequest(dataDir, { bundle: f.bundle, sha256: f.sha256, request_id: null, requested_at: Date.now() });
       return {
         accepted: true,
         bundle: basename(f.bundle),

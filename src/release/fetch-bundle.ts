@@ -7,32 +7,39 @@
  * - the file name must look like a bundle (`citygate-<version>-linux-<arch>.tar.gz`);
  * - at most `maxBytes`, counted while it streams (a wrong Content-Length cannot lie us
  *   into filling the disk the buffer needs);
- * - the SHA-256 from the command must match; the file is written as `.part` and renamed
- *   only then, with its `.sha256` beside it (what `citygate update` checks again).
+ * - its signature is fetched from the same URL with `.sig` appended (none: unsigned);
+ * - both are written as `.part`; `check` (the caller's signature and hash checks,
+ *   verify-bundle.ts) decides before they are renamed into place, and a refusal leaves
+ *   nothing behind. citygate-update.service verifies it all again, as root, on its own
+ *   copy: what is checked here only lets the command's reply say no at once.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { get, type RequestOptions } from 'node:https';
 import { basename, join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
+import { MAX_SIG_BYTES } from './signature.js';
 
 export const BUNDLE_NAME = /^citygate-[0-9A-Za-z.+_-]+-linux-(arm64|armv7|x64)\.tar\.gz$/;
 
 export interface FetchOptions {
   url: string;
-  /** Expected SHA-256, 64 hex digits. */
-  sha256: string;
+  /** Expected SHA-256, 64 hex digits, when the command gives one (the signature decides in any case). */
+  sha256?: string;
   /** Where the bundle lands (the data directory's `updates/`). */
   dir: string;
   maxBytes: number;
   /** PEM file of the CA that signs the download server, if not a system CA. */
   ca?: string;
   timeoutMs?: number;
+  /** Throws to refuse the download (nothing is kept): the signature file's text (undefined when the server has none), the bundle's digest and size. */
+  check(f: { sig: string | undefined; sha256: string; bytes: number }): void;
 }
 
 export interface Fetched {
   bundle: string;
   bytes: number;
+  sha256: string;
 }
 
 /** A bundle name from an https:// URL, or an error saying what is wrong with it. */
@@ -51,27 +58,40 @@ export function bundleNameOf(url: string): string {
 
 export async function fetchBundle(o: FetchOptions): Promise<Fetched> {
   const name = bundleNameOf(o.url);
-  const expected = o.sha256.toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(expected)) throw new Error('sha256 must be 64 hex digits (the bundle\'s .sha256)');
+  const expected = o.sha256?.toLowerCase();
+  if (expected !== undefined && !/^[0-9a-f]{64}$/.test(expected)) throw new Error('sha256 must be 64 hex digits (the bundle\'s .sha256)');
   mkdirSync(o.dir, { recursive: true, mode: 0o750 });
   const bundle = join(o.dir, name);
   const part = `${bundle}.part`;
+  const sigPart = `${bundle}.sig.part`;
   const opts: RequestOptions = { rejectUnauthorized: true, timeout: o.timeoutMs ?? 30_000 };
   if (o.ca) opts.ca = readFileSync(o.ca);
+  const sigUrl = new URL(o.url);
+  sigUrl.pathname += '.sig';
   try {
-    const { bytes, sum } = await download(o.url, opts, part, o.maxBytes);
-    if (sum !== expected) throw new Error(`checksum mismatch: expected ${expected}, got ${sum} — not the release the command names; nothing was installed`);
+    const got = await download(o.url, opts, part, o.maxBytes, false);
+    const { bytes, sum } = got!;
+    if (expected !== undefined && sum !== expected) throw new Error(`checksum mismatch: expected ${expected}, got ${sum} — not the release the command names; nothing was installed`);
+    const sig = (await download(sigUrl.href, opts, sigPart, MAX_SIG_BYTES, true)) ? readFileSync(sigPart, 'utf8') : undefined;
+    o.check({ sig, sha256: sum, bytes });
+    renameSync(sigPart, `${bundle}.sig`);
     renameSync(part, bundle);
-    writeFileSync(`${bundle}.sha256`, `${sum}  ${name}\n`);
-    return { bundle, bytes };
+    return { bundle, bytes, sha256: sum };
   } finally {
     rmSync(part, { force: true });
+    rmSync(sigPart, { force: true });
   }
 }
 
-function download(url: string, opts: RequestOptions, file: string, maxBytes: number): Promise<{ bytes: number; sum: string }> {
+/** Downloads `url` into `file`; undefined for a 404 when `absentOk`. */
+function download(url: string, opts: RequestOptions, file: string, maxBytes: number, absentOk: boolean): Promise<{ bytes: number; sum: string } | undefined> {
   return new Promise((resolve, reject) => {
     const req = get(url, opts, (res: IncomingMessage) => {
+      if (absentOk && res.statusCode === 404) {
+        res.resume();
+        resolve(undefined);
+        return;
+      }
       if (res.statusCode !== 200) {
         res.resume();
         reject(new Error(`download failed: HTTP ${res.statusCode ?? '?'} from ${new URL(url).host}`));
@@ -80,7 +100,7 @@ function download(url: string, opts: RequestOptions, file: string, maxBytes: num
       const declared = Number(res.headers['content-length']);
       if (Number.isFinite(declared) && declared > maxBytes) {
         res.destroy();
-        reject(new Error(`the bundle is ${declared} bytes, over commands.update.max_bytes (${maxBytes})`));
+        reject(new Error(`${basename(new URL(url).pathname)} is ${declared} bytes, over ${absentOk ? 'the size of a signature file' : `commands.update.max_bytes (${maxBytes})`}`));
         return;
       }
       const hash = createHash('sha256');
@@ -93,7 +113,7 @@ function download(url: string, opts: RequestOptions, file: string, maxBytes: num
       };
       res.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
-        if (bytes > maxBytes) return fail(new Error(`the download passed commands.update.max_bytes (${maxBytes}); stopped`));
+        if (bytes > maxBytes) return fail(new Error(`the download passed ${absentOk ? 'the size of a signature file' : `commands.update.max_bytes (${maxBytes})`}; stopped`));
         hash.update(chunk);
       });
       res.on('error', fail);

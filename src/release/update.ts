@@ -1,22 +1,31 @@
 /**
  * `citygate update BUNDLE`: install a release without risking the gateway.
  *
- *   1. verify the bundle against its .sha256 (nothing is touched before this);
- *   2. unpack it into releases/<id>; check its architecture and buffer format
- *      (buffer-format.ts: refused if a rollback could not read the buffer);
+ *   1. verify it (verify-bundle.ts): its `.sig` signed by a trusted key, the bytes the
+ *      signed manifest pins, this architecture, not older than the running release;
+ *      the buffer format (buffer-format.ts: refused if a rollback could not read the
+ *      buffer). Nothing is unpacked before this, and what is unpacked is the verified
+ *      copy;
+ *   2. unpack that copy into releases/<id>; trust the manifest's next_keys (rotation)
+ *      when the release is newer than the running one;
  *   3. note which devices are up, point `previous` at the running release and
  *      `current` at the new one, restart the service;
  *   4. health gate (health-gate.ts) within the grace period; if it fails, point
  *      `current` back at the previous release, restart it, and report failure.
  * Config, secrets and the buffer are never touched. Exit codes: 0 updated, 1 refused
- * (bad bundle, wrong arch, buffer format), 2 rolled back (or rollback failed).
+ * (unsigned, untrusted, altered, older, wrong arch, buffer format), 2 rolled back (or
+ * rollback failed).
  */
+import { mkdirSync, rmSync } from 'node:fs';
 import type { HealthPayload } from '../uplink/topics.js';
 import { UserError } from '../core/errors.js';
-import { verifyBundle } from './checksum.js';
+import { stageVerified } from './verify-bundle.js';
+import { installKeys, loadTrust } from './trust.js';
+import { publicKeyFrom } from './signature.js';
 import { BUFFER_FORMAT, formatProblem, readBufferFormat } from './buffer-format.js';
 import { devicesUp, healthGate, type HealthSource } from './health-gate.js';
 import type { ReleaseLayout } from './layout.js';
+import type { Manifest } from './manifest.js';
 import type { ServiceControl } from './service.js';
 
 export interface UpdateOptions {
@@ -29,6 +38,10 @@ export interface UpdateOptions {
   pollMs?: number;
   /** The architecture this gateway runs (process.arch). */
   arch?: string;
+  /** The trusted keys' directory (trust.ts; /etc/citygate/keys on a gateway). */
+  trustDir: string;
+  /** Install a release older than the running one: a flag given on the gateway only. */
+  allowDowngrade?: boolean;
   say(line: string): void;
 }
 
@@ -40,16 +53,37 @@ export interface UpdateResult {
 }
 
 export async function update(o: UpdateOptions): Promise<UpdateResult> {
-  const sum = await verifyBundle(o.bundle);
-  o.say(`checksum ok (sha256 ${sum.slice(0, 16)}…)`);
   const from = o.layout.linked('current');
-  const fromFormat = from ? o.layout.manifest(from).buffer_format : BUFFER_FORMAT;
-  const m = await o.layout.unpack(o.bundle);
-  o.say(`unpacked ${m.id} (citygate ${m.version}, node ${m.node}, ${m.arch})`);
+  const fromManifest = from ? o.layout.manifest(from) : undefined;
+  const fromFormat = fromManifest?.buffer_format ?? BUFFER_FORMAT;
   const arch = o.arch ?? process.arch;
-  if (m.arch !== arch) throw new UserError(`${o.bundle} is built for ${m.arch}; this gateway is ${arch}: use the linux-${arch === 'arm' ? 'armv7' : arch} bundle`);
-  const fp = formatProblem(readBufferFormat(o.dataDir), fromFormat, m.buffer_format);
-  if (fp) throw new UserError(`update refused: ${fp}`);
+  const trust = loadTrust(o.trustDir);
+  mkdirSync(o.layout.releases, { recursive: true });
+  const staged = await stageVerified(o.bundle, o.layout.releases, {
+    trust,
+    arch,
+    ...(fromManifest ? { runningVersion: fromManifest.version } : {}),
+    ...(o.allowDowngrade ? { allowDowngrade: true } : {}),
+  });
+  let m: Manifest;
+  try {
+    const s = staged.manifest;
+    o.say(`signature ok: ${s.version} (${s.id}) signed by key ${staged.keyId}, sha256 ${s.sha256.slice(0, 16)}…`);
+    const fp = formatProblem(readBufferFormat(o.dataDir), fromFormat, s.buffer_format);
+    if (fp) throw new UserError(`update refused: ${fp}`);
+    m = await o.layout.unpack(staged.file);
+    if (m.id !== s.id || m.version !== s.version || m.arch !== s.arch || m.buffer_format !== s.buffer_format) {
+      rmSync(o.layout.dir(m.id), { recursive: true, force: true });
+      throw new UserError(`update refused: the bundle's release.json (${m.id}) is not the release its signed manifest names (${s.id})`);
+    }
+    o.say(`unpacked ${m.id} (citygate ${m.version}, node ${m.node}, ${m.arch})`);
+    if (staged.forward && s.next_keys.length) {
+      const added = installKeys(o.trustDir, s.next_keys.map((k, i) => publicKeyFrom(k, `next_keys[${i}]`)));
+      if (added.length) o.say(`trusting the next release key(s) it names: ${added.join(', ')} (in ${o.trustDir})`);
+    }
+  } finally {
+    staged.remove();
+  }
 
   const before: HealthPayload | undefined = (await o.service.isActive()) ? await o.health() : undefined;
   const up = devicesUp(before);

@@ -1,12 +1,14 @@
 /**
  * First-boot provisioning (deploy/firstboot.sh) in a fake root: a boot partition
  * folder as a technician fills it on a laptop (gateway.yaml, env, secrets.yaml, a CA
- * and a client key, a release bundle with its .sha256), the script run with ROOT=
+ * and a client key, the release signing public key in keys/, a release bundle with its
+ * .sig), the script run with ROOT=
  * pointing at the fake root. Then: the bundle is installed under opt/citygate with a
  * current link, config and secrets sit in etc/citygate with the right owners and
  * modes, no secret is left on the boot partition, the units are enabled, and
  * REPORT.txt says OK; a broken gateway.yaml next time is reported with file:line:col,
- * and its secrets are still taken off the card.
+ * and its secrets are still taken off the card; a bundle no trusted key signed is
+ * not installed.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -14,7 +16,9 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/gateway-config.js';
-import { hostBundle } from './host-bundle.js';
+import { hostBundle, trustKeysIn } from './host-bundle.js';
+import { generateKeys } from '../../src/release/signature.js';
+import { createPrivateKey } from 'node:crypto';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const work = tempDir('cg-firstboot-');
@@ -33,8 +37,8 @@ beforeAll(async () => {
   for (const f of ['passwd', 'group', 'shadow', 'gshadow', 'login.defs']) if (existsSync(`/etc/${f}`)) copyFileSync(`/etc/${f}`, join(root, 'etc', f));
   writeFileSync(join(root, 'boot/firmware/cmdline.txt'), 'console=tty1 root=PARTUUID=1234-02 rootwait systemd.run=/boot/firmware/citygate/firstboot.sh systemd.run_success_action=reboot systemd.unit=kernel-command-line.target\n');
   const tgz = await hostBundle(work, '0.1.0');
-  renameSync(tgz, join(boot, basename(tgz)));
-  renameSync(`${tgz}.sha256`, join(boot, `${basename(tgz)}.sha256`));
+  for (const ext of ['', '.sha256', '.sig']) renameSync(`${tgz}${ext}`, join(boot, `${basename(tgz)}${ext}`));
+  trustKeysIn(join(boot, 'keys'));
   writeFileSync(join(boot, 'gateway.yaml'), [
     'gateway: { id: pole-0042, data_dir: /var/lib/citygate }',
     'uplink: { url: "mqtts://broker.example:8883", username: pole-0042, password: "${MQTT_PASSWORD}", tls: { ca: /etc/citygate/ca.pem, key: /etc/citygate/client.key, cert: /etc/citygate/client.pem } }',
@@ -62,7 +66,12 @@ describe('first boot from the boot partition', () => {
     expect(mode(join(etc, 'client.key'))).toBe('640');
     expect(mode(join(etc, 'ca.pem'))).toBe('644');
     expect(mode(join(etc, 'gateway.yaml'))).toBe('640');
-    expect(readdirSync(boot).sort()).toEqual(['REPORT.txt', 'ca.pem', 'client.pem', 'gateway.yaml.applied']);
+    expect(readdirSync(boot).sort()).toEqual(['REPORT.txt', 'ca.pem', 'client.pem', 'gateway.yaml.applied', 'keys']);
+    expect(report).toMatch(/signed by key [0-9a-f]{16}/);
+    const key = join(root, 'etc/citygate/keys/release-test.pub');
+    expect(mode(key)).toBe('644');
+    expect(mode(join(root, 'etc/citygate/keys'))).toBe('755');
+    expect(statSync(key).uid).toBe(0);
     expect(report).not.toContain('s3cret');
     expect(existsSync(join(root, 'etc/systemd/system/citygate.service'))).toBe(true);
     // enabled: the link `systemctl enable` makes (absolute, as on the gateway)
@@ -83,5 +92,25 @@ describe('first boot from the boot partition', () => {
     expect(existsSync(join(boot, 'env'))).toBe(false);
     expect(existsSync(join(boot, 'gateway.yaml'))).toBe(true);
     expect(readFileSync(join(root, 'etc/citygate/gateway.yaml'), 'utf8')).toBe(before);
+  });
+
+  it('does not install a bundle that no trusted key signed, nor one altered after signing', async () => {
+    writeFileSync(join(boot, 'env'), 'MQTT_PASSWORD=third\n');
+    const stranger = createPrivateKey(generateKeys().privatePem);
+    const tgz = await hostBundle(work, '0.2.0', { signers: [stranger] });
+    for (const ext of ['', '.sig']) renameSync(`${tgz}${ext}`, join(boot, `${basename(tgz)}${ext}`));
+    const r = firstboot();
+    const report = readFileSync(join(boot, 'REPORT.txt'), 'utf8');
+    expect(r.status).toBe(1);
+    expect(report).toContain('FAILED: not signed by a trusted key');
+    expect(readlinkSync(join(root, 'opt/citygate/current'))).toBe(`releases/0.1.0-${process.arch}-test`);
+    expect(existsSync(join(boot, 'env'))).toBe(false); // secrets still taken off the card
+
+    const good = await hostBundle(work, '0.2.0');
+    writeFileSync(join(boot, basename(good)), Buffer.concat([readFileSync(good), Buffer.from('tampered')]));
+    renameSync(`${good}.sig`, join(boot, `${basename(good)}.sig`));
+    firstboot();
+    expect(readFileSync(join(boot, 'REPORT.txt'), 'utf8')).toContain('FAILED: hash mismatch');
+    expect(readlinkSync(join(root, 'opt/citygate/current'))).toBe(`releases/0.1.0-${process.arch}-test`);
   });
 });

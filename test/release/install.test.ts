@@ -1,7 +1,8 @@
 /**
  * The installers in a fake root (ROOT=): deploy/install.sh --dry-run changes nothing;
  * a bundle's install.sh is idempotent — a second run keeps the release, the links
- * and the config a technician has edited since.
+ * and the config a technician has edited since; --keys installs the release signing
+ * keys root-owned (0755 directory, 0644 keys), and without any the installer warns.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/gateway-config.js';
-import { hostBundle } from './host-bundle.js';
+import { hostBundle, trustKeysIn } from './host-bundle.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -69,5 +70,24 @@ describe("a bundle's install.sh", () => {
     expect(existsSync(join(root, 'opt/citygate/previous'))).toBe(false);
     expect(readFileSync(conf, 'utf8')).toMatch(/# edited on site\n$/);
     expect(readdirSync(join(root, 'opt/citygate/releases'))).toEqual([id]);
+    expect(first.stdout).toContain('WARNING: no update signing key in /etc/citygate/keys');
+  });
+
+  it('--keys DIR installs the release signing public keys, root-owned; a file that is not one is refused', () => {
+    const root = fakeRoot();
+    const keys = trustKeysIn(tempDir('cg-keys-'));
+    const r = spawnSync(installer, ['--keys', keys], { encoding: 'utf8', env: { ...process.env, ROOT: root }, timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`trusting 1 update signing key(s) from ${keys}`);
+    expect(r.stdout).not.toContain('WARNING');
+    const dir = join(root, 'etc/citygate/keys');
+    expect((statSync(dir).mode & 0o777).toString(8)).toBe('755');
+    expect((statSync(join(dir, 'release-test.pub')).mode & 0o777).toString(8)).toBe('644');
+    expect(statSync(join(dir, 'release-test.pub')).uid).toBe(0);
+    writeFileSync(join(keys, 'oops.pub'), '-----BEGIN PRIVATE KEY-----\n');
+    const bad = spawnSync(installer, ['--keys', keys], { encoding: 'utf8', env: { ...process.env, ROOT: root }, timeout: 120_000 });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('oops.pub: not a PEM public key');
+    expect(spawnSync(installer, ['--keys', '/nope'], { encoding: 'utf8', env: { ...process.env, ROOT: root } }).stderr).toContain('/nope: no such directory');
   });
 });

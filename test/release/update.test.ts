@@ -4,8 +4,9 @@
  * command throws at start), a gateway run by a stand-in for systemd (restarts the
  * service on `current`, and again whenever it exits, like Restart=always), a real
  * Mosquitto. The good update switches and stays; the broken one is rolled back to
- * the release before it; a damaged bundle and a buffer-format bump are refused
- * before anything changes.
+ * the release before it; an unsigned bundle, one signed by an unknown key, a damaged
+ * one, an older version and a buffer-format bump are refused before anything changes.
+ * Bundles are signed by a key generated for the run (host-bundle.ts).
  */
 import { BUFFER_FORMAT } from '../../src/buffer/sqlite-schema.js';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -21,12 +22,15 @@ import { update } from '../../src/release/update.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/net.js';
 import { tempDir } from '../helpers/gateway-config.js';
-import { hostBundle, type HostBundleOptions } from './host-bundle.js';
+import { hostBundle, trustKeysIn, type HostBundleOptions } from './host-bundle.js';
+import { generateKeys } from '../../src/release/signature.js';
+import { createPrivateKey } from 'node:crypto';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const work = tempDir('cg-update-');
 const prefix = join(work, 'opt');
 const layout = new ReleaseLayout(prefix);
+const keys = trustKeysIn(join(work, 'keys'));
 
 const bundle = (version: string, opts?: HostBundleOptions) => hostBundle(work, version, opts);
 
@@ -75,7 +79,7 @@ let service: ChildService;
 let config: string;
 let health: ReturnType<typeof httpHealth>;
 const lines: string[] = [];
-const base = () => ({ layout, service, health, dataDir: join(work, 'data'), graceMs: 20_000, pollMs: 300, say: (l: string) => lines.push(l) });
+const base = () => ({ layout, service, health, dataDir: join(work, 'data'), graceMs: 20_000, pollMs: 300, trustDir: keys, say: (l: string) => lines.push(l) });
 
 beforeAll(async () => {
   execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'ignore' });
@@ -124,11 +128,15 @@ describe('citygate update', () => {
     expect(h!.buffer.next_seq).toBeGreaterThan(before); // the same buffer, still counting
   });
 
-  it('refuses a damaged bundle before touching anything', async () => {
-    const tgz = await bundle('0.4.0');
-    writeFileSync(`${tgz}.sha256`, `${'0'.repeat(64)}  ${tgz.split('/').pop()}\n`);
+  it('refuses unsigned, unknown-key, damaged and older bundles before touching anything', async () => {
     const releases = readdirSync(layout.releases).sort();
-    await expect(update({ ...base(), bundle: tgz })).rejects.toThrow(/checksum mismatch/);
+    await expect(update({ ...base(), bundle: await bundle('0.4.0', { signers: [] }) })).rejects.toThrow(/update refused: .* is unsigned/);
+    const stranger = createPrivateKey(generateKeys().privatePem);
+    await expect(update({ ...base(), bundle: await bundle('0.4.0', { signers: [stranger] }) })).rejects.toThrow(/which this gateway does not trust/);
+    const tgz = await bundle('0.4.0');
+    appendFileSync(tgz, 'garbage after the archive');
+    await expect(update({ ...base(), bundle: tgz })).rejects.toThrow(/hash mismatch/);
+    await expect(update({ ...base(), bundle: await bundle('0.0.9') })).rejects.toThrow(/older than the running 0\.2\.0/);
     expect(readdirSync(layout.releases).sort()).toEqual(releases);
     expect(layout.linked('current')).toBe(`0.2.0-${process.arch}-test`);
   });
@@ -138,11 +146,21 @@ describe('citygate update', () => {
     expect(layout.linked('current')).toBe(`0.2.0-${process.arch}-test`);
   });
 
-  it('the command says what is wrong with exit 1 for a bundle without its checksum', () => {
+  it('the command says what is wrong in one line, exit 1, for a bundle without its signature', () => {
     const tgz = join(work, 'citygate-x.tar.gz');
     writeFileSync(tgz, 'not a bundle');
-    const r = spawnSync(process.execPath, [join(REPO, 'bin/citygate.js'), 'update', tgz, '--config', config, '--prefix', prefix], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [join(REPO, 'bin/citygate.js'), 'update', tgz, '--config', config, '--prefix', prefix, '--keys', keys], { encoding: 'utf8', timeout: 30_000 });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('citygate-x.tar.gz.sha256 is missing');
+    expect(r.stderr.trim()).toMatch(/^citygate: update refused: citygate-x\.tar\.gz is unsigned \(no citygate-x\.tar\.gz\.sig beside it\)[^\n]*$/);
+  });
+
+  it('citygate update --allow-downgrade, given on the gateway, goes back to an older release', async () => {
+    const older = await bundle('0.1.5');
+    const r = spawnSync(process.execPath, [join(REPO, 'bin/citygate.js'), 'update', older, '--config', config, '--prefix', prefix, '--keys', keys, '--grace', '1'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('older than the running 0.2.0');
+    const ok = await update({ ...base(), bundle: older, allowDowngrade: true });
+    expect(ok.outcome, `${lines.join('\n')}\n${service.log}`).toBe('updated');
+    expect(layout.linked('current')).toBe(`0.1.5-${process.arch}-test`);
   });
 });

@@ -84,6 +84,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'install a release bundle; roll back if it is not healthy in time',
     load: async () => (await import('./update.js')).registerUpdate,
   },
+  {
+    name: 'keys',
+    term: 'keys',
+    summary: 'release signing keys: generate a pair, sign a bundle, verify one, list the trusted keys',
+    load: async () => (await import('./keys.js')).registerKeys,
+  },
 ];
 
 export function findCommand(name: string): CommandEntry | undefined {
