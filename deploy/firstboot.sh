@@ -8,7 +8,8 @@
 #   env                                 MQTT_PASSWORD=... (secrets as environment)
 #   secrets.yaml                        for `!secret name` in gateway.yaml
 #   *.pem *.crt *.key                   TLS CA, client certificate and key
-#   citygate-*-linux-<arch>.tar.gz      optional: a release bundle, with its .sha256
+#   keys/*.pub                          the release signing public key(s): trusted from now on
+#   citygate-*-linux-<arch>.tar.gz      optional: a release bundle, with its .sig
 #
 # Two ways it runs:
 # - an image with citygate already installed: citygate-firstboot.service runs
@@ -18,7 +19,9 @@
 #   systemd.run_success_action=reboot systemd.unit=kernel-command-line.target
 #   It removes that from cmdline.txt once run, and the gateway reboots into service.
 #
-# This installs the bundle if there is one, moves config, secrets and certificates to
+# This installs the card's keys/*.pub into /etc/citygate/keys (whoever writes the card
+# is trusted: they hold the gateway), installs the bundle if there is one and a trusted
+# key signed it (checked with openssl on a root-only copy, which is then unpacked), moves config, secrets and certificates to
 # /etc/citygate with the right owners and modes, removes every secret from the FAT
 # partition (whatever else happens), validates the config and enables + starts the
 # service. REPORT.txt in the same folder says what happened, readable on a laptop.
@@ -53,22 +56,58 @@ log "citygate first boot — $(date -u '+%Y-%m-%d %H:%M:%S UTC') (the clock may 
 log "host $(hostname 2>/dev/null || echo ?) · boot folder $BOOT_DIR"
 log ""
 
-# 1. the bundle, if one came with the card
+# 0. the release signing keys, if the card brings any (public keys: they stay on the card)
+KEYS="$ROOT/etc/citygate/keys"
+[ -d "$ROOT/etc/citygate" ] || install -d -m 0750 -o 0 -g 0 "$ROOT/etc/citygate"
+install -d -m 0755 -o 0 -g 0 "$KEYS"
+for k in "$BOOT_DIR"/keys/*.pub; do
+  [ -f "$k" ] || continue
+  if grep -q 'BEGIN PUBLIC KEY' "$k"; then install -m 0644 -o 0 -g 0 "$k" "$KEYS/$(basename "$k")" && log "key: trusting keys/$(basename "$k")"
+  else log "key: keys/$(basename "$k") is not a PEM public key: ignored"; fi
+done
+
+# Checks a signature file (src/release/signature.ts: a header, `signature ed25519 <key id>
+# <base64>` lines, the signed manifest as one JSON line) against the trusted keys, and
+# the bundle copy against the SHA-256 the manifest pins. Prints the reason it refuses.
+verify_signed() { # bundle-copy sig-file
+  local b="$1" sig="$2" work id s k want ok="" known=""
+  [ -f "$sig" ] || { echo "unsigned: $(basename "$sig") is missing"; return 1; }
+  command -v openssl >/dev/null || { echo "openssl is missing: cannot check the signature"; return 1; }
+  work=$(mktemp -d "$ROOT/var/tmp/citygate-verify.XXXXXX")
+  grep -m1 '^{' "$sig" | tr -d '\n' >"$work/payload"
+  while read -r _ _ id s; do
+    for k in "$KEYS"/*.pub; do
+      [ -f "$k" ] && [ "$(openssl pkey -pubin -in "$k" -outform DER 2>/dev/null | sha256sum | cut -c1-16)" = "$id" ] || continue
+      known=1
+      echo "$s" | base64 -d >"$work/sig" 2>/dev/null &&
+        openssl pkeyutl -verify -pubin -inkey "$k" -rawin -in "$work/payload" -sigfile "$work/sig" >/dev/null 2>&1 && ok="$id"
+    done
+  done < <(grep '^signature ed25519 ' "$sig")
+  want=$(sed -n 's/.*"sha256":"\([0-9a-f]\{64\}\)".*/\1/p' "$work/payload")
+  rm -rf "$work"
+  [ -n "$ok" ] || { [ -n "$known" ] && echo "bad signature" || echo "not signed by a trusted key (put the release public key in citygate/keys/ on the card)"; return 1; }
+  [ "$(sha256sum "$b" | cut -d' ' -f1)" = "$want" ] || { echo "hash mismatch: not the bundle its signature vouches for (a bad copy?)"; return 1; }
+  echo "signed by key $ok"
+}
+
+# 1. the bundle, if one came with the card: copied off the card first, checked, and that copy unpacked
 bundle=$(find "$BOOT_DIR" -maxdepth 1 -name 'citygate-*.tar.gz' | sort | tail -1)
 if [ -n "$bundle" ]; then
   log "bundle: $(basename "$bundle")"
-  if [ ! -f "$bundle.sha256" ]; then log "  FAILED: $(basename "$bundle").sha256 is missing"; bundle_failed=1
-  elif ! (cd "$BOOT_DIR" && sha256sum -c --status "$(basename "$bundle").sha256"); then log "  FAILED: checksum mismatch (a bad copy?)"; bundle_failed=1
+  tmp=$(mktemp -d "$ROOT/var/tmp/citygate-firstboot.XXXXXX")
+  cp "$bundle" "$tmp/bundle.tar.gz"
+  if ! why=$(verify_signed "$tmp/bundle.tar.gz" "$bundle.sig"); then log "  FAILED: $why; nothing installed"; bundle_failed=1
   else
-    tmp=$(mktemp -d "$ROOT/var/tmp/citygate-firstboot.XXXXXX")
-    if tar -C "$tmp" --no-same-owner -xzf "$bundle" && out=$(ROOT="$ROOT" "$tmp"/citygate-*/install.sh 2>&1); then
+    log "  $why"
+    mkdir "$tmp/x"
+    if tar -C "$tmp/x" --no-same-owner -xzf "$tmp/bundle.tar.gz" && out=$(ROOT="$ROOT" "$tmp"/x/citygate-*/install.sh 2>&1); then
       log "  installed: $(echo "$out" | sed -n 's/^citygate: current release: //p')"
-      rm -f "$bundle" "$bundle.sha256"
+      rm -f "$bundle" "$bundle.sig" "$bundle.sha256"
     else
       log "  FAILED to install:"; log "$(echo "${out:-tar failed}" | sed 's/^/    /')"; bundle_failed=1
     fi
-    rm -rf "$tmp"
   fi
+  rm -rf "$tmp"
 fi
 if [ ! -e "$PREFIX/current/bin/citygate.js" ]; then
   log "FAILED: citygate is not installed and no usable bundle is on the card"

@@ -3,18 +3,19 @@
 # system Node.js needed (the bundle carries its own runtime). As root:
 #
 #   tar xzf citygate-<version>-linux-arm64.tar.gz
-#   sudo ./citygate-<id>/install.sh [--dry-run] [path/to/gateway.yaml]
+#   sudo ./citygate-<id>/install.sh [--dry-run] [--keys DIR] [path/to/gateway.yaml]
 #
 # Copies the release to /opt/citygate/releases/<id> (kept if already there), points
 # /opt/citygate/current at it, installs the unit, udev rules and /usr/local/bin/citygate.
-# Config, secrets and buffer are kept. Later updates: `citygate update BUNDLE`.
+# Config, secrets and buffer are kept. Later updates: `citygate update BUNDLE`, signed
+# by a key in /etc/citygate/keys: --keys DIR installs those public keys (*.pub).
 set -euo pipefail
 
 SRC="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 # shellcheck source=deploy/lib/common.sh
 . "$SRC/deploy/lib/common.sh"
 
-parse_install_args "$0" 11 "$@"
+parse_install_args "$0" 12 "$@"
 [ -f "$SRC/release.json" ] || die "$SRC is not an unpacked release bundle (no release.json): from a checkout use deploy/install.sh"
 
 field() { sed -n "s/.*\"$1\":\"\\{0,1\\}\\([^\",}]*\\).*/\\1/p" "$SRC/release.json"; }
@@ -42,4 +43,5 @@ fi
 switch_release "$ID"
 ensure_config "$GIVEN" "$PREFIX/releases/$ID/deploy/gateway.example.yaml"
 install_system_files "$PREFIX/releases/$ID"
+install_keys "$KEYS_FROM"
 say "installed $ID"

@@ -3,12 +3,13 @@
 # Pi OS), as root. Needs Node.js 20.19+, 22 or 24 and the npm registry (it runs
 # `npm ci` and builds). Without a network, use a release bundle instead (deploy/README.md).
 #
-#   sudo ./deploy/install.sh [--dry-run] [path/to/gateway.yaml]
+#   sudo ./deploy/install.sh [--dry-run] [--keys DIR] [path/to/gateway.yaml]
 #
 # Builds the checkout into a new release directory /opt/citygate/releases/<id> (the
 # id is the version and a hash of the sources: running it again on the same checkout
 # reuses that release), points /opt/citygate/current at it, and installs the unit,
 # the udev rules and /usr/local/bin/citygate. Config, secrets and buffer are kept.
+# --keys DIR installs the release signing public keys (*.pub) updates must be signed by.
 # --dry-run prints every change and makes none.
 set -euo pipefail
 
@@ -16,7 +17,7 @@ SRC="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=deploy/lib/common.sh
 . "$SRC/deploy/lib/common.sh"
 
-parse_install_args "$0" 14 "$@"
+parse_install_args "$0" 15 "$@"
 NODE="$(command -v node)" || die "Node.js is needed (20.19+, 22 or 24), or install a release bundle, which carries its own"
 check_node_version "$NODE"
 
@@ -54,5 +55,6 @@ fi
 switch_release "$ID"
 ensure_config "$GIVEN" "$REL/deploy/gateway.example.yaml"
 install_system_files "$REL"
+install_keys "$KEYS_FROM"
 say "check it:  sudo -u citygate citygate doctor --config /etc/citygate/gateway.yaml"
 say "start it:  sudo systemctl restart citygate && journalctl -u citygate -f"

