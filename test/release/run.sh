@@ -30,8 +30,9 @@ step() { echo "== [$(($(date +%s) - t0))s] $*"; }
 if [ -n "${BUNDLE:-}" ]; then
   step "bundle: $BUNDLE"
 else
-  step "building the linux-arm64 bundle"
-  bash "$REPO/deploy/release/build.sh" arm64 "$SCRATCH/out"
+  step "building the linux-arm64 bundle (signed with a key made for this run)"
+  node "$REPO/bin/citygate.js" keys generate run-key --out "$SCRATCH/keys" >/dev/null
+  bash "$REPO/deploy/release/build.sh" arm64 "$SCRATCH/out" --key "$SCRATCH/keys/run-key.key"
   BUNDLE=$(ls "$SCRATCH"/out/citygate-*-linux-arm64.tar.gz)
 fi
 (cd "$(dirname "$BUNDLE")" && sha256sum -c "$(basename "$BUNDLE").sha256")
