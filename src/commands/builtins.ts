@@ -134,7 +134,7 @@ export function builtinCommands(host: CommandHost, commandsConfig: () => Command
         checkDigest(v, name, got.sha256, got.bytes);
       };
       const f = await fetchBundle({ url, dir: updatesDir(dataDir), maxBytes, check, ...(sha256 ? { sha256 } : {}), ...(ca ? { ca } : {}) }).catch((err: Error) => {
-        throw new Error(`update: ${err.message}`);
+        throw new Error(err.message.startsWith('update refused:') ? err.message : `update: ${err.message}`);
       });
       writeRequest(dataDir, { bundle: f.bundle, sha256: f.sha256, request_id: null, requested_at: Date.now() });
       return {

@@ -94,7 +94,7 @@ function download(url: string, opts: RequestOptions, file: string, maxBytes: num
       }
       if (res.statusCode !== 200) {
         res.resume();
-        reject(new Error(`download failed: HTTP ${res.statusCode ?? '?'} from ${new URL(url).host}`));
+        reject(new Error(`download failed: HTTP ${res.statusCode ?? '?'} from ${new URL(url).host} (${basename(new URL(url).pathname)})`));
         return;
       }
       const declared = Number(res.headers['content-length']);

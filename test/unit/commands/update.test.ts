@@ -119,7 +119,7 @@ describe('the update command', () => {
       return err.message;
     };
     // The attack this closes: any bytes, with their own hash in the message, and no signature.
-    expect(await reason('/unsigned', { sha256: sha })).toBe(`update: update refused: ${BUNDLE} is unsigned (no ${BUNDLE}.sig beside it): gateways install only signed releases`);
+    expect(await reason('/unsigned', { sha256: sha })).toBe(`update refused: ${BUNDLE} is unsigned (no ${BUNDLE}.sig beside it): gateways install only signed releases`);
     expect(await reason('/unknown')).toContain(`signed by key ${stranger.id}, which this gateway does not trust (trusted: ${trusted.id})`);
     expect(await reason('/badsig')).toContain(`bad signature by key ${trusted.id}`);
     expect(await reason('/mismatch')).toMatch(/hash mismatch/);
