@@ -39,6 +39,7 @@ export function registerKeys(program: Command): void {
     .option('--out <dir>', 'where to write them', '.')
     .action((name: string, opts: { out: string }) => {
       if (!/^[\w.-]+$/.test(name)) throw new UserError(`"${name}": use letters, digits, dot, dash and underscore`);
+      if (inside(resolve(opts.out), HOME)) throw new UserError(`${resolve(opts.out)} is inside ${HOME}: a private key never goes into the repository or a release (use a directory of its own, e.g. ~/citygate-keys)`);
       mkdirSync(opts.out, { recursive: true, mode: 0o700 });
       const dir = realpathSync(resolve(opts.out));
       if (inside(dir, HOME)) throw new UserError(`${dir} is inside ${HOME}: a private key never goes into the repository or a release (use a directory of its own, e.g. ~/citygate-keys)`);
