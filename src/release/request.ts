@@ -13,6 +13,7 @@
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { UserError } from '../core/errors.js';
 
 export interface UpdateRequest {
   bundle: string;
@@ -59,8 +60,14 @@ export function takeRequest(file: string): UpdateRequest | undefined {
     return undefined;
   }
   rmSync(file, { force: true });
-  const r = JSON.parse(text) as Partial<UpdateRequest>;
-  if (typeof r.bundle !== 'string') throw new Error(`${file}: no bundle named`);
+  // Written by the unprivileged gateway: read by root as untrusted input, refused in one line.
+  let r: Partial<UpdateRequest>;
+  try {
+    r = JSON.parse(text) as Partial<UpdateRequest>;
+  } catch {
+    throw new UserError(`update refused: ${file} is not JSON`);
+  }
+  if (typeof r?.bundle !== 'string') throw new UserError(`update refused: ${file} names no bundle`);
   return { bundle: r.bundle, sha256: String(r.sha256 ?? ''), request_id: r.request_id ?? null, requested_at: Number(r.requested_at ?? 0) };
 }
 

@@ -49,6 +49,15 @@ describe('citygate update --request', () => {
     expect(existsSync(requestFile(s.dataDir))).toBe(false);
   }, 60_000);
 
+  it('refuses a request that is not JSON in one line, and takes it away', () => {
+    const s = setup();
+    writeFileSync(requestFile(s.dataDir), '{not json');
+    const r = s.run();
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe(`citygate: update refused: ${requestFile(s.dataDir)} is not JSON`);
+    expect(existsSync(requestFile(s.dataDir))).toBe(false);
+  }, 60_000);
+
   it('refuses an unsigned bundle in one line, records it for update_result, removes the download', async () => {
     const s = setup();
     const tgz = await tinyBundle(updatesDir(s.dataDir), { version: '1.1.0' });
