@@ -9,7 +9,7 @@
  * verify-bundle.ts. Kept in `<bundle>.sig` (signature.ts).
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { promisify } from 'node:util';
 import type { KeyObject } from 'node:crypto';
@@ -92,9 +92,3 @@ export async function signBundle(bundle: string, keys: KeyObject[], nextKeys: Ke
   return file;
 }
 
-/** Reads a signature file's text (bounded). */
-export function readSigFile(file: string): string {
-  const st = statSync(file);
-  if (st.size > 64 * 1024) throw new UserError(`${file}: too big for a signature file`);
-  return readFileSync(file, 'utf8');
-}

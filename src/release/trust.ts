@@ -69,7 +69,7 @@ export function loadTrust(dir: string = DEFAULT_TRUST_DIR): TrustStore {
 /** Installs public keys (root-owned, 0644) not trusted yet; returns the ids added. */
 export function installKeys(dir: string, keys: KeyObject[]): string[] {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const have = existsSync(dir) ? loadTrust(dir).keys : new Map<string, TrustedKey>();
+  const have = loadTrust(dir).keys;
   const added: string[] = [];
   for (const key of keys) {
     const id = keyId(key);
