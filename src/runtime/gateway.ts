@@ -376,6 +376,7 @@ export class Gateway {
     if (abandoned > 0) this.log.error({ readings: abandoned }, `buffer: ${abandoned} readings the disk would not take are dropped on stop (announced as disk_full)`);
     this.cancelHealth?.();
     this.cancelExpire?.();
+    this.commands?.close();
     this.events.emit({ type: 'gateway_stopping', version: VERSION });
     await this.uplink.stop(this.opts.drainMs ?? 5000);
     await this.resources.closeAll();
