@@ -13,11 +13,12 @@
  *   may be lost. With `buffer.on_corrupt: refuse` the gateway refuses to start instead.
  */
 import type Database from 'better-sqlite3';
-import { accessSync, constants, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, renameSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describeError } from '../core/errors.js';
 import { isDiskFull } from './disk-guard.js';
 import { openBufferDb, TABLES } from './sqlite-schema.js';
+import { ensurePrivateDir } from './private-files.js';
 
 export interface OpenOptions {
   dataDir: string;
@@ -77,10 +78,15 @@ export function openDatabase(o: OpenOptions): Opened {
   }
 }
 
-/** Create data_dir if needed and check it can be written; a BufferOpenError says what to do. */
-export function prepareDataDir(dir: string): void {
+/**
+ * Create data_dir (0700) if needed, tighten it to 0700 if it is looser, and check it can
+ * be written; a BufferOpenError says what to do. Returns the looser mode it had, if any
+ * (the caller logs it).
+ */
+export function prepareDataDir(dir: string): number | undefined {
+  let loosened: number | undefined;
   try {
-    mkdirSync(dir, { recursive: true });
+    loosened = ensurePrivateDir(dir);
   } catch (err) {
     throw new BufferOpenError(`${dir}: cannot create gateway.data_dir (${(err as NodeJS.ErrnoException).code ?? describeError(err)}) — create it and give it to the service user (sudo install -d -o citygate -g citygate ${dir})`);
   }
@@ -91,6 +97,7 @@ export function prepareDataDir(dir: string): void {
     if (code === 'EROFS') throw new BufferOpenError(`${dir}: the file system is mounted read-only (EROFS) — nothing can be buffered; remount it read-write (a card that turned read-only is failing: replace it)`);
     throw new BufferOpenError(`${dir}: gateway.data_dir is not writable (${code}) — give it to the service user: sudo chown -R citygate:citygate ${dir}`);
   }
+  return loosened;
 }
 
 /** Why this database cannot be used as our buffer, or undefined if it can. */

@@ -53,7 +53,7 @@ export async function fetchBundle(o: FetchOptions): Promise<Fetched> {
   const name = bundleNameOf(o.url);
   const expected = o.sha256.toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(expected)) throw new Error('sha256 must be 64 hex digits (the bundle\'s .sha256)');
-  mkdirSync(o.dir, { recursive: true, mode: 0o750 });
+  mkdirSync(o.dir, { recursive: true, mode: 0o700 });
   const bundle = join(o.dir, name);
   const part = `${bundle}.part`;
   const opts: RequestOptions = { rejectUnauthorized: true, timeout: o.timeoutMs ?? 30_000 };
@@ -62,7 +62,7 @@ export async function fetchBundle(o: FetchOptions): Promise<Fetched> {
     const { bytes, sum } = await download(o.url, opts, part, o.maxBytes);
     if (sum !== expected) throw new Error(`checksum mismatch: expected ${expected}, got ${sum} — not the release the command names; nothing was installed`);
     renameSync(part, bundle);
-    writeFileSync(`${bundle}.sha256`, `${sum}  ${name}\n`);
+    writeFileSync(`${bundle}.sha256`, `${sum}  ${name}\n`, { mode: 0o600 });
     return { bundle, bytes };
   } finally {
     rmSync(part, { force: true });
@@ -84,7 +84,7 @@ function download(url: string, opts: RequestOptions, file: string, maxBytes: num
         return;
       }
       const hash = createHash('sha256');
-      const out = createWriteStream(file, { mode: 0o640 });
+      const out = createWriteStream(file, { mode: 0o600 });
       let bytes = 0;
       const fail = (err: Error): void => {
         res.destroy();

@@ -38,7 +38,7 @@ const resultFile = (dataDir: string): string => join(updatesDir(dataDir), 'resul
 
 function writeAtomic(file: string, value: unknown): void {
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o640 });
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, file);
 }
 

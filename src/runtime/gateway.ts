@@ -97,7 +97,8 @@ export class Gateway {
     this.startedAt = this.clock.now();
     this.startedMono = this.clock.mono();
     // One owner per data_dir: a second gateway would hand out the same seqs.
-    prepareDataDir(c.gateway.data_dir);
+    const loosened = prepareDataDir(c.gateway.data_dir);
+    if (loosened !== undefined) this.log.warn(`${c.gateway.data_dir} was readable by others (mode ${loosened.toString(8)}): tightened to 700 — the buffer holds every reading`);
     this.lock = new DirLock(c.gateway.data_dir);
     this.lock.acquire();
     try {
