@@ -5,13 +5,13 @@
  * looser data_dir is tightened with a log line. Update hand-over files are 0600 too.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmbeddedBroker } from '../../../src/demo/embedded-broker.js';
 import { ChildGateway } from '../../helpers/child-gateway.js';
 import { tempDir } from '../../helpers/gateway-config.js';
 import { SeqCollector } from '../../helpers/seq-collector.js';
-import { writeRequest } from '../../../src/release/request.js';
+import { takeOutcome, writeOutcome, writeRequest } from '../../../src/release/request.js';
 
 const cleanup: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
@@ -86,10 +86,20 @@ describe('data_dir permissions', () => {
     expect(Object.entries(files).filter(([, mode]) => mode !== '600')).toEqual([]);
   }, 90_000);
 
-  it('update requests are 0600', () => {
+  it('update requests and results are 0600; a result written by root belongs to the owner of updates/', () => {
     const dataDir = tempDir('cg-perm-');
-    mkdirSync(join(dataDir, 'updates'), { mode: 0o700 });
+    const updates = join(dataDir, 'updates');
+    mkdirSync(updates, { mode: 0o700 });
     writeRequest(dataDir, { bundle: '/x.tar.gz', sha256: 'ab', request_id: 'u-1', requested_at: 1 });
-    expect((statSync(join(dataDir, 'updates', 'request.json')).mode & 0o777).toString(8)).toBe('600');
+    expect((statSync(join(updates, 'request.json')).mode & 0o777).toString(8)).toBe('600');
+    // As root (citygate-update.service) with updates/ owned by the gateway's user (here
+    // nobody, 65534): result.json is handed to that user. Not root: it stays ours.
+    const root = process.getuid?.() === 0;
+    if (root) chownSync(updates, 65534, 65534);
+    writeOutcome(dataDir, { outcome: 'updated', request_id: 'u-1', bundle: '/x.tar.gz', detail: 'ok', finished_at: 2 });
+    const st = statSync(join(updates, 'result.json'));
+    expect((st.mode & 0o777).toString(8)).toBe('600');
+    expect(st.uid).toBe(root ? 65534 : process.getuid?.());
+    expect(takeOutcome(dataDir)).toMatchObject({ outcome: 'updated' });
   });
 });

@@ -54,6 +54,35 @@ describe('deploy/citygate.service', () => {
   });
 });
 
+/** The root helpers: sandboxed as far as their jobs allow (deploy/README.md has the figures). */
+const ROOT_HELPERS = [
+  { unit: 'citygate-update.service', max: 2.0, was: 9.0 },
+  { unit: 'citygate-firstboot.service', max: 1.5, was: 9.6 },
+];
+
+describe('the root helpers citygate-update.service and citygate-firstboot.service', () => {
+  for (const { unit, max, was } of ROOT_HELPERS) {
+    it(`${unit} has an exposure of at most ${max} (was ${was})`, () => {
+      const r = analyze(['security', '--offline=yes', '--no-pager', join(ROOT, 'deploy', unit)]);
+      const m = new RegExp(`Overall exposure level for ${unit.replace('.', '\\.')}: ([\\d.]+)`).exec(r.stdout);
+      expect(m, `no exposure figure in: ${r.stdout.slice(-500)} ${r.stderr}`).not.toBeNull();
+      expect(Number(m![1])).toBeLessThanOrEqual(max);
+    });
+  }
+
+  it('citygate-firstboot.service passes systemd-analyze verify with no warning', () => {
+    const dir = tempDir('cg-firstboot-unit-');
+    const deploy = join(dir, 'opt/citygate/current/deploy');
+    mkdirSync(deploy, { recursive: true });
+    cpSync(join(ROOT, 'deploy/firstboot.sh'), join(deploy, 'firstboot.sh'));
+    const copy = join(dir, 'citygate-firstboot.service');
+    writeFileSync(copy, readFileSync(join(ROOT, 'deploy/citygate-firstboot.service'), 'utf8').replaceAll('/opt/citygate/', `${dir}/opt/citygate/`));
+    const r = analyze(['verify', '--no-pager', copy]);
+    expect(`${r.stdout}${r.stderr}`.trim()).toBe('');
+    expect(r.status).toBe(0);
+  });
+});
+
 describe('deploy/citygate-update.path and citygate-update.service', () => {
   it('pass systemd-analyze verify with no warning, and watch the file the gateway writes', () => {
     const dir = tempDir('cg-update-unit-');
