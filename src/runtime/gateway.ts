@@ -137,6 +137,8 @@ export class Gateway {
       log: this.log.child({ part: 'uplink' }),
       version: VERSION,
       startedAt: this.startedAt,
+      // A fresh health snapshot with every (re)connect: a fleet watcher must not see one a whole interval old.
+      onOnline: () => this.publishHealthNow(),
     });
     this.events = new GatewayEvents(this.buffer, () => this.uplink.notify());
     this.committer = new GroupCommitter(this.buffer, {
