@@ -59,22 +59,26 @@ export function renderFleetMetrics(rows: readonly GatewayRow[], exporter: Export
   const counts = new Map<string, number>();
   for (const r of rows) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
   for (const s of GATEWAY_STATES) out.push(`citygate_fleet_gateways{state="${s}"} ${counts.get(s) ?? 0}`);
+  // Each gateway's label escaped once (10,000 gateways: ~14 lines each).
+  const label = rows.map((r) => `gateway="${esc(r.gateway)}"`);
   out.push('# HELP citygate_gateway_state The state of each gateway (value 1): online, offline, unknown, vanished, missing, stale.', '# TYPE citygate_gateway_state gauge');
-  for (const r of rows) out.push(`citygate_gateway_state{gateway="${esc(r.gateway)}",state="${r.state}"} 1`);
+  rows.forEach((r, i) => out.push(`citygate_gateway_state{${label[i]},state="${r.state}"} 1`));
   for (const f of FAMILIES) {
     out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
-    for (const r of rows) {
+    rows.forEach((r, i) => {
       const v = f.value(r);
-      if (v !== null) out.push(`${f.name}{gateway="${esc(r.gateway)}"} ${v}`);
-    }
+      if (v !== null) out.push(`${f.name}{${label[i]}} ${v}`);
+    });
   }
   out.push('# HELP citygate_gateway_devices Devices per state at the last health snapshot.', '# TYPE citygate_gateway_devices gauge');
-  for (const r of rows) {
-    if (r.health_age_s === null) continue;
-    for (const s of ['ok', 'degraded', 'down'] as const) out.push(`citygate_gateway_devices{gateway="${esc(r.gateway)}",state="${s}"} ${r.devices[s]}`);
-  }
+  rows.forEach((r, i) => {
+    if (r.health_age_s === null) return;
+    for (const s of ['ok', 'degraded', 'down'] as const) out.push(`citygate_gateway_devices{${label[i]},state="${s}"} ${r.devices[s]}`);
+  });
   out.push('# HELP citygate_gateway_info Version of each gateway (value 1).', '# TYPE citygate_gateway_info gauge');
-  for (const r of rows) if (r.version) out.push(`citygate_gateway_info{gateway="${esc(r.gateway)}",version="${esc(r.version)}"} 1`);
+  rows.forEach((r, i) => {
+    if (r.version) out.push(`citygate_gateway_info{${label[i]},version="${esc(r.version)}"} 1`);
+  });
   return `${out.join('\n')}\n`;
 }
 
