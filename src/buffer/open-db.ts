@@ -70,7 +70,8 @@ export function openDatabase(o: OpenOptions): Opened {
         replaced = moveAside(file, code === 'SQLITE_NOTADB' ? 'not a SQLite database' : `damaged (${code})`, o);
         continue;
       }
-      if (code === 'SQLITE_READONLY' || code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_PERM' || code === 'SQLITE_AUTH') {
+      // EACCES / EPERM / EROFS: from creating or tightening the file before SQLite opens it (private-files.ts).
+      if (code === 'SQLITE_READONLY' || code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_PERM' || code === 'SQLITE_AUTH' || ['EACCES', 'EPERM', 'EROFS'].includes(code)) {
         throw new BufferOpenError(`${file}: cannot open the buffer for writing (${code}) — check that ${o.dataDir} and its files belong to the service user and the file system is mounted read-write`);
       }
       throw new BufferOpenError(`${file}: cannot open the buffer: ${describeError(err)}`);
