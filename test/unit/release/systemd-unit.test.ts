@@ -3,7 +3,8 @@
  * nothing about it, its exposure (`systemd-analyze security --offline=yes`) stays at
  * or below 2.0, it is Type=notify with a watchdog, and it starts node with the
  * release's own runtime under /opt/citygate/current. The update hand-over units
- * (citygate-update.path and .service) verify clean too.
+ * (citygate-update.path and .service) and citygate-firstboot.service verify clean too,
+ * and the two root helpers stay under their exposure bounds (deploy/README.md).
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
