@@ -53,12 +53,14 @@ export interface WorkerRun {
   timeoutMs: number;
   /** Transpiled build root (run with bare node), or undefined to run the .ts with tsx. */
   build?: string;
+  /** Node flags instead of the default (the service's heap flags for `citygate`, none for others). */
+  nodeFlags?: readonly string[];
 }
 
 export function runWorker<R>(w: WorkerRun): Promise<R> {
   // citygate runs with the service's heap flags (as systemd and bin/citygate.js start it);
   // the raw baselines run with Node's defaults.
-  const flags = w.worker === 'citygate' ? [...SERVICE_NODE_FLAGS] : [];
+  const flags = w.nodeFlags ? [...w.nodeFlags] : w.worker === 'citygate' ? [...SERVICE_NODE_FLAGS] : [];
   const argv = w.build
     ? [...flags, join(w.build, 'bench', 'workers', `${w.worker}.js`)]
     : [...flags, '--import', 'tsx', join(REPO, 'bench', 'workers', `${w.worker}.ts`)];

@@ -87,7 +87,7 @@ ensure_dirs() {
   gid=${owner#*:}
   run install -d -m 0755 "$PREFIX" "$PREFIX/releases"
   run install -d -m 0750 -o 0 -g "$gid" "$CONF"
-  run install -d -m 0750 -o "${owner%:*}" -g "$gid" "$DATA"
+  run install -d -m 0700 -o "${owner%:*}" -g "$gid" "$DATA"
 }
 
 # Points `current` at releases/$1 (atomically: a new link renamed over the old one)

@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { runningPid } from './pidfile.js';
+import { ensurePrivateFile } from './private-files.js';
 
 export const LOCK_FILE = 'gateway.lock';
 
@@ -23,6 +24,7 @@ export class DirLock {
   /** Take the lock or throw a UserError naming the holder. */
   acquire(): void {
     const file = join(this.dataDir, LOCK_FILE);
+    ensurePrivateFile(file);
     const db = new Database(file, { timeout: 0 });
     try {
       db.pragma('locking_mode = EXCLUSIVE');

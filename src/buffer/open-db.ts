@@ -13,11 +13,12 @@
  *   may be lost. With `buffer.on_corrupt: refuse` the gateway refuses to start instead.
  */
 import type Database from 'better-sqlite3';
-import { accessSync, constants, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, renameSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describeError } from '../core/errors.js';
 import { isDiskFull } from './disk-guard.js';
 import { openBufferDb, TABLES } from './sqlite-schema.js';
+import { ensurePrivateDir } from './private-files.js';
 
 export interface OpenOptions {
   dataDir: string;
@@ -69,7 +70,8 @@ export function openDatabase(o: OpenOptions): Opened {
         replaced = moveAside(file, code === 'SQLITE_NOTADB' ? 'not a SQLite database' : `damaged (${code})`, o);
         continue;
       }
-      if (code === 'SQLITE_READONLY' || code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_PERM' || code === 'SQLITE_AUTH') {
+      // EACCES / EPERM / EROFS: from creating or tightening the file before SQLite opens it (private-files.ts).
+      if (code === 'SQLITE_READONLY' || code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_PERM' || code === 'SQLITE_AUTH' || ['EACCES', 'EPERM', 'EROFS'].includes(code)) {
         throw new BufferOpenError(`${file}: cannot open the buffer for writing (${code}) — check that ${o.dataDir} and its files belong to the service user and the file system is mounted read-write`);
       }
       throw new BufferOpenError(`${file}: cannot open the buffer: ${describeError(err)}`);
@@ -77,10 +79,15 @@ export function openDatabase(o: OpenOptions): Opened {
   }
 }
 
-/** Create data_dir if needed and check it can be written; a BufferOpenError says what to do. */
-export function prepareDataDir(dir: string): void {
+/**
+ * Create data_dir (0700) if needed, tighten it to 0700 if it is looser, and check it can
+ * be written; a BufferOpenError says what to do. Returns the looser mode it had, if any
+ * (the caller logs it).
+ */
+export function prepareDataDir(dir: string): number | undefined {
+  let loosened: number | undefined;
   try {
-    mkdirSync(dir, { recursive: true });
+    loosened = ensurePrivateDir(dir);
   } catch (err) {
     throw new BufferOpenError(`${dir}: cannot create gateway.data_dir (${(err as NodeJS.ErrnoException).code ?? describeError(err)}) — create it and give it to the service user (sudo install -d -o citygate -g citygate ${dir})`);
   }
@@ -91,6 +98,7 @@ export function prepareDataDir(dir: string): void {
     if (code === 'EROFS') throw new BufferOpenError(`${dir}: the file system is mounted read-only (EROFS) — nothing can be buffered; remount it read-write (a card that turned read-only is failing: replace it)`);
     throw new BufferOpenError(`${dir}: gateway.data_dir is not writable (${code}) — give it to the service user: sudo chown -R citygate:citygate ${dir}`);
   }
+  return loosened;
 }
 
 /** Why this database cannot be used as our buffer, or undefined if it can. */

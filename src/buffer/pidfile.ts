@@ -3,12 +3,14 @@
  * beside it (`queue purge`) can refuse with a clear message.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tightenFile } from './private-files.js';
 import { join } from 'node:path';
 
 export const pidFile = (dataDir: string): string => join(dataDir, 'citygate.pid');
 
 export function writePid(dataDir: string): void {
-  writeFileSync(pidFile(dataDir), `${process.pid}\n`);
+  writeFileSync(pidFile(dataDir), `${process.pid}\n`, { mode: 0o600 });
+  tightenFile(pidFile(dataDir)); // a pid file left by an older version keeps its mode otherwise
 }
 
 export function removePid(dataDir: string): void {

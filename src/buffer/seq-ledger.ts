@@ -22,6 +22,7 @@
  */
 import { closeSync, fdatasyncSync, fstatSync, openSync, readFileSync, writeSync, constants } from 'node:fs';
 import { join } from 'node:path';
+import { tightenFd } from './private-files.js';
 
 export interface LossRange {
   first_seq: number;
@@ -68,7 +69,8 @@ export class SeqLedger {
 
   /** Open for writing and mark the ledger in use (not clean). */
   open(): void {
-    this.fd = openSync(this.file, constants.O_RDWR | constants.O_CREAT, 0o640);
+    this.fd = openSync(this.file, constants.O_RDWR | constants.O_CREAT, 0o600);
+    tightenFd(this.fd);
     if (fstatSync(this.fd).size < SIZE) {
       // Allocate the whole file once, while there is room: later writes are in place.
       writeSync(this.fd, Buffer.alloc(SIZE, 0x20), 0, SIZE, 0);

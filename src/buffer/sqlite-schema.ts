@@ -12,6 +12,7 @@
  * and the uplink, reading "rows after id N", would skip the new rows.
  */
 import Database from 'better-sqlite3';
+import { ensurePrivateFile, tightenFile } from './private-files.js';
 
 /** The on-disk format this code writes and reads. */
 export const BUFFER_FORMAT = 1;
@@ -19,6 +20,9 @@ export const BUFFER_FORMAT = 1;
 export const TABLES = ['meta', 'batches', 'events', 'state'];
 
 export function openBufferDb(file: string, synchronous: 'full' | 'normal', walCap = 4 * 1024 * 1024): Database.Database {
+  // 0600 before SQLite opens it: its -wal and -shm get the same mode (private-files.ts).
+  ensurePrivateFile(file);
+  for (const suffix of ['-wal', '-shm']) tightenFile(file + suffix);
   const db = new Database(file);
   try {
     configure(db, synchronous, walCap);

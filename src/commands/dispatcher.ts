@@ -1,9 +1,11 @@
 /**
- * The command dispatcher: one request in, exactly one answer out, whatever happens.
+ * The command dispatcher: one request in, at most one answer out, whatever happens.
  * In order: parse (bad payload → error), allow-list (not listed → error), repeated id
  * (→ the first answer again, marked `duplicate`, nothing executed), rate limit
  * (→ error, not executed, not remembered: the same id may be retried later), execute
- * with a deadline. Every outcome goes to the log and to `events`.
+ * with a deadline. Every executed request is answered and goes to the log and to
+ * `events`; refused ones (all but the last step) are summarised per window and only
+ * the first few of a window are answered (refusals.ts).
  *
  * Transport-free: mqtt-downlink.ts feeds it MQTT messages and routes the answers.
  */
@@ -14,6 +16,7 @@ import type { CommandReplyPayload, EventBody } from '../uplink/topics.js';
 import type { CommandsConfig } from './schema.js';
 import { parseRequest } from './protocol.js';
 import { RateLimiter, RecentRequests } from './limits.js';
+import { RefusalWindow, countsText, type RefusalReason, type RefusalSummary } from './refusals.js';
 import type { CommandHandler } from './builtins.js';
 
 /** Longest a command may run before it is answered with a timeout error. */
@@ -25,7 +28,9 @@ export interface DispatcherOptions {
   clock: Clock;
   log: Logger;
   /** Record an event for the `events` topic (the durable buffer's event queue). */
-  event(e: Extract<EventBody, { type: 'command' }>): void;
+  event(e: Extract<EventBody, { type: 'command' | 'command_refusals' }>): void;
+  /** Refusal summary window and reply budget (default 10 s, 20 replies: refusals.ts). */
+  refusals?: { windowMs?: number; replies?: number };
 }
 
 /** An error whose reply carries `details` (one line each) besides its message. */
@@ -38,16 +43,18 @@ export class CommandError extends Error {
   }
 }
 
-type Outcome = { ok: boolean; result?: unknown; error?: string | undefined; details?: string[] | undefined; duplicate?: boolean };
+type Outcome = { ok: boolean; result?: unknown; error?: string | undefined; details?: string[] | undefined; duplicate?: boolean; refused?: RefusalReason };
 
 export class CommandDispatcher {
   private limiter: RateLimiter;
   private recent: RecentRequests<Promise<CommandReplyPayload>>;
   private allowed: ReadonlySet<string>;
   private config: CommandsConfig;
+  private readonly refusals: RefusalWindow;
 
   constructor(private readonly o: DispatcherOptions) {
     this.config = o.config;
+    this.refusals = new RefusalWindow({ clock: o.clock, ...o.refusals, onSummary: (s) => this.summarise(s) });
     this.limiter = new RateLimiter(o.config.rate.max, o.config.rate.per, o.clock);
     this.recent = new RecentRequests(o.config.remember);
     this.allowed = new Set(o.config.allow);
@@ -63,32 +70,43 @@ export class CommandDispatcher {
     this.config = config;
   }
 
-  /** Answer one request. Never rejects. */
-  async handle(name: string, payload: Buffer, correlation?: Buffer): Promise<CommandReplyPayload> {
+  /** Refusals counted in the open summary window (not yet reported). */
+  get refusalsPending(): number {
+    return this.refusals.pending;
+  }
+
+  /** Report the refusals of the current window now (the gateway stops). */
+  close(): void {
+    this.refusals.flush();
+  }
+
+  /** Answer one request: null when it is a refusal past its window's reply budget. Never rejects. */
+  async handle(name: string, payload: Buffer, correlation?: Buffer): Promise<CommandReplyPayload | null> {
     const started = this.o.clock.mono();
     const parsed = parseRequest(payload, correlation);
-    if (!parsed.ok) return this.finish(name, parsed.id, started, { ok: false, error: parsed.error });
+    if (!parsed.ok) return this.finish(name, parsed.id, started, { ok: false, error: parsed.error, refused: 'bad_request' });
     const { id, args } = parsed.request;
     const handler = this.o.handlers[name];
     if (!handler) {
-      return this.finish(name, id, started, { ok: false, error: `unknown command "${name}" — known: ${Object.keys(this.o.handlers).join(', ')}` });
+      return this.finish(name, id, started, { ok: false, error: `unknown command "${name}" — known: ${Object.keys(this.o.handlers).join(', ')}`, refused: 'unknown_command' });
     }
     if (!this.allowed.has(name)) {
-      return this.finish(name, id, started, { ok: false, error: `command "${name}" is not allowed on this gateway — list it under commands.allow in its config` });
+      return this.finish(name, id, started, { ok: false, error: `command "${name}" is not allowed on this gateway — list it under commands.allow in its config`, refused: 'not_allowed' });
     }
     const key = `${name}\u0000${id}`;
     const previous = this.recent.get(key);
     if (previous) {
       const first = await previous;
-      return this.finish(name, id, started, { ok: first.ok, result: first.result, error: first.error, details: first.details, duplicate: true });
+      return this.finish(name, id, started, { ok: first.ok, result: first.result, error: first.error, details: first.details, duplicate: true, refused: 'duplicate' });
     }
     const slot = this.limiter.take();
     if (!slot.ok) {
       const { max, per } = this.config.rate;
       const error = `rate limited: at most ${max} commands per ${Math.round(per / 1000)}s — retry in ${Math.ceil(slot.retryInMs / 1000)}s`;
-      return this.finish(name, id, started, { ok: false, error });
+      return this.finish(name, id, started, { ok: false, error, refused: 'rate_limited' });
     }
-    const answer = this.execute(handler, name, args).then((r) => this.finish(name, id, started, r));
+    // Executed: always answered (finish returns null only for refusals).
+    const answer = this.execute(handler, name, args).then((r) => this.finish(name, id, started, r) as CommandReplyPayload);
     this.recent.set(key, answer);
     return answer;
   }
@@ -113,7 +131,8 @@ export class CommandDispatcher {
     id: string | null,
     started: number,
     r: Outcome,
-  ): CommandReplyPayload {
+  ): CommandReplyPayload | null {
+    const verdict = r.refused ? this.refusals.note(r.refused) : { first: true, reply: true };
     const ms = Math.round(this.o.clock.mono() - started);
     const reply: CommandReplyPayload = { id, command, ok: r.ok, ts: this.o.clock.now() };
     if (r.ok && r.result !== undefined) reply.result = r.result;
@@ -123,6 +142,13 @@ export class CommandDispatcher {
     const ev: Parameters<DispatcherOptions['event']>[0] = { type: 'command', command, id, ok: r.ok, ms };
     if (reply.error !== undefined) ev.error = reply.error;
     if (r.duplicate) ev.duplicate = true;
+    if (verdict.first) this.report(ev, r);
+    return verdict.reply ? reply : null;
+  }
+
+  /** One command event and one log line. */
+  private report(ev: Extract<EventBody, { type: 'command' }>, r: Outcome): void {
+    const { command, id, ms } = ev;
     try {
       this.o.event(ev);
     } catch (err) {
@@ -130,7 +156,19 @@ export class CommandDispatcher {
     }
     const fields = { command, id, ms, ...(r.duplicate ? { duplicate: true } : {}) };
     if (r.ok) this.o.log.info(fields, `command ${command} (${id}): ok`);
-    else this.o.log.warn(fields, `command ${command} (${id ?? 'no id'}): ${reply.error}`);
-    return reply;
+    else this.o.log.warn(fields, `command ${command} (${id ?? 'no id'}): ${ev.error}`);
+  }
+
+  /** The window's refusals: one event, one log line. */
+  private summarise(s: RefusalSummary): void {
+    try {
+      this.o.event({ type: 'command_refusals', ...s });
+    } catch (err) {
+      this.o.log.warn(`commands: recording the refusal summary failed: ${describeError(err)}`);
+    }
+    this.o.log.warn(
+      { refused: s.total, counts: s.counts, unanswered: s.unanswered, window_s: s.window_s },
+      `commands: ${s.total} requests refused in ${s.window_s}s (${countsText(s.counts)}); ${s.unanswered} not answered — the first was logged on its own`,
+    );
   }
 }

@@ -100,6 +100,8 @@ export type EventBody =
   | { type: 'clock_step'; offset_ms: number; from: number; to: number; last_seq_before: number }
   | { type: 'disk_state'; state: DiskState; free_bytes: number | null; limit_bytes: number }
   | { type: 'command'; command: string; id: string | null; ok: boolean; error?: string; duplicate?: boolean; ms: number }
+  /** Refused command requests of one window beyond its first (src/commands/refusals.ts). */
+  | { type: 'command_refusals'; window_s: number; total: number; counts: Partial<Record<'bad_request' | 'unknown_command' | 'not_allowed' | 'duplicate' | 'rate_limited', number>>; unanswered: number }
   | { type: 'config_applied'; origin: 'command' | 'file'; added: string[]; removed: string[]; changed: string[]; in_place: string[] }
   | { type: 'config_rolled_back'; reason: string }
   | { type: 'update_result'; outcome: 'updated' | 'rolled-back' | 'rollback-failed' | 'refused'; bundle: string; from?: string; to?: string; detail: string };

@@ -2,7 +2,13 @@
  * One row per gateway, from its retained `status` and `health` (full or compact), and
  * the order ops staff want: most trouble first. Pure: payloads and "now" in, rows out.
  *
- * Trouble, worst first: offline (or no status at all) > health older than `staleAfterS`
+ * States: `online` / `offline` from the retained status; `unknown` when only health was
+ * seen; `vanished` when the retained status was cleared (an empty retained message: the
+ * gateway was decommissioned, or someone wiped the broker's store); `missing` for an
+ * expected gateway (`--expect`) never seen; `stale` for every gateway while the
+ * watcher's own broker link is down (what it knows may be old: `last_state` keeps it).
+ *
+ * Trouble, worst first: offline, vanished, missing (or no status at all) > health older than `staleAfterS`
  * > disk full > devices down > buffer dropping > devices degraded > backlog older than
  * 5 min > disk low (the gateway says so, or under 10 % free). Within a class, bigger numbers first; ties by gateway id.
  */
@@ -10,8 +16,10 @@ import type { HealthPayload, StatusPayload } from '../uplink/topics.js';
 
 export interface GatewayRow {
   gateway: string;
-  /** From `status`: online, offline, or unknown when only health was seen. */
-  state: 'online' | 'offline' | 'unknown';
+  /** See the module header. */
+  state: GatewayState;
+  /** While `state` is `stale`: the state last known. */
+  last_state?: Exclude<GatewayState, 'stale'>;
   version: string | null;
   /** Seconds since the last health snapshot was taken (its `ts`), or null if none. */
   health_age_s: number | null;
@@ -30,7 +38,14 @@ export interface GatewayRow {
   score: number;
 }
 
+export type GatewayState = 'online' | 'offline' | 'unknown' | 'vanished' | 'missing' | 'stale';
+export const GATEWAY_STATES: readonly GatewayState[] = ['online', 'offline', 'unknown', 'vanished', 'missing', 'stale'];
+
 export interface Retained {
+  /** The retained status was cleared (an empty retained message) after being seen. */
+  vanished?: boolean;
+  /** Expected (`--expect`) but nothing seen yet. */
+  missing?: boolean;
   status?: StatusPayload;
   health?: Partial<HealthPayload> & { device_states?: { ok: number; degraded: number; down: number }; not_ok?: Record<string, string> };
 }
@@ -50,7 +65,7 @@ export function gatewayRow(id: string, r: Retained, nowMs: number, staleAfterS: 
       if (d.state !== 'ok') notOk.push(dev);
     }
   }
-  const state = r.status?.state ?? 'unknown';
+  const state: GatewayState = r.missing ? 'missing' : (r.status?.state ?? (r.vanished ? 'vanished' : 'unknown'));
   const ts = num(h?.ts);
   const row: GatewayRow = {
     gateway: id,
@@ -74,7 +89,7 @@ export function gatewayRow(id: string, r: Retained, nowMs: number, staleAfterS: 
     row.score += weight;
     row.trouble.push(what);
   };
-  if (state !== 'online') add(1e9, state === 'offline' ? 'offline' : 'no status');
+  if (state !== 'online') add(1e9, state === 'offline' ? 'offline' : state === 'vanished' ? 'status vanished' : state === 'missing' ? 'never seen (expected)' : 'no status');
   if (row.uplink_state === 'stalled') add(2e6, 'uplink stalled');
   if (row.health_age_s === null) add(5e8, 'no health');
   else if (row.health_age_s > staleAfterS) add(5e8 + Math.min(row.health_age_s, 1e7), `health ${row.health_age_s}s old`);
@@ -90,4 +105,10 @@ export function gatewayRow(id: string, r: Retained, nowMs: number, staleAfterS: 
 
 export function byTrouble(a: GatewayRow, b: GatewayRow): number {
   return b.score - a.score || a.gateway.localeCompare(b.gateway);
+}
+
+/** The same row while the watcher's broker link is down: its state is not known now. */
+export function staleRow(row: GatewayRow, downForS: number): GatewayRow {
+  if (row.state === 'stale') return row;
+  return { ...row, state: 'stale', last_state: row.state, trouble: [`watcher offline ${downForS}s (was ${row.state})`, ...row.trouble] };
 }

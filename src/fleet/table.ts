@@ -13,7 +13,7 @@ export function fleetTable(rows: readonly GatewayRow[], limit = Infinity): strin
     ['gateway', 'state', 'health age', 'backlog', 'oldest', 'devices down', 'disk free', 'version', 'trouble'],
     shown.map((r) => [
       r.gateway,
-      r.state,
+      r.last_state ? `stale (${r.last_state})` : r.state,
       ageText(r.health_age_s),
       r.backlog ?? '—',
       ageText(r.backlog_oldest_s),
@@ -24,5 +24,7 @@ export function fleetTable(rows: readonly GatewayRow[], limit = Infinity): strin
     ]),
   );
   const more = rows.length > shown.length ? `… and ${rows.length - shown.length} more (the least troubled)\n` : '';
-  return `${rows.length} gateways: ${online} online, ${troubled} with trouble\n\n${body}${more}`;
+  const missing = rows.filter((r) => r.state === 'missing' || r.state === 'vanished').length;
+  const watcher = rows.some((r) => r.state === 'stale') ? 'NOT CONNECTED to the broker: states below are the last known\n' : '';
+  return `${watcher}${rows.length} gateways: ${online} online, ${troubled} with trouble${missing ? `, ${missing} missing or vanished` : ''}\n\n${body}${more}`;
 }

@@ -60,7 +60,7 @@ export async function fetchBundle(o: FetchOptions): Promise<Fetched> {
   const name = bundleNameOf(o.url);
   const expected = o.sha256?.toLowerCase();
   if (expected !== undefined && !/^[0-9a-f]{64}$/.test(expected)) throw new Error('sha256 must be 64 hex digits (the bundle\'s .sha256)');
-  mkdirSync(o.dir, { recursive: true, mode: 0o750 });
+  mkdirSync(o.dir, { recursive: true, mode: 0o700 });
   const bundle = join(o.dir, name);
   const part = `${bundle}.part`;
   const sigPart = `${bundle}.sig.part`;
@@ -104,7 +104,7 @@ function download(url: string, opts: RequestOptions, file: string, maxBytes: num
         return;
       }
       const hash = createHash('sha256');
-      const out = createWriteStream(file, { mode: 0o640 });
+      const out = createWriteStream(file, { mode: 0o600 });
       let bytes = 0;
       const fail = (err: Error): void => {
         res.destroy();

@@ -11,8 +11,8 @@
  *
  * Both are written to a temp name and renamed: never read half-written.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chownSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { UserError } from '../core/errors.js';
 
 export interface UpdateRequest {
@@ -39,7 +39,13 @@ const resultFile = (dataDir: string): string => join(updatesDir(dataDir), 'resul
 
 function writeAtomic(file: string, value: unknown): void {
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o640 });
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  // Written by root (citygate-update.service): 0600 and owned by the gateway's user
+  // (the owner of updates/), or the gateway could not read its result.
+  if (process.getuid?.() === 0) {
+    const { uid, gid } = statSync(dirname(file));
+    if (uid !== 0) chownSync(tmp, uid, gid);
+  }
   renameSync(tmp, file);
 }
 

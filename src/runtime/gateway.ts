@@ -97,7 +97,8 @@ export class Gateway {
     this.startedAt = this.clock.now();
     this.startedMono = this.clock.mono();
     // One owner per data_dir: a second gateway would hand out the same seqs.
-    prepareDataDir(c.gateway.data_dir);
+    const loosened = prepareDataDir(c.gateway.data_dir);
+    if (loosened !== undefined) this.log.warn(`${c.gateway.data_dir} was readable by others (mode ${loosened.toString(8)}): tightened to 700 — the buffer holds every reading`);
     this.lock = new DirLock(c.gateway.data_dir);
     this.lock.acquire();
     try {
@@ -136,6 +137,8 @@ export class Gateway {
       log: this.log.child({ part: 'uplink' }),
       version: VERSION,
       startedAt: this.startedAt,
+      // A fresh health snapshot with every (re)connect: a fleet watcher must not see one a whole interval old.
+      onOnline: () => this.publishHealthNow(),
     });
     this.events = new GatewayEvents(this.buffer, () => this.uplink.notify());
     this.committer = new GroupCommitter(this.buffer, {
@@ -376,6 +379,7 @@ export class Gateway {
     if (abandoned > 0) this.log.error({ readings: abandoned }, `buffer: ${abandoned} readings the disk would not take are dropped on stop (announced as disk_full)`);
     this.cancelHealth?.();
     this.cancelExpire?.();
+    this.commands?.close();
     this.events.emit({ type: 'gateway_stopping', version: VERSION });
     await this.uplink.stop(this.opts.drainMs ?? 5000);
     await this.resources.closeAll();

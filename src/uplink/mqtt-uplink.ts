@@ -49,6 +49,8 @@ export interface MqttUplinkOptions {
   log: Logger;
   version: string;
   startedAt: number;
+  /** Called each time the link comes up, after the retained status is sent (the gateway publishes its health then); must not throw. */
+  onOnline?: () => void;
 }
 
 
@@ -226,6 +228,7 @@ export class MqttUplink implements Uplink {
     this.errorLog.clear();
     const status: StatusPayload = { state: 'online', version: this.o.version, started: this.o.startedAt };
     this.client?.publish(this.o.topics.status, JSON.stringify(status), { qos: 1, retain: true });
+    this.o.onOnline?.();
     this.subscribeDownlink();
     this.lanes.linkUp();
     this.pump();

@@ -21,6 +21,25 @@ interface FleetCliOptions {
   interval: string;
   stale: string;
   limit?: string;
+  expect?: string;
+}
+
+/** `--expect` file: one gateway id per line; blank lines and `#` comments ignored. */
+function readExpected(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new UserError(`--expect: cannot read ${file}`);
+  }
+  const ids: string[] = [];
+  text.split('\n').forEach((line, i) => {
+    const id = line.replace(/#.*/, '').trim();
+    if (!id) return;
+    if (/[/+#\s]/.test(id)) throw new UserError(`${file}:${i + 1}:1: "${id}" is not a gateway id (one id per line, no /, +, # or spaces)`);
+    ids.push(id);
+  });
+  return [...new Set(ids)];
 }
 
 function ms(what: string, v: string): number {
@@ -44,6 +63,7 @@ export function registerFleet(program: Command): void {
     .option('--interval <duration>', 'how often the live table is redrawn', '2s')
     .option('--stale <duration>', 'health older than this counts as trouble', '3m')
     .option('--limit <n>', 'show at most n rows (the most troubled)')
+    .option('--expect <file>', 'gateway ids that should be there, one per line: shown as "missing" until seen')
     .action(async (o: FleetCliOptions) => {
       const { FleetCollector } = await import('../../fleet/collector.js');
       const { fleetTable } = await import('../../fleet/table.js');
@@ -63,6 +83,7 @@ export function registerFleet(program: Command): void {
         url: o.url,
         root: o.root,
         staleAfterS: Math.round(ms('--stale', o.stale) / 1000),
+        ...(o.expect !== undefined ? { expected: readExpected(o.expect) } : {}),
         ...(o.username !== undefined ? { username: o.username } : {}),
         ...(process.env.CITYGATE_FLEET_PASSWORD !== undefined ? { password: process.env.CITYGATE_FLEET_PASSWORD } : {}),
         ...(ca ? { ca } : {}),
@@ -75,7 +96,11 @@ export function registerFleet(program: Command): void {
       try {
         if (o.prometheus) {
           const { serveFleetMetrics } = await import('../../fleet/prometheus.js');
-          const { server, address } = await serveFleetMetrics(o.prometheus, () => collector.rows());
+          const { server, address } = await serveFleetMetrics(
+            o.prometheus,
+            () => collector.rows(),
+            () => ({ brokerUp: collector.brokerUp, brokerDownS: collector.downForS(), malformed: collector.malformed }),
+          );
           process.stdout.write(`fleet metrics for ${o.url} (${o.root}/+) on http://${address}/metrics\n`);
           await stopped;
           await new Promise<void>((r) => server.close(() => r()));

@@ -4,6 +4,9 @@
  * `gateway` label per series. The ordering rules themselves are checked on the model.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedBroker } from '../../../src/demo/embedded-broker.js';
@@ -72,6 +75,24 @@ describe('citygate fleet', () => {
     expect(lines[2]).toMatch(/^gateway\s+state\s+health age\s+backlog\s+oldest\s+devices down\s+disk free\s+version\s+trouble$/);
     expect(lines[3]).toMatch(/^gw-007\s+offline/);
     expect(table.stdout).toContain(`… and ${N - 5} more`);
+  });
+
+  it('--expect: a listed gateway never seen is a "missing" row; a bad line is named by file:line:col', async () => {
+    const broker = new EmbeddedBroker();
+    await broker.start();
+    cleanup.push(() => broker.stop());
+    await publishFleet(broker.url, 3);
+    const dir = mkdtempSync(join(tmpdir(), 'cg-expect-'));
+    writeFileSync(join(dir, 'fleet.txt'), `# the north side\n${gwId(0)}\n${gwId(1)}\n\nnever-came  # installed last week\n`);
+    const r = await cli(['fleet', '--url', broker.url, '--once', '--json', '--settle', '1s', '--expect', join(dir, 'fleet.txt')]);
+    expect(r.stderr).toBe('');
+    const rows = JSON.parse(r.stdout) as GatewayRow[];
+    expect(rows.map((x) => x.gateway).sort()).toEqual([gwId(0), gwId(1), gwId(2), 'never-came']);
+    expect(rows[0]).toMatchObject({ gateway: 'never-came', state: 'missing', trouble: ['never seen (expected)', 'no health'] });
+    writeFileSync(join(dir, 'bad.txt'), `${gwId(0)}\ncitygate/${gwId(1)}\n`);
+    const bad = await cli(['fleet', '--url', broker.url, '--once', '--expect', join(dir, 'bad.txt')]);
+    expect(bad.code).toBe(1); // a user mistake: exit 1, no stack trace
+    expect(bad.stderr).toContain(`${join(dir, 'bad.txt')}:2:1: "citygate/${gwId(1)}" is not a gateway id`);
   });
 
   it('says plainly when the broker is not there', async () => {

@@ -3,7 +3,8 @@
  * nothing about it, its exposure (`systemd-analyze security --offline=yes`) stays at
  * or below 2.0, it is Type=notify with a watchdog, and it starts node with the
  * release's own runtime under /opt/citygate/current. The update hand-over units
- * (citygate-update.path and .service) verify clean too.
+ * (citygate-update.path and .service) and citygate-firstboot.service verify clean too,
+ * and the two root helpers stay under their exposure bounds (deploy/README.md).
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -51,6 +52,35 @@ describe('deploy/citygate.service', () => {
     expect(unit).toMatch(/^WatchdogSec=\d+/m);
     expect(unit).toMatch(/^ExecStart=\/opt\/citygate\/current\/node\/bin\/node .* \/opt\/citygate\/current\/bin\/citygate\.js run /m);
     expect(unit).toMatch(/^SupplementaryGroups=dialout gpio$/m);
+  });
+});
+
+/** The root helpers: sandboxed as far as their jobs allow (deploy/README.md has the figures). */
+const ROOT_HELPERS = [
+  { unit: 'citygate-update.service', max: 2.0, was: 9.0 },
+  { unit: 'citygate-firstboot.service', max: 1.5, was: 9.6 },
+];
+
+describe('the root helpers citygate-update.service and citygate-firstboot.service', () => {
+  for (const { unit, max, was } of ROOT_HELPERS) {
+    it(`${unit} has an exposure of at most ${max} (was ${was})`, () => {
+      const r = analyze(['security', '--offline=yes', '--no-pager', join(ROOT, 'deploy', unit)]);
+      const m = new RegExp(`Overall exposure level for ${unit.replace('.', '\\.')}: ([\\d.]+)`).exec(r.stdout);
+      expect(m, `no exposure figure in: ${r.stdout.slice(-500)} ${r.stderr}`).not.toBeNull();
+      expect(Number(m![1])).toBeLessThanOrEqual(max);
+    });
+  }
+
+  it('citygate-firstboot.service passes systemd-analyze verify with no warning', () => {
+    const dir = tempDir('cg-firstboot-unit-');
+    const deploy = join(dir, 'opt/citygate/current/deploy');
+    mkdirSync(deploy, { recursive: true });
+    cpSync(join(ROOT, 'deploy/firstboot.sh'), join(deploy, 'firstboot.sh'));
+    const copy = join(dir, 'citygate-firstboot.service');
+    writeFileSync(copy, readFileSync(join(ROOT, 'deploy/citygate-firstboot.service'), 'utf8').replaceAll('/opt/citygate/', `${dir}/opt/citygate/`));
+    const r = analyze(['verify', '--no-pager', copy]);
+    expect(`${r.stdout}${r.stderr}`.trim()).toBe('');
+    expect(r.status).toBe(0);
   });
 });
 
