@@ -143,6 +143,7 @@ export class SqliteBuffer implements DurableBuffer {
       walDamaged,
       sameBoot: this.ledger.found?.boot === timeSources.bootId && timeSources.bootId !== 'unknown',
       synchronous: opts.synchronous,
+      ...(this.ledger.damaged !== undefined ? { ledgerDamagedWindow: this.ledger.lostWindow } : {}),
     });
     this.nextSeq = start.nextSeq;
     // The database learns where seq went, so the next open agrees with the ledger.
@@ -158,7 +159,10 @@ export class SqliteBuffer implements DurableBuffer {
       const { first_seq, last_seq, reason } = start.lost;
       this.t.lostTotal += last_seq - first_seq + 1;
       this.writeMeta('lost_total', this.t.lostTotal);
-      const detail = opened.replaced?.detail ?? (walDamaged ? 'the WAL was damaged: committed transactions after the damage are gone' : undefined);
+      const detail =
+        reason === 'ledger_damaged'
+          ? `${LEDGER_FILE} ${this.ledger.damaged ?? 'could not be read'}: seq skips the most the ledger could have been ahead of the database, so none is reused (most of this range was never handed out)`
+          : (opened.replaced?.detail ?? (walDamaged ? 'the WAL was damaged: committed transactions after the damage are gone' : undefined));
       this.events.emit({
         type: 'buffer_lost',
         reason,

@@ -81,7 +81,7 @@ export interface HealthPayload {
 /** Why readings were dropped after they were accepted (they had a seq). */
 export type DropReason = 'max_bytes' | 'max_age' | 'disk_full';
 /** Why seqs may be lost without a drop: the database went back or away. */
-export type LostReason = 'unclean_shutdown' | 'database_damaged' | 'database_missing' | 'database_behind';
+export type LostReason = 'unclean_shutdown' | 'database_damaged' | 'database_missing' | 'database_behind' | 'ledger_damaged';
 
 /**
  * Every event on `events`. `ts` is added when the event is recorded. Loss events
