@@ -8,13 +8,16 @@
  * - at most `maxBytes`, counted while it streams (a wrong Content-Length cannot lie us
  *   into filling the disk the buffer needs);
  * - the SHA-256 from the command must match; the file is written as `.part` and renamed
- *   only then, with its `.sha256` beside it (what `citygate update` checks again).
+ *   only then, with its `.sha256` beside it (what `citygate update` checks again);
+ *   the bundle is fsynced before the rename and the `.sha256` written atomically
+ *   (src/core/durable-file.ts), so a power cut never leaves a bundle that looks whole.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { get, type RequestOptions } from 'node:https';
 import { basename, join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
+import { nodeFileOps, writeFileAtomic } from '../core/durable-file.js';
 
 export const BUNDLE_NAME = /^citygate-[0-9A-Za-z.+_-]+-linux-(arm64|armv7|x64)\.tar\.gz$/;
 
@@ -61,8 +64,15 @@ export async function fetchBundle(o: FetchOptions): Promise<Fetched> {
   try {
     const { bytes, sum } = await download(o.url, opts, part, o.maxBytes);
     if (sum !== expected) throw new Error(`checksum mismatch: expected ${expected}, got ${sum} — not the release the command names; nothing was installed`);
-    renameSync(part, bundle);
-    writeFileSync(`${bundle}.sha256`, `${sum}  ${name}\n`);
+    const fd = nodeFileOps.openRw(part, 0o640);
+    try {
+      nodeFileOps.fsync(fd);
+    } finally {
+      nodeFileOps.close(fd);
+    }
+    nodeFileOps.rename(part, bundle);
+    nodeFileOps.fsyncDir(o.dir);
+    writeFileAtomic(`${bundle}.sha256`, `${sum}  ${name}\n`, { mode: 0o640 });
     return { bundle, bytes };
   } finally {
     rmSync(part, { force: true });
