@@ -100,6 +100,7 @@ export class SqliteBuffer implements DurableBuffer {
   private pendingAcks: number[] = [];
   private cancelAckFlush: (() => void) | undefined;
   private diskFailing = false;
+  private readonly bootIdSource: TimeSources['bootIdSource'];
 
   constructor(private readonly opts: SqliteBufferOptions) {
     this.walCap = Math.max(256 * 1024, Math.min(4 * 1024 * 1024, Math.floor(opts.maxBytes / 8)));
@@ -108,6 +109,7 @@ export class SqliteBuffer implements DurableBuffer {
     const dbExisted = existsSync(this.file);
     const walDamaged = checkWal(readIfThere(`${this.file}-wal`)) === 'damaged';
     const timeSources = opts.time ?? { mono: () => opts.clock.mono(), wall: () => opts.clock.now(), bootId: 'clock' };
+    this.bootIdSource = timeSources.bootIdSource;
     this.ledger = new SeqLedger(opts.dataDir, opts.seqBlock ?? 1000, timeSources.bootId);
     const opened = openDatabase({
       dataDir: opts.dataDir,
@@ -566,6 +568,7 @@ export class SqliteBuffer implements DurableBuffer {
       fileBytes,
       disk: this.disk.state(fileBytes),
       diskFreeBytes: this.disk.freeBytes(),
+      ...(this.bootIdSource ? { bootId: this.bootIdSource } : {}),
     };
   }
 

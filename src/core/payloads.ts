@@ -71,6 +71,8 @@ export interface HealthPayload {
     by_quality: Record<string, number>;
     /** Bytes this process caused to be written to storage since start (SD-card wear); null off Linux. */
     bytes_written: number | null;
+    /** Where the boot id came from: `systemd` (CITYGATE_BOOT_ID), `proc`, or `unknown` (every start taken for a reboot). */
+    boot_id?: 'systemd' | 'proc' | 'unknown';
   };
   disk: { state: DiskState; free_bytes: number | null; limit_bytes: number };
   devices: Record<string, DeviceHealthSnapshot>;

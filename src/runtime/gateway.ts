@@ -100,6 +100,9 @@ export class Gateway {
     prepareDataDir(c.gateway.data_dir);
     this.lock = new DirLock(c.gateway.data_dir);
     this.lock.acquire();
+    const time = this.clock === systemClock ? systemTimeSources() : undefined;
+    // Once per start: without a boot id every start is taken for a reboot (boot-id.ts says why that side).
+    if (time?.bootIdProblem) this.log.warn({ boot_id: time.bootIdSource }, `buffer: ${time.bootIdProblem}`);
     try {
       this.buffer = new SqliteBuffer({
         dataDir: c.gateway.data_dir,
@@ -110,7 +113,7 @@ export class Gateway {
         synchronous: c.buffer.synchronous,
         maxReadingsPerRow: c.uplink.batch.max_readings,
         clock: this.clock,
-        ...(this.clock === systemClock ? { time: systemTimeSources() } : {}),
+        ...(time ? { time } : {}),
         onFault: (what, err) => this.bufferFault(what, err),
         onEvent: (e) => this.live.noteEvent(e),
       });
