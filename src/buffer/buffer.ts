@@ -71,6 +71,8 @@ export interface BufferStats {
   fileBytes: number;
   disk: DiskState;
   diskFreeBytes: number | null;
+  /** Where the boot id came from (boot-id.ts): `unknown` means every start is taken for a reboot. */
+  bootId?: 'systemd' | 'proc' | 'unknown';
 }
 
 export interface DurableBuffer {

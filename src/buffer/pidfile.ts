@@ -1,16 +1,16 @@
 /**
  * `<data_dir>/citygate.pid` marks a running gateway, so tools that must not run
- * beside it (`queue purge`) can refuse with a clear message.
+ * beside it (`queue purge`) can refuse with a clear message. Written atomically: after a
+ * power cut it holds a whole pid (an old one, which `runningPid` checks is alive) or none.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tightenFile } from './private-files.js';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { nodeFileOps, writeFileAtomic, type FileOps } from '../core/durable-file.js';
 
 export const pidFile = (dataDir: string): string => join(dataDir, 'citygate.pid');
 
-export function writePid(dataDir: string): void {
-  writeFileSync(pidFile(dataDir), `${process.pid}\n`, { mode: 0o600 });
-  tightenFile(pidFile(dataDir)); // a pid file left by an older version keeps its mode otherwise
+export function writePid(dataDir: string, ops: FileOps = nodeFileOps): void {
+  writeFileAtomic(pidFile(dataDir), `${process.pid}\n`, { mode: 0o600, ops });
 }
 
 export function removePid(dataDir: string): void {

@@ -100,6 +100,7 @@ export class SqliteBuffer implements DurableBuffer {
   private pendingAcks: number[] = [];
   private cancelAckFlush: (() => void) | undefined;
   private diskFailing = false;
+  private readonly bootIdSource: TimeSources['bootIdSource'];
 
   constructor(private readonly opts: SqliteBufferOptions) {
     this.walCap = Math.max(256 * 1024, Math.min(4 * 1024 * 1024, Math.floor(opts.maxBytes / 8)));
@@ -108,6 +109,7 @@ export class SqliteBuffer implements DurableBuffer {
     const dbExisted = existsSync(this.file);
     const walDamaged = checkWal(readIfThere(`${this.file}-wal`)) === 'damaged';
     const timeSources = opts.time ?? { mono: () => opts.clock.mono(), wall: () => opts.clock.now(), bootId: 'clock' };
+    this.bootIdSource = timeSources.bootIdSource;
     this.ledger = new SeqLedger(opts.dataDir, opts.seqBlock ?? 1000, timeSources.bootId);
     const opened = openDatabase({
       dataDir: opts.dataDir,
@@ -143,6 +145,7 @@ export class SqliteBuffer implements DurableBuffer {
       walDamaged,
       sameBoot: this.ledger.found?.boot === timeSources.bootId && timeSources.bootId !== 'unknown',
       synchronous: opts.synchronous,
+      ...(this.ledger.damaged !== undefined ? { ledgerDamagedWindow: this.ledger.lostWindow } : {}),
     });
     this.nextSeq = start.nextSeq;
     // The database learns where seq went, so the next open agrees with the ledger.
@@ -158,7 +161,10 @@ export class SqliteBuffer implements DurableBuffer {
       const { first_seq, last_seq, reason } = start.lost;
       this.t.lostTotal += last_seq - first_seq + 1;
       this.writeMeta('lost_total', this.t.lostTotal);
-      const detail = opened.replaced?.detail ?? (walDamaged ? 'the WAL was damaged: committed transactions after the damage are gone' : undefined);
+      const detail =
+        reason === 'ledger_damaged'
+          ? `${LEDGER_FILE} ${this.ledger.damaged ?? 'could not be read'}: seq skips the most the ledger could have been ahead of the database, so none is reused (most of this range was never handed out)`
+          : (opened.replaced?.detail ?? (walDamaged ? 'the WAL was damaged: committed transactions after the damage are gone' : undefined));
       this.events.emit({
         type: 'buffer_lost',
         reason,
@@ -562,6 +568,7 @@ export class SqliteBuffer implements DurableBuffer {
       fileBytes,
       disk: this.disk.state(fileBytes),
       diskFreeBytes: this.disk.freeBytes(),
+      ...(this.bootIdSource ? { bootId: this.bootIdSource } : {}),
     };
   }
 

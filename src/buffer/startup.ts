@@ -15,10 +15,17 @@
  * | clean ledger, database behind it (an old copy put back) | database_behind   | dbNext … reserved−1  |
  * | database file missing                                  | database_missing  | floor … reserved−1   |
  * | database moved aside (damaged, foreign)                | database_damaged  | floor … reserved−1   |
+ * | seq.ledger there but no copy readable (both torn/damaged) | ledger_damaged  | dbNext … dbNext+window−1 |
  *
  * (*) The database holds every committed transaction: a process crash leaves the WAL
  * in the page cache, and with synchronous=full a power cut keeps every commit on a
  * card that honours flush. Seqs reserved but never used are simply used now.
+ *
+ * A damaged ledger (a file is there, neither of its two copies is whole: seq-ledger.ts)
+ * is never taken for "no ledger": the ceiling it held is unknown, but it was at most one
+ * reservation window (`ledgerWindow`) above the last seq handed out, so seq restarts that
+ * far above the database and the whole window is announced. Skipping forward costs a
+ * gap that consumers see explained; starting at the database could reuse a seq.
  */
 import type { LostReason } from '../core/payloads.js';
 import type { LedgerState } from './seq-ledger.js';
@@ -32,6 +39,8 @@ export interface StartInput {
   /** The ledger was last written during this boot (the process crashed, not the machine). */
   sameBoot: boolean;
   synchronous: 'full' | 'normal';
+  /** Set when seq.ledger exists but cannot be read: the most it could have been ahead. */
+  ledgerDamagedWindow?: number;
 }
 
 export interface StartDecision {
@@ -41,6 +50,10 @@ export interface StartDecision {
 
 export function decideStart(i: StartInput): StartDecision {
   const l = i.ledger;
+  if (!l && i.ledgerDamagedWindow !== undefined) {
+    const last = i.dbNext + i.ledgerDamagedWindow - 1;
+    return { nextSeq: last + 1, lost: { reason: 'ledger_damaged', first_seq: i.dbNext, last_seq: last } };
+  }
   if (!l || l.reserved <= i.dbNext) return { nextSeq: i.dbNext };
   const last = l.reserved - 1;
   const jump = (reason: LostReason, first: number): StartDecision => ({ nextSeq: l.reserved, lost: { reason, first_seq: Math.min(first, last), last_seq: last } });

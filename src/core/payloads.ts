@@ -71,6 +71,8 @@ export interface HealthPayload {
     by_quality: Record<string, number>;
     /** Bytes this process caused to be written to storage since start (SD-card wear); null off Linux. */
     bytes_written: number | null;
+    /** Where the boot id came from: `systemd` (CITYGATE_BOOT_ID), `proc`, or `unknown` (every start taken for a reboot). */
+    boot_id?: 'systemd' | 'proc' | 'unknown';
   };
   disk: { state: DiskState; free_bytes: number | null; limit_bytes: number };
   devices: Record<string, DeviceHealthSnapshot>;
@@ -81,7 +83,7 @@ export interface HealthPayload {
 /** Why readings were dropped after they were accepted (they had a seq). */
 export type DropReason = 'max_bytes' | 'max_age' | 'disk_full';
 /** Why seqs may be lost without a drop: the database went back or away. */
-export type LostReason = 'unclean_shutdown' | 'database_damaged' | 'database_missing' | 'database_behind';
+export type LostReason = 'unclean_shutdown' | 'database_damaged' | 'database_missing' | 'database_behind' | 'ledger_damaged';
 
 /**
  * Every event on `events`. `ts` is added when the event is recorded. Loss events

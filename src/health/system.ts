@@ -1,6 +1,13 @@
 /**
  * System vitals ops staff ask for: CPU temperature, load, memory, disk free on the
  * data partition. Each is null where the platform does not expose it.
+ *
+ * Under the unit's ProcSubset=pid only /proc/self (and /proc/<pid>) is visible
+ * (checked by test/interop/proc-subset.test.ts): RSS (/proc/self/stat) and
+ * /proc/self/io still read; load and memory come through Node's os module, which falls
+ * back to the sysinfo() system call when /proc/loadavg and /proc/meminfo are hidden, so
+ * there `mem_free_bytes` is the kernel's free memory without reclaimable page cache
+ * (MemFree, lower than MemAvailable). The CPU temperature is under /sys, not /proc.
  */
 import { readFileSync, statfsSync } from 'node:fs';
 import { freemem, loadavg, totalmem } from 'node:os';

@@ -11,14 +11,17 @@
  * - both are written as `.part`; `check` (the caller's signature and hash checks,
  *   verify-bundle.ts) decides before they are renamed into place, and a refusal leaves
  *   nothing behind. citygate-update.service verifies it all again, as root, on its own
- *   copy: what is checked here only lets the command's reply say no at once.
+ *   copy: what is checked here only lets the command's reply say no at once;
+ * - both are fsynced before their rename and the directory after it
+ *   (src/core/durable-file.ts), so a power cut never leaves a bundle that looks whole.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { get, type RequestOptions } from 'node:https';
 import { basename, join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { MAX_SIG_BYTES } from './signature.js';
+import { nodeFileOps } from '../core/durable-file.js';
 
 export const BUNDLE_NAME = /^citygate-[0-9A-Za-z.+_-]+-linux-(arm64|armv7|x64)\.tar\.gz$/;
 
@@ -56,6 +59,16 @@ export function bundleNameOf(url: string): string {
   return name;
 }
 
+/** Flush a downloaded file's bytes to the card before it takes its final name. */
+function durable(file: string): void {
+  const fd = nodeFileOps.openRw(file, 0o600);
+  try {
+    nodeFileOps.fsync(fd);
+  } finally {
+    nodeFileOps.close(fd);
+  }
+}
+
 export async function fetchBundle(o: FetchOptions): Promise<Fetched> {
   const name = bundleNameOf(o.url);
   const expected = o.sha256?.toLowerCase();
@@ -74,8 +87,12 @@ export async function fetchBundle(o: FetchOptions): Promise<Fetched> {
     if (expected !== undefined && sum !== expected) throw new Error(`checksum mismatch: expected ${expected}, got ${sum} — not the release the command names; nothing was installed`);
     const sig = (await download(sigUrl.href, opts, sigPart, MAX_SIG_BYTES, true)) ? readFileSync(sigPart, 'utf8') : undefined;
     o.check({ sig, sha256: sum, bytes });
-    renameSync(sigPart, `${bundle}.sig`);
-    renameSync(part, bundle);
+    for (const [from, to] of [[sigPart, `${bundle}.sig`], [part, bundle]] as const) {
+      if (from === sigPart && sig === undefined) continue;
+      durable(from);
+      nodeFileOps.rename(from, to);
+    }
+    nodeFileOps.fsyncDir(o.dir);
     return { bundle, bytes, sha256: sum };
   } finally {
     rmSync(part, { force: true });

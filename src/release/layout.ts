@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync, r
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { UserError } from '../core/errors.js';
+import { nodeFileOps } from '../core/durable-file.js';
 import { readManifest, type Manifest } from './manifest.js';
 
 const run = promisify(execFile);
@@ -46,6 +47,7 @@ export class ReleaseLayout {
     rmSync(tmp, { force: true });
     symlinkSync(join('releases', id), tmp);
     renameSync(tmp, join(this.prefix, link));
+    nodeFileOps.fsyncDir(this.prefix); // the switch itself survives a power cut
   }
 
   /**

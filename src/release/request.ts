@@ -9,11 +9,13 @@
  *   result.json   written by that run when it is done (updated, rolled back, refused);
  *                 the gateway announces it as an `update_result` event and removes it.
  *
- * Both are written to a temp name and renamed: never read half-written.
+ * Both are written atomically (src/core/durable-file.ts: never read half-written, never
+ * empty after a power cut) and removed durably (a taken request does not come back).
  */
-import { chownSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { nodeFileOps, removeFileDurably, writeFileAtomic, type FileOps } from '../core/durable-file.js';
 
 export interface UpdateRequest {
   bundle: string;
@@ -37,35 +39,38 @@ export const updatesDir = (dataDir: string): string => join(dataDir, 'updates');
 export const requestFile = (dataDir: string): string => join(updatesDir(dataDir), 'request.json');
 const resultFile = (dataDir: string): string => join(updatesDir(dataDir), 'result.json');
 
-function writeAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+function writeAtomic(file: string, value: unknown, ops: FileOps): void {
   // Written by root (citygate-update.service): 0600 and owned by the gateway's user
   // (the owner of updates/), or the gateway could not read its result.
-  if (process.getuid?.() === 0) {
+  let owner: { uid: number; gid: number } | undefined;
+  if (process.getuid?.() === 0 && ops === nodeFileOps) {
     const { uid, gid } = statSync(dirname(file));
-    if (uid !== 0) chownSync(tmp, uid, gid);
+    if (uid !== 0) owner = { uid, gid };
   }
-  renameSync(tmp, file);
+  writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600, owner, ops });
 }
 
-export function pendingRequest(dataDir: string): boolean {
-  return existsSync(requestFile(dataDir));
-}
-
-export function writeRequest(dataDir: string, r: UpdateRequest): void {
-  writeAtomic(requestFile(dataDir), r);
-}
-
-/** Reads and removes the request (so it runs once); undefined if there is none. */
-export function takeRequest(file: string): UpdateRequest | undefined {
-  let text: string;
+function readIfThere(file: string, ops: FileOps): string | undefined {
   try {
-    text = readFileSync(file, 'utf8');
+    return ops.readFile(file).toString('utf8');
   } catch {
     return undefined;
   }
-  rmSync(file, { force: true });
+}
+
+export function pendingRequest(dataDir: string, ops: FileOps = nodeFileOps): boolean {
+  return readIfThere(requestFile(dataDir), ops) !== undefined;
+}
+
+export function writeRequest(dataDir: string, r: UpdateRequest, ops: FileOps = nodeFileOps): void {
+  writeAtomic(requestFile(dataDir), r, ops);
+}
+
+/** Reads and removes the request (so it runs once); undefined if there is none. */
+export function takeRequest(file: string, ops: FileOps = nodeFileOps): UpdateRequest | undefined {
+  const text = readIfThere(file, ops);
+  if (text === undefined) return undefined;
+  removeFileDurably(file, ops);
   // Written by the unprivileged gateway: read by root as untrusted input, refused in one line.
   let r: Partial<UpdateRequest>;
   try {
@@ -77,19 +82,20 @@ export function takeRequest(file: string): UpdateRequest | undefined {
   return { bundle: r.bundle, sha256: String(r.sha256 ?? ''), request_id: r.request_id ?? null, requested_at: Number(r.requested_at ?? 0) };
 }
 
-export function writeOutcome(dataDir: string, o: UpdateOutcome): void {
-  writeAtomic(resultFile(dataDir), o);
+export function writeOutcome(dataDir: string, o: UpdateOutcome, ops: FileOps = nodeFileOps): void {
+  writeAtomic(resultFile(dataDir), o, ops);
 }
 
 /** Reads and removes a finished update's outcome; undefined if there is none (or it is unreadable: then removed too). */
-export function takeOutcome(dataDir: string): UpdateOutcome | undefined {
+export function takeOutcome(dataDir: string, ops: FileOps = nodeFileOps): UpdateOutcome | undefined {
   const file = resultFile(dataDir);
-  if (!existsSync(file)) return undefined;
+  const text = readIfThere(file, ops);
+  if (text === undefined) return undefined;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as UpdateOutcome;
+    return JSON.parse(text) as UpdateOutcome;
   } catch {
     return undefined;
   } finally {
-    rmSync(file, { force: true });
+    removeFileDurably(file, ops);
   }
 }

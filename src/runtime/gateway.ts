@@ -101,6 +101,9 @@ export class Gateway {
     if (loosened !== undefined) this.log.warn(`${c.gateway.data_dir} was readable by others (mode ${loosened.toString(8)}): tightened to 700 — the buffer holds every reading`);
     this.lock = new DirLock(c.gateway.data_dir);
     this.lock.acquire();
+    const time = this.clock === systemClock ? systemTimeSources() : undefined;
+    // Once per start: without a boot id every start is taken for a reboot (boot-id.ts says why that side).
+    if (time?.bootIdProblem) this.log.warn({ boot_id: time.bootIdSource }, `buffer: ${time.bootIdProblem}`);
     try {
       this.buffer = new SqliteBuffer({
         dataDir: c.gateway.data_dir,
@@ -111,7 +114,7 @@ export class Gateway {
         synchronous: c.buffer.synchronous,
         maxReadingsPerRow: c.uplink.batch.max_readings,
         clock: this.clock,
-        ...(this.clock === systemClock ? { time: systemTimeSources() } : {}),
+        ...(time ? { time } : {}),
         onFault: (what, err) => this.bufferFault(what, err),
         onEvent: (e) => this.live.noteEvent(e),
       });

@@ -65,6 +65,7 @@ export function healthSnapshot(p: HealthParts): HealthPayload {
       waiting_in_memory: p.waitingInMemory,
       by_quality: b.acceptedByQuality,
       bytes_written: storageBytesWritten(),
+      ...(b.bootId ? { boot_id: b.bootId } : {}),
     },
     disk: { state: b.disk, free_bytes: b.diskFreeBytes, limit_bytes: p.maxBytes },
     devices: Object.fromEntries(p.devices),

@@ -13,6 +13,7 @@ const HINTS: Record<string, string> = {
   mbpoll: 'apt-get install -y mbpoll',
   pymodbus: 'apt-get install -y python3-pymodbus (run with /usr/bin/python3)',
   promtool: 'apt-get install -y prometheus (it brings promtool)',
+  'arm-linux-gnueabihf-g++': 'apt-get install -y g++-arm-linux-gnueabihf',
 };
 
 const SEARCH = ['/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin', '/bin', '/sbin'];

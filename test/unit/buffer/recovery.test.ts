@@ -1,11 +1,13 @@
 /** Where seq restarts after an open, the WAL check, and the seq ledger. */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decideStart, type StartInput } from '../../../src/buffer/startup.js';
 import { checkWal } from '../../../src/buffer/wal-check.js';
-import { SeqLedger, readLedger } from '../../../src/buffer/seq-ledger.js';
+import { MAX_AHEAD, SeqLedger, readLedger } from '../../../src/buffer/seq-ledger.js';
+import { SqliteBuffer, type SqliteBufferOptions } from '../../../src/buffer/sqlite-buffer.js';
+import { FakeClock } from '../../../src/core/fake-clock.js';
 import { tempDir } from '../../helpers/gateway-config.js';
 
 const base: StartInput = {
@@ -32,6 +34,12 @@ describe('decideStart', () => {
     expect(decideStart({ ...base, replaced: true, dbNext: 1 }).lost).toEqual({ reason: 'database_damaged', first_seq: 200, last_seq: 1499 });
     expect(decideStart({ ...base, ledger: { ...base.ledger!, clean: true } }).lost).toEqual({ reason: 'database_behind', first_seq: 500, last_seq: 1499 });
     for (const r of [{ ...base, walDamaged: true }, { ...base, dbExisted: false }]) expect(decideStart(r).nextSeq).toBe(1500);
+  });
+  it('a damaged ledger is never "no ledger": seq skips its window above the database, announced', () => {
+    expect(decideStart({ ...base, ledger: undefined, ledgerDamagedWindow: 100_000 })).toEqual({
+      nextSeq: 100_500,
+      lost: { reason: 'ledger_damaged', first_seq: 500, last_seq: 100_499 },
+    });
   });
   it('no ledger, or a database ahead of it: the database decides', () => {
     expect(decideStart({ ...base, ledger: undefined })).toEqual({ nextSeq: 500 });
@@ -68,6 +76,32 @@ describe('checkWal', () => {
   });
 });
 
+describe('SqliteBuffer over a damaged seq.ledger', () => {
+  it('both copies torn: starts above the window, counts and announces the skipped range', () => {
+    const dir = tempDir();
+    const opts: SqliteBufferOptions = { dataDir: dir, maxBytes: 1 << 30, maxAgeMs: 86_400_000, onFull: 'drop_oldest', synchronous: 'full', maxReadingsPerRow: 100, clock: new FakeClock(), seqBlock: 100 };
+    const b = new SqliteBuffer(opts);
+    b.commit(Array.from({ length: 10 }, (_, i) => ({ device: 'a', point: 'p', value: i, ts: 1000 + i, quality: 'good' as const })));
+    b.close();
+    const file = join(dir, 'seq.ledger');
+    const bytes = readFileSync(file);
+    bytes.fill(0x5a, 100, 700); // A: a damaged page
+    bytes.fill(0x00, 4096 + 100, 4096 + 512); // B: its first sector half zeros (a torn write)
+    writeFileSync(file, bytes);
+    const again = new SqliteBuffer(opts);
+    expect(again.stats().nextSeq).toBe(11 + MAX_AHEAD);
+    expect(again.commit([{ device: 'a', point: 'p', value: 1, ts: 2000, quality: 'good' }])).toMatchObject({ firstSeq: 11 + MAX_AHEAD });
+    const lost = again.readEvents(100).map((e) => JSON.parse(e.payload) as Record<string, unknown>).filter((e) => e.type === 'buffer_lost');
+    expect(lost).toEqual([expect.objectContaining({ reason: 'ledger_damaged', first_seq: 11, last_seq: 10 + MAX_AHEAD, count: MAX_AHEAD })]);
+    expect(String(lost[0]!.detail)).toMatch(/seq.ledger neither copy .* is a whole record/);
+    again.close();
+    // The ledger is whole again: the next start skips nothing.
+    const third = new SqliteBuffer(opts);
+    expect(third.stats().nextSeq).toBe(12 + MAX_AHEAD);
+    third.close();
+  });
+});
+
 describe('SeqLedger', () => {
   it('reserves ahead in place, keeps pending loss ranges, and records a clean close', () => {
     const dir = tempDir();
@@ -81,7 +115,7 @@ describe('SeqLedger', () => {
     l.addPending({ first_seq: 20, last_seq: 29, reason: 'disk_full' }); // merged
     const onDisk = readLedger(join(dir, 'seq.ledger'));
     expect(onDisk).toMatchObject({ reserved: 150, clean: false, boot: 'boot-a', pending: [{ first_seq: 10, last_seq: 29 }] });
-    expect(readFileSync(join(dir, 'seq.ledger')).length).toBe(4096); // fixed size: rewritten in place
+    expect(readFileSync(join(dir, "seq.ledger")).length).toBe(8192); // fixed size (two 4 KiB copies): rewritten in place
     l.close(130, 100);
     expect(readLedger(join(dir, 'seq.ledger'))).toMatchObject({ reserved: 130, clean: true });
   });

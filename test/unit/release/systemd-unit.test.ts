@@ -53,6 +53,12 @@ describe('deploy/citygate.service', () => {
     expect(unit).toMatch(/^ExecStart=\/opt\/citygate\/current\/node\/bin\/node .* \/opt\/citygate\/current\/bin\/citygate\.js run /m);
     expect(unit).toMatch(/^SupplementaryGroups=dialout gpio$/m);
   });
+
+  it('hands the gateway the boot id (%b), since ProcSubset=pid hides /proc/sys/kernel/random/boot_id', () => {
+    const unit = readFileSync(UNIT, 'utf8');
+    expect(unit).toMatch(/^ProcSubset=pid$/m);
+    expect(unit).toMatch(/^Environment=CITYGATE_BOOT_ID=%b$/m);
+  });
 });
 
 /** The root helpers: sandboxed as far as their jobs allow (deploy/README.md has the figures). */
