@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { duration, pointName, size, topicId } from '../core/primitives.js';
+import { credential } from '../config/secret-fields.js';
 
 /** Every built-in command name, for the allow-list and its editor completion. */
 export const COMMAND_NAMES = ['ping', 'health', 'restart_device', 'reload_config', 'config', 'gpio_set', 'modbus_write', 'update'] as const;
@@ -33,7 +34,7 @@ export const commandsSchema = z.strictObject({
   update: z
     .strictObject({
       max_bytes: size({ min: 1024 ** 2 }).prefault('200MiB').meta({ description: 'Largest release bundle the update command downloads (counted while it streams).' }),
-      ca: z.string().min(1).optional().meta({ description: 'PEM file of the CA that signs the download server, when it is not one of the system CAs.' }),
+      ca: credential(z.string().min(1).optional()).meta({ description: 'PEM file of the CA that signs the download server, when it is not one of the system CAs.' }),
     })
     .prefault({})
     .meta({ description: 'The update command: fetches a release bundle over https into data_dir/updates/ and hands it to citygate-update.service (see deploy/README.md).' }),
