@@ -25,9 +25,9 @@ export class ChildGateway {
 
   /** `wrap`: a command prefix, e.g. `ip netns exec <ns>` to run the gateway in a network namespace. */
   /** `cwd`: the working directory (systemd starts services in /). */
-  start(opts: { env?: NodeJS.ProcessEnv; logLevel?: string; wrap?: string[]; cwd?: string } = {}): void {
+  start(opts: { env?: NodeJS.ProcessEnv; logLevel?: string; wrap?: string[]; cwd?: string; args?: string[] } = {}): void {
     const level = opts.logLevel ?? 'warn';
-    const argv = [...(opts.wrap ?? []), process.execPath, BIN, 'run', '--config', this.configFile, '--log-level', level];
+    const argv = [...(opts.wrap ?? []), process.execPath, BIN, 'run', '--config', this.configFile, '--log-level', level, ...(opts.args ?? [])];
     this.proc = spawn(argv[0] as string, argv.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(opts.cwd ? { cwd: opts.cwd } : {}),
