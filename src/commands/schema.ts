@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { duration, pointName, size, topicId } from '../core/primitives.js';
-import { credential } from '../config/secret-fields.js';
+import { credential } from '../core/secret-mark.js';
 
 /** Every built-in command name, for the allow-list and its editor completion. */
 export const COMMAND_NAMES = ['ping', 'health', 'restart_device', 'reload_config', 'config', 'gpio_set', 'modbus_write', 'update'] as const;

@@ -3,7 +3,7 @@
  * credential (passwords, tokens, user names, TLS files) or an address (broker URLs,
  * hosts, ports, serial devices, listen addresses). The mark is zod metadata
  * (`substitution: 'credential' | 'address'`), set with `credential()` / `address()`
- * where the field is declared: one source of truth for `validate`, `run`, reloads and
+ * (src/core/secret-mark.ts) where the field is declared: one source of truth for `validate`, `run`, reloads and
  * the editor schema. Anywhere else a reference is a config error — a point's `value:` or
  * `unit:` would otherwise publish the secret in every data message.
  *
@@ -11,18 +11,9 @@
  */
 import type { z } from 'zod';
 import { unwrap } from './schema-walk.js';
+import type { SubstitutionKind } from '../core/secret-mark.js';
 
-export type SubstitutionKind = 'credential' | 'address';
-
-/** Mark a field as a credential: `${ENV}` / `!secret` resolve here; never changed remotely. */
-export function credential<T extends z.ZodType>(schema: T): T {
-  return schema.meta({ substitution: 'credential' }) as T;
-}
-
-/** Mark a field as an address: `${ENV}` / `!secret` resolve here. */
-export function address<T extends z.ZodType>(schema: T): T {
-  return schema.meta({ substitution: 'address' }) as T;
-}
+export { address, credential, type SubstitutionKind } from '../core/secret-mark.js';
 
 interface Def {
   type: string;

@@ -29,7 +29,6 @@ import type { EventBody } from '../uplink/topics.js';
 import { diffConfig, isEmpty, type ConfigDiff } from './diff.js';
 import { replaceConfig, writeFileAtomically } from './config-file.js';
 import { remoteChangeRefusals } from './remote-policy.js';
-import { DEFAULT_REMOTE } from '../commands/schema.js';
 
 /** What the reloader needs of the gateway. */
 export interface ReloadTarget {
@@ -106,7 +105,8 @@ export class ConfigReloader {
     this.busy = true;
     try {
       if (origin === 'command' || this.fileWritableByGateway()) {
-        const policy = this.o.target.config.commands.config?.remote_may_change ?? DEFAULT_REMOTE;
+        // A config that did not pass the schema has no policy: nothing may change remotely.
+        const policy = this.o.target.config.commands.config?.remote_may_change ?? [];
         const refusals = remoteChangeRefusals(this.goodText, text, policy);
         if (refusals.length > 0) {
           const where = origin === 'file' ? `in ${this.file} (writable by the gateway's user, so judged as a remote config)` : 'from the downlink';

@@ -5,7 +5,7 @@
  * holding or coil …) are checked here so `citygate validate` reports them with a line.
  */
 import { z } from 'zod';
-import { address } from '../../config/secret-fields.js';
+import { address } from '../../core/secret-mark.js';
 import { deviceBaseKeys, duration, ifThen, pointPipelineKeys, serialPortNotes, topicId } from '../../core/primitives.js';
 import type { BusDefinition } from '../../core/driver.js';
 import { DATA_TYPES, ORDER_ALIASES, registerCount } from './codec.js';
