@@ -9,10 +9,13 @@
  *  - its key is a credential (src/config/secret-fields.ts), the uplink's address or the
  *    policy itself (`commands.config`) — whatever the policy says;
  *  - its new value holds a `${ENV}` or `!secret` reference: only the gateway's own file
- *    may bring in values from the environment or secrets.yaml.
+ *    may bring in values from the environment or secrets.yaml;
+ *  - it points a serial port (an address field holding a path) outside /dev/: a device
+ *    reading a regular file would publish its lines (secrets.yaml, the env file) as data.
  * Unchanged keys are never judged: a remote config repeats `password: ${MQTT_PASSWORD}`
  * from the file it replaces, and that is no change.
  */
+import { posix } from 'node:path';
 import { visit } from 'yaml';
 import { configSchema } from '../config/schema.js';
 import { formatPath } from '../config/issues.js';
@@ -77,6 +80,8 @@ function holdsReference(v: unknown): boolean {
   return false;
 }
 
+const outsideDev = (v: unknown): boolean => typeof v === 'string' && v.startsWith('/') && !posix.normalize(v).startsWith('/dev/');
+
 function valueAt(data: unknown, path: Path): unknown {
   let cur = data;
   for (const k of path) cur = cur && typeof cur === 'object' ? (cur as Record<string | number, unknown>)[k] : undefined;
@@ -107,6 +112,8 @@ export function remoteChangeRefusals(currentText: string, nextText: string, poli
       refusals.push(`refused: ${key} may not be changed remotely — the uplink's address, credentials and TLS, health.auth, commands.update.ca and ${POLICY_KEY} change only in the gateway's own file`);
     } else if (holdsReference(valueAt(after, path))) {
       refusals.push(`refused: ${key} may not be set remotely to a \${ENV} or !secret reference — only the gateway's own file may resolve them`);
+    } else if (outsideDev(valueAt(after, path)) && substitutionAt(configSchema, path, after) === 'address') {
+      refusals.push(`refused: ${key} may not be set remotely to a path outside /dev/ — only the gateway's own file may name other files`);
     } else if (!allowed.some((p) => under(path, p))) {
       refusals.push(`refused: ${key} may not be changed remotely (${POLICY_KEY}: [${policy.join(', ')}])`);
     }

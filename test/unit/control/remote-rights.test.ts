@@ -76,6 +76,14 @@ describe('remoteChangeRefusals (pure)', () => {
     ]);
   });
 
+  it('a serial port outside /dev/ is refused: a device reading a regular file would publish it', () => {
+    const next = base + '  - { id: s, driver: serial, port: /etc/citygate/secrets.yaml, protocol: lines }\n  - { id: ok, driver: serial, port: /dev/ttyUSB1, protocol: nmea }\n  - { id: up, driver: serial, port: /dev/../etc/passwd, protocol: lines }\n';
+    expect(remoteChangeRefusals(base, next, DEFAULT_POLICY)).toEqual([
+      "refused: devices[1].port may not be set remotely to a path outside /dev/ — only the gateway's own file may name other files",
+      "refused: devices[3].port may not be set remotely to a path outside /dev/ — only the gateway's own file may name other files",
+    ]);
+  });
+
   it('sees through merge keys: an x- anchor cannot smuggle a change in', () => {
     const next = base.replace('commands:', 'x-c: &c { allow: [ping, config, update] }\ncommands:\n  <<: *c').replace('  allow: [ping, config]\n', '');
     expect(remoteChangeRefusals(base, next, DEFAULT_POLICY)).toEqual([expect.stringMatching(/^refused: commands\.allow may not be changed remotely/)]);
