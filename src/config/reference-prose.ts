@@ -51,6 +51,8 @@ commands:
 - Never remotely: a new or changed value holding \`\${ENV}\` or \`!secret\` — only the gateway's
   own file resolves them. Unchanged keys are not judged, so a remote config repeats
   \`password: \${MQTT_PASSWORD}\` of the file it replaces without trouble.
+- Never remotely: a serial port outside \`/dev/\` (a device reading a regular file, such as
+  \`secrets.yaml\`, would publish its lines as data).
 - A config that changes anything else is refused whole, one line per key, nothing applied
   and nothing written, e.g.
   \`refused: commands.allow may not be changed remotely (commands.config.remote_may_change: [devices, buses, health.interval])\`.
