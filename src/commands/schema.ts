@@ -6,10 +6,48 @@
  */
 import { z } from 'zod';
 import { duration, pointName, size, topicId } from '../core/primitives.js';
+import { credential } from '../core/secret-mark.js';
 
 /** Every built-in command name, for the allow-list and its editor completion. */
 export const COMMAND_NAMES = ['ping', 'health', 'restart_device', 'reload_config', 'config', 'gpio_set', 'modbus_write', 'update'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
+
+/**
+ * What a remote config (the `config` command, or a reload of a file the gateway itself
+ * may write) may change. Everything else — the uplink's address, credentials and TLS,
+ * health.auth, commands.update.ca and this policy itself — changes only in the gateway's
+ * own file, and a restart (src/control/remote-policy.ts).
+ */
+export const REMOTE_SECTIONS = [
+  'devices',
+  'buses',
+  'health.interval',
+  'homeassistant',
+  'buffer',
+  'commands.allow',
+  'commands.writes',
+  'commands.rate',
+  'commands.remember',
+  'commands.update.max_bytes',
+] as const;
+export const DEFAULT_REMOTE: readonly (typeof REMOTE_SECTIONS)[number][] = ['devices', 'buses', 'health.interval'];
+
+const remoteConfigSchema = z
+  .strictObject({
+    remote_may_change: z
+      .array(
+        z.enum(REMOTE_SECTIONS, {
+          error: (iss) =>
+            `${JSON.stringify(iss.input)} cannot be given to a remote config — list any of ${REMOTE_SECTIONS.join(', ')}; the uplink's address, credentials and TLS, health.auth, commands.update.ca and this policy change only in the gateway's own file`,
+        }),
+      )
+      .default([...DEFAULT_REMOTE])
+      .meta({
+        description: `Sections a remote config (the config command, or reload_config / SIGHUP of a file the gateway's user can write) may change; a config that changes anything else is refused whole, naming the key. Any of: ${REMOTE_SECTIONS.join(', ')}. Default: ${DEFAULT_REMOTE.join(', ')}.`,
+      }),
+  })
+  .prefault({})
+  .meta({ description: 'Rights of remote configs. Read from the file the gateway runs: a new config cannot widen them, and they are never changed remotely.' });
 
 export const commandsSchema = z.strictObject({
   allow: z
@@ -33,10 +71,11 @@ export const commandsSchema = z.strictObject({
   update: z
     .strictObject({
       max_bytes: size({ min: 1024 ** 2 }).prefault('200MiB').meta({ description: 'Largest release bundle the update command downloads (counted while it streams).' }),
-      ca: z.string().min(1).optional().meta({ description: 'PEM file of the CA that signs the download server, when it is not one of the system CAs.' }),
+      ca: credential(z.string().min(1).optional()).meta({ description: 'PEM file of the CA that signs the download server, when it is not one of the system CAs.' }),
     })
     .prefault({})
     .meta({ description: 'The update command: fetches a release bundle over https into data_dir/updates/ and hands it to citygate-update.service (see deploy/README.md).' }),
+  config: remoteConfigSchema,
   remember: z
     .number()
     .int()

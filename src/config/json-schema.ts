@@ -1,8 +1,10 @@
 /**
  * The JSON Schema editors use (yaml-language-server), generated from the one zod
  * schema and then adjusted so the editor and `citygate validate` agree:
- * - a typed value (number, boolean, a patterned or enumerated string) may instead be a
- *   `${ENV}` reference, as `validate` accepts (it types the value after substitution);
+ * - in the fields marked as credentials or addresses (src/config/secret-fields.ts), and
+ *   only there, a typed value (number, boolean, a patterned or enumerated string) may
+ *   instead be a `${ENV}` reference, as `validate` accepts (it types the value after
+ *   substitution); the mark itself is not part of the output;
  * - top-level `x-` keys are allowed: the place for YAML anchors used with merge keys;
  * - each device and bus option carries its driver's one-line description, so
  *   completion after `driver:` says what each one is;
@@ -23,7 +25,7 @@ export interface Described {
 
 export function editorSchema(schema: z.ZodType, opts: { drivers: readonly Described[]; buses: readonly Described[] }): Json {
   const js = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Json;
-  walk(js, []);
+  walk(js, [], false);
   const props = js.properties as Record<string, Json>;
   describeOptions((props.devices?.items as Json | undefined)?.oneOf, 'driver', opts.drivers);
   describeOptions((props.buses?.additionalProperties as Json | undefined)?.oneOf, 'type', opts.buses);
@@ -34,24 +36,34 @@ export function editorSchema(schema: z.ZodType, opts: { drivers: readonly Descri
 /** Discriminator keys stay plain, so completion offers exactly the driver and bus names. */
 const DISCRIMINATORS = new Set(['driver', 'type']);
 
-function walk(node: Json, path: string[]): void {
+/** True when this node carries the substitution mark (which is removed from it). */
+function takeMark(node: Json): boolean {
+  if (!('substitution' in node)) return false;
+  delete node.substitution;
+  return true;
+}
+
+function walk(node: Json, path: string[], inMarked: boolean): void {
+  const marked = takeMark(node) || inMarked;
   const props = node.properties as Record<string, Json> | undefined;
   if (props) {
     for (const [k, v] of Object.entries(props)) {
-      walk(v, [...path, k]);
-      if (!DISCRIMINATORS.has(k) || !('const' in v)) props[k] = allowEnv(v);
+      const vMarked = 'substitution' in v || marked;
+      walk(v, [...path, k], marked);
+      if (vMarked && (!DISCRIMINATORS.has(k) || !('const' in v))) props[k] = allowEnv(v);
     }
   }
   for (const key of ['items', 'additionalProperties'] as const) {
     const child = node[key];
     if (child && typeof child === 'object' && !Array.isArray(child)) {
-      walk(child as Json, path);
-      if (key === 'items') node.items = allowEnv(child as Json);
+      const cMarked = 'substitution' in (child as Json) || marked;
+      walk(child as Json, path, marked);
+      if (key === 'items' && cMarked) node.items = allowEnv(child as Json);
     }
   }
   for (const key of ['anyOf', 'oneOf', 'allOf', 'prefixItems'] as const) {
     const list = node[key];
-    if (Array.isArray(list)) list.forEach((c: Json) => walk(c, path));
+    if (Array.isArray(list)) list.forEach((c: Json) => walk(c, path, marked));
   }
   withDefault(node);
 }

@@ -6,7 +6,7 @@
  * - `loadConfigFile()` — for `run`: throws ConfigError on any problem.
  */
 import { readFileSync } from 'node:fs';
-import { YAMLMap, isMap, isNode, type Document, type Node } from 'yaml';
+import { YAMLMap, isMap, isNode, type Document, type Node, type Scalar } from 'yaml';
 import { busSchema, configSchema, deviceSchema, uplinkSchema, type DeviceConfig, type GatewayConfig, type UplinkConfig } from './schema.js';
 import { ConfigError, formatPath, type ConfigIssue } from './issues.js';
 import { redact, substitute } from './substitute.js';
@@ -16,11 +16,17 @@ import { crossCheck, type PartialConfig } from './crosscheck.js';
 import { parseConfigYaml, toData } from './yaml-doc.js';
 import { scalarPaths, typeEnvValues } from './env-values.js';
 import { UserError } from '../core/errors.js';
+import { markedPaths, substitutionAt } from './secret-fields.js';
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** 'warn' (validate on a workstation) or 'error' (run). Default 'error'. */
   missingEnv?: 'warn' | 'error';
+  /**
+   * The config file's real path, when `file` is only the name to show in messages:
+   * `!secret` reads secrets.yaml from this path's directory (not the working directory).
+   */
+  path?: string;
 }
 
 export interface CheckResult {
@@ -37,7 +43,16 @@ export function checkConfigText(text: string, file: string, opts: LoadOptions = 
   for (const p of yaml.problems) issues.push({ file, line: p.line, col: p.col, path: '', message: p.message });
   if (issues.length) return { issues, warnings };
 
-  const sub = substitute(doc, file, opts.env ?? process.env);
+  const paths = scalarPaths(doc);
+  const before = toData(yaml).data;
+  const refused: PropertyKey[][] = [];
+  const placement = (node: Scalar, ref: string): string | undefined => {
+    const path = paths.get(node);
+    if (path && path.length > 0 && !String(path[0]).startsWith('x-') && substitutionAt(configSchema, path, before)) return undefined;
+    if (path) refused.push(path);
+    return `${path && path.length ? `${formatPath(path)}: ` : ''}${ref} is not resolved here — \${ENV} and !secret resolve only in credential and address fields (${markedPaths(configSchema).join(', ')}); write this value out in the file`;
+  };
+  const sub = substitute(doc, opts.path ?? file, opts.env ?? process.env, placement);
   const warnEnv = opts.missingEnv === 'warn';
   for (const p of sub.problems) {
     const issue = { file, ...at(p.node.range?.[0] ?? 0), path: '', message: p.message };
@@ -48,7 +63,7 @@ export function checkConfigText(text: string, file: string, opts: LoadOptions = 
   const read = toData(yaml);
   if (read.problem) return { issues: [...issues, { file, ...read.problem, path: '' }], warnings };
   const data = withoutExtensions(read.data);
-  const { unset } = typeEnvValues(configSchema, data, sub.envNodes, scalarPaths(doc));
+  const { unset } = typeEnvValues(configSchema, data, sub.envNodes, paths);
   const place = (m: PathMessage): ConfigIssue => ({
     file,
     ...locate(doc, m.path, m.key, at),
@@ -57,7 +72,9 @@ export function checkConfigText(text: string, file: string, opts: LoadOptions = 
   });
   // A field whose variable is unset has no value yet: in validate that is the warning
   // already given, not also a schema error.
-  const supplied = (m: PathMessage): boolean => !warnEnv || !unset.some((u) => startsWith(m.path, u));
+  // A refused reference was left as written: the schema's view of it adds nothing.
+  const supplied = (m: PathMessage): boolean =>
+    !refused.some((u) => startsWith(m.path, u)) && (!warnEnv || !unset.some((u) => startsWith(m.path, u)));
 
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) issues.push(...explainIssues(configSchema, parsed.error.issues, data).filter(supplied).map(place));
@@ -67,7 +84,7 @@ export function checkConfigText(text: string, file: string, opts: LoadOptions = 
   issues.push(...cross.errors.map(place).filter((i) => !said.has(i.path)));
   warnings.push(...cross.warnings.map(place));
   const uplink = parsed.success ? parsed.data.uplink : uplinkSchema.safeParse(field(data, 'uplink')).data;
-  if (uplink) warnings.push(...securityWarnings(uplink).map(place));
+  if (uplink) issues.push(...insecureUplink(uplink).map(place));
   const config = parsed.success && issues.length === 0 ? parsed.data : undefined;
   // Disk full is a state, but one to plan for: say when max_bytes cannot fit on this machine.
   const disk = config ? diskBudgetWarning(config.gateway.data_dir, config.buffer.max_bytes) : undefined;
@@ -126,14 +143,18 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): { config: 
       code === 'EACCES' ? ['Run as the citygate user, or check the file permissions (ls -l).'] : [],
     );
   }
-  const r = checkConfigText(text, file, opts);
+  const r = checkConfigText(text, file, { ...opts, path: opts.path ?? file });
   // No config and no errors: fields whose ${ENV} variable is unset could not be checked.
   if (!r.config) throw new ConfigError(file, r.issues.length ? r.issues : r.warnings);
   return { config: r.config, warnings: r.warnings };
 }
 
-/** Plain-text MQTT to a host that is not loopback puts city data on the wire in clear. */
-function securityWarnings(uplink: UplinkConfig): PathMessage[] {
+/**
+ * Plain-text MQTT to a host that is not loopback puts city data and the broker password
+ * on the wire in clear: an error, unless `uplink.allow_insecure: true` says the network
+ * is closed.
+ */
+function insecureUplink(uplink: UplinkConfig): PathMessage[] {
   const single = typeof uplink.url === 'string';
   return (typeof uplink.url === 'string' ? [uplink.url] : uplink.url).flatMap((url, i): PathMessage[] => {
     let u: URL;
@@ -145,7 +166,7 @@ function securityWarnings(uplink: UplinkConfig): PathMessage[] {
     const plain = u.protocol === 'mqtt:' || u.protocol === 'ws:';
     const loopback = /^(127\.|localhost$|\[::1\]$)/.test(u.hostname) || u.hostname === '::1';
     if (plain && !loopback && !uplink.allow_insecure) {
-      return [{ path: single ? ['uplink', 'url'] : ['uplink', 'url', i], message: `${u.protocol}// to ${u.hostname} sends city data and credentials unencrypted — use mqtts:// or wss:// (or set allow_insecure: true on a closed network)` }];
+      return [{ path: single ? ['uplink', 'url'] : ['uplink', 'url', i], message: `${u.protocol}// to ${u.hostname} would send city data and credentials unencrypted — use mqtts:// or wss://, or set uplink.allow_insecure: true on a closed network` }];
     }
     return [];
   });

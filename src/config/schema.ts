@@ -9,22 +9,25 @@ import { BUSES, DRIVERS } from '../drivers/registry.js';
 import { duration, ifThen, size, topicId } from '../core/primitives.js';
 import { brokerUrlProblem, listenAddressProblem } from './addresses.js';
 import { editorSchema } from './json-schema.js';
+import { address, credential } from './secret-fields.js';
 import { commandsSchema } from '../commands/schema.js';
 import { httpAuthSchema } from '../health/http-auth.js';
 import { homeAssistantSchema } from '../homeassistant/schema.js';
 
-const tlsSchema = z
+const tlsSchema = credential(z
   .strictObject({
     ca: z.string().optional().meta({ description: 'CA certificate (PEM file path) the broker certificate must chain to.' }),
     cert: z.string().optional().meta({ description: 'Client certificate (PEM file path) for mutual TLS.' }),
     key: z.string().optional().meta({ description: 'Client private key (PEM file path).' }),
     servername: z.string().optional().meta({ description: 'Name to verify the broker certificate against (default: the URL host).' }),
   })
-  .refine((t) => Boolean(t.cert) === Boolean(t.key), { message: 'cert and key go together: give both or neither' });
+  .refine((t) => Boolean(t.cert) === Boolean(t.key), { message: 'cert and key go together: give both or neither' }));
 
 /** 1-65535, for JSON Schema patterns. */
 const PORT = '([1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])';
 const SPIN = 'shorter retries spin the CPU and hammer the broker';
+/** mqtt:// or ws:// to a host that is not loopback (for the editor's if/then). */
+const PLAIN_REMOTE = '^(mqtt|ws)://(?!(127\\.|localhost([:/]|$)|\\[::1\\]))';
 
 const brokerUrl = z
     .string({ error: (iss) => `expected a broker URL like "mqtts://broker.example:8883", got ${JSON.stringify(iss.input)}` })
@@ -39,7 +42,7 @@ const brokerUrl = z
     });
 
 export const uplinkSchema = z.strictObject({
-  url: z
+  url: address(z
     .union([
       brokerUrl,
       z
@@ -51,14 +54,14 @@ export const uplinkSchema = z.strictObject({
     .meta({
       description:
         'Broker URL, or a list of them (cluster nodes, primary and standby: on failure the uplink moves on to the next). mqtt://, mqtts:// (TLS), ws:// or wss:// (TLS). Plain mqtt:// is for loopback only.',
-    }),
+    })),
   protocol_version: z
     .union([z.literal(4), z.literal(5)])
     .default(5)
     .meta({ description: 'MQTT protocol: 5 (default) or 4 (3.1.1).' }),
   client_id: z.string().min(1).max(128).optional().meta({ description: 'MQTT client id (default: citygate-<gateway.id>).' }),
-  username: z.string().optional(),
-  password: z.string().optional().meta({ description: 'Use ${ENV} or !secret name; never commit a literal password.' }),
+  username: credential(z.string().optional().meta({ description: 'MQTT user name.' })),
+  password: credential(z.string().optional().meta({ description: 'Use ${ENV} or !secret name; never commit a literal password.' })),
   tls: tlsSchema.optional(),
   topic_root: z
     .string()
@@ -102,7 +105,7 @@ export const uplinkSchema = z.strictObject({
   allow_insecure: z
     .boolean()
     .default(false)
-    .meta({ description: 'Allow plain mqtt:// or ws:// to a broker that is not on loopback (city data in clear text!).' }),
+    .meta({ description: 'Allow plain mqtt:// or ws:// to a broker that is not on loopback (city data in clear text!). Without it such a URL is a config error.' }),
   encoding: z
     .enum(['json', 'compact'])
     .default('json')
@@ -121,7 +124,13 @@ export const uplinkSchema = z.strictObject({
     .prefault('10s')
     .meta({ description: 'Readings committed after the link came back, or at most this long before, are live; older ones are backlog (sent with "replay": true).' }),
 })
-  .meta({ allOf: [ifThen({ url: { pattern: '^(mqtt|ws):' } }, { properties: { tls: false } })] })
+  .meta({
+    allOf: [
+      ifThen({ url: { pattern: '^(mqtt|ws):' } }, { properties: { tls: false } }),
+      // Plain text beyond loopback needs allow_insecure: true (a string URL, or any URL of a list).
+      ifThen({ url: { anyOf: [{ type: 'string', pattern: PLAIN_REMOTE }, { type: 'array', contains: { type: 'string', pattern: PLAIN_REMOTE } }] } }, { required: ['allow_insecure'], properties: { allow_insecure: { const: true } } }),
+    ],
+  })
   .superRefine(
     (u, ctx) => {
       const first = typeof u.url === 'string' ? u.url : Array.isArray(u.url) && typeof u.url[0] === 'string' ? u.url[0] : undefined;
@@ -167,13 +176,13 @@ export const healthSchema = z.strictObject({
     })
     .meta({ anyOf: [{ const: false }, { type: 'string', pattern: `^([^:[\\]\\s]+|\\[[0-9A-Fa-f:.]+\\]):${PORT}$` }] })
     .default('127.0.0.1:8787')
-    .meta({ description: 'Local status page, /health JSON and /metrics (Prometheus); false to disable.' }),
-  auth: httpAuthSchema.optional(),
+    .meta({ description: 'Local status page, /health JSON and /metrics (Prometheus); false to disable.', substitution: 'address' }),
+  auth: credential(httpAuthSchema.optional()),
 });
 
 export const gatewaySchema = z.strictObject({
-  id: topicId.meta({ description: 'Gateway id: [a-z0-9-_]; used in topics and the MQTT client id.' }),
-  data_dir: z.string().default('/var/lib/citygate').meta({ description: 'Where the buffer and state live.' }),
+  id: address(topicId.meta({ description: 'Gateway id: [a-z0-9-_]; used in topics and the MQTT client id.' })),
+  data_dir: address(z.string().default('/var/lib/citygate').meta({ description: 'Where the buffer and state live.' })),
 });
 
 function union<T extends { schema: z.ZodType }>(key: string, defs: readonly T[]) {

@@ -5,8 +5,12 @@
  *
  * - `${NAME}` → the environment variable; `${NAME:-fallback}` when unset; `$${` is a
  *   literal `${`.
- * - `!secret name` → key `name` in `secrets.yaml` beside the config file. That file
- *   must not be readable by group or others (chmod 600), or it is refused.
+ * - `!secret name` → key `name` in `secrets.yaml` beside the config file (the file's own
+ *   directory, whatever the working directory). That file must not be readable by group
+ *   or others (chmod 600), or it is refused.
+ * - `placement` decides where a reference may resolve (src/config/secret-fields.ts);
+ *   a reference anywhere else is a problem and is left unresolved, so its value is
+ *   never read into the config at all.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,7 +21,7 @@ export interface SubstitutionProblem {
   node: Scalar;
   message: string;
   /** Missing environment variables are warnings where the caller allows it. */
-  kind: 'env' | 'secret';
+  kind: 'env' | 'secret' | 'placement';
 }
 
 export interface SubstitutionResult {
@@ -29,8 +33,13 @@ export interface SubstitutionResult {
 }
 
 const ENV_REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+/** The first real reference in a value (`$${` is an escape, not a reference). */
+const ENV_REF_ONE = /(?<!\$)\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}/;
 
-export function substitute(doc: Document, configFile: string, env: NodeJS.ProcessEnv): SubstitutionResult {
+/** Says why `ref` (`${NAME}` or `!secret name`) may not resolve in this scalar, or undefined when it may. */
+export type Placement = (node: Scalar, ref: string) => string | undefined;
+
+export function substitute(doc: Document, configFile: string, env: NodeJS.ProcessEnv, placement?: Placement): SubstitutionResult {
   const problems: SubstitutionProblem[] = [];
   const sensitive: string[] = [];
   const envNodes: { node: Scalar; unset: boolean }[] = [];
@@ -60,8 +69,14 @@ export function substitute(doc: Document, configFile: string, env: NodeJS.Proces
   visit(doc, {
     Scalar(_key, node) {
       if (node.tag === '!secret') {
-        loadSecrets();
         const name = String(node.value);
+        const refused = placement?.(node, `!secret ${name}`);
+        if (refused) {
+          problems.push({ node, message: refused, kind: 'placement' });
+          node.tag = undefined;
+          return;
+        }
+        loadSecrets();
         if (secretsError) problems.push({ node, message: secretsError, kind: 'secret' });
         else if (secrets && name in secrets) {
           const v = secrets[name];
@@ -72,6 +87,12 @@ export function substitute(doc: Document, configFile: string, env: NodeJS.Proces
         return;
       }
       if (typeof node.value !== 'string' || !node.value.includes('$')) return;
+      const first = ENV_REF_ONE.exec(restoreEnvRef(node.value));
+      const refused = first ? placement?.(node, first[0]) : undefined;
+      if (refused) {
+        problems.push({ node, message: refused, kind: 'placement' });
+        return;
+      }
       let refs = 0;
       let unset = false;
       node.value = restoreEnvRef(node.value).replace(ENV_REF, (whole, name: string | undefined, fallback: string | undefined) => {

@@ -1,7 +1,12 @@
 /**
  * Changing a running gateway's config, from the `config` command (a whole YAML) or
  * from its file (SIGHUP, `systemctl reload`, the `reload_config` command):
- *  1. validate it exactly as `citygate validate` does (every problem as file:line:col);
+ *  0. judge it by the rights of the config in force (src/control/remote-policy.ts): a
+ *     `config` command always, a file reload when the gateway's user could have written
+ *     the file; a change outside `commands.config.remote_may_change` refuses it whole;
+ *  1. validate it exactly as `citygate validate` does (every problem as file:line:col),
+ *     `!secret` read from secrets.yaml beside the config file, whatever the working
+ *     directory;
  *  2. refuse changes that need a restart (gateway, uplink, buffer, status server);
  *  3. for a command: write it atomically over the file, the previous one kept as
  *     `<file>.last-good`;
@@ -12,8 +17,8 @@
  *     running devices) and say so in `events` and the log.
  * One reload at a time; a second one while another is in its grace period is refused.
  */
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
@@ -23,6 +28,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { EventBody } from '../uplink/topics.js';
 import { diffConfig, isEmpty, type ConfigDiff } from './diff.js';
 import { replaceConfig, writeFileAtomically } from './config-file.js';
+import { remoteChangeRefusals } from './remote-policy.js';
 
 /** What the reloader needs of the gateway. */
 export interface ReloadTarget {
@@ -54,8 +60,28 @@ export class ConfigReloader {
   private busy = false;
   private cancelGrace: (() => void) | undefined;
 
+  /** The config file's absolute path: the working directory may be anything (systemd: /). */
+  private readonly file: string;
+
   constructor(private readonly o: ReloadOptions) {
-    this.goodText = readFileSync(o.file, 'utf8');
+    this.file = resolve(o.file);
+    this.goodText = readFileSync(this.file, 'utf8');
+  }
+
+  /**
+   * A file the gateway's own user may write (or replace, through its directory) could have
+   * been written by a remote `config`: its reloads are judged like one.
+   */
+  private fileWritableByGateway(): boolean {
+    for (const p of [this.file, dirname(this.file)]) {
+      try {
+        accessSync(p, constants.W_OK);
+        return true;
+      } catch {
+        // not writable: try the next
+      }
+    }
+    return false;
   }
 
   /** A whole YAML from the downlink: validated, written, applied, watched. */
@@ -67,9 +93,9 @@ export class ConfigReloader {
   reloadFromFile(): Promise<ReloadResult> {
     let text: string;
     try {
-      text = readFileSync(this.o.file, 'utf8');
+      text = readFileSync(this.file, 'utf8');
     } catch (err) {
-      return Promise.resolve({ ok: false, error: `cannot read ${this.o.file}: ${describeError(err)}` });
+      return Promise.resolve({ ok: false, error: `cannot read ${this.file}: ${describeError(err)}` });
     }
     return this.run(text, 'file');
   }
@@ -78,10 +104,21 @@ export class ConfigReloader {
     if (this.busy || this.cancelGrace) return { ok: false, error: 'another config change is being applied or watched; try again after its grace period' };
     this.busy = true;
     try {
-      const checked = checkConfigText(text, basename(this.o.file), { env: this.o.env ?? process.env, missingEnv: 'error' });
+      if (origin === 'command' || this.fileWritableByGateway()) {
+        // A config that did not pass the schema has no policy: nothing may change remotely.
+        const policy = this.o.target.config.commands.config?.remote_may_change ?? [];
+        const refusals = remoteChangeRefusals(this.goodText, text, policy);
+        if (refusals.length > 0) {
+          const where = origin === 'file' ? `in ${this.file} (writable by the gateway's user, so judged as a remote config)` : 'from the downlink';
+          this.o.log.warn({ origin, refusals }, `config ${where} refused: ${refusals.length} change(s) a remote config may not make`);
+          const error = refusals.length === 1 ? `${refusals[0]}; nothing changed` : `refused: ${refusals.length} changes a remote config may not make (commands.config.remote_may_change); nothing changed`;
+          return { ok: false, error, errors: refusals };
+        }
+      }
+      const checked = checkConfigText(text, basename(this.file), { env: this.o.env ?? process.env, missingEnv: 'error', path: this.file });
       if (!checked.config) {
         const errors = checked.issues.map(formatIssue);
-        this.o.log.warn({ origin, errors }, `config ${origin === 'file' ? `in ${this.o.file}` : 'from the downlink'} refused: ${errors.length} problem(s)`);
+        this.o.log.warn({ origin, errors }, `config ${origin === 'file' ? `in ${this.file}` : 'from the downlink'} refused: ${errors.length} problem(s)`);
         return { ok: false, error: `config invalid: ${errors.length} problem(s), nothing changed`, errors };
       }
       const cur = this.o.target.config;
@@ -94,10 +131,10 @@ export class ConfigReloader {
       const previous = this.goodText;
       if (origin === 'command') {
         try {
-          replaceConfig(this.o.file, text, previous);
+          replaceConfig(this.file, text, previous);
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code ?? describeError(err);
-          return { ok: false, error: `cannot write ${this.o.file} (${code}): the config command needs the file's directory writable by the service — nothing changed` };
+          return { ok: false, error: `cannot write ${this.file} (${code}): the config command needs the file's directory writable by the service — nothing changed` };
         }
       }
       const uplinkWasOnline = this.o.target.uplinkOnline();
@@ -135,7 +172,7 @@ export class ConfigReloader {
     this.busy = true;
     try {
       this.o.log.error({ reason }, `config change rolled back: ${reason}`);
-      writeFileAtomically(this.o.file, prevText);
+      writeFileAtomically(this.file, prevText);
       await this.o.target.applyConfig(prev, diffConfig(cur, prev));
       this.o.target.events.emit({ type: 'config_rolled_back', reason });
     } catch (err) {

@@ -24,11 +24,13 @@ export class ChildGateway {
   exited: Promise<number | string | null> = Promise.resolve(null);
 
   /** `wrap`: a command prefix, e.g. `ip netns exec <ns>` to run the gateway in a network namespace. */
-  start(opts: { env?: NodeJS.ProcessEnv; logLevel?: string; wrap?: string[] } = {}): void {
+  /** `cwd`: the working directory (systemd starts services in /). */
+  start(opts: { env?: NodeJS.ProcessEnv; logLevel?: string; wrap?: string[]; cwd?: string; args?: string[] } = {}): void {
     const level = opts.logLevel ?? 'warn';
-    const argv = [...(opts.wrap ?? []), process.execPath, BIN, 'run', '--config', this.configFile, '--log-level', level];
+    const argv = [...(opts.wrap ?? []), process.execPath, BIN, 'run', '--config', this.configFile, '--log-level', level, ...(opts.args ?? [])];
     this.proc = spawn(argv[0] as string, argv.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
       env: { ...process.env, CITYGATE_LOG_LEVEL: level, ...opts.env },
     });
     const p = this.proc;

@@ -17,14 +17,19 @@ export function registerRun(program: Command): void {
     .requiredOption('-c, --config <file>', 'gateway YAML', '/etc/citygate/gateway.yaml')
     .option('--log-level <level>', LEVELS.join(', '), 'info')
     .option('--drain <duration>', 'on stop, keep delivering for at most this long (e.g. 5s, 30s, 2m)', '5s')
-    .action(async (opts: { config: string; logLevel: string; drain: string }) => {
+    .option('--reload-grace <duration>', 'how long a config change (SIGHUP, reload_config, config) must stay healthy before it is kept', '60s')
+    .action(async (opts: { config: string; logLevel: string; drain: string; reloadGrace: string }) => {
       if (!LEVELS.includes(opts.logLevel)) throw new UserError(`--log-level: unknown level "${opts.logLevel}" — use one of ${LEVELS.join(', ')}`);
       const drainMs = parseDrain(opts.drain);
+      const reloadGraceMs = parseDuration(opts.reloadGrace);
+      if (reloadGraceMs === undefined || reloadGraceMs < 1000 || reloadGraceMs > 3_600_000) {
+        throw new UserError(`--reload-grace: expected a duration like "60s" (1s to 1h), got "${opts.reloadGrace}"`);
+      }
       const log = createLogger({ level: opts.logLevel });
       // A config mistake is a user error with file:line:col lines: reported by the CLI (exit 1).
       const { config, warnings } = loadConfigFile(opts.config, { missingEnv: 'error' });
       for (const w of warnings) log.warn(formatIssue(w));
-      const gateway = new Gateway(config, { log, drainMs, configFile: opts.config });
+      const gateway = new Gateway(config, { log, drainMs, configFile: opts.config, reloadGraceMs });
       // SIGHUP (systemctl reload): apply the file in place (src/control/reload.ts, issue #10).
       const onHup = (): void => {
         log.info(`SIGHUP: reloading ${opts.config}`);

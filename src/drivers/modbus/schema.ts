@@ -5,6 +5,7 @@
  * holding or coil …) are checked here so `citygate validate` reports them with a line.
  */
 import { z } from 'zod';
+import { address } from '../../core/secret-mark.js';
 import { deviceBaseKeys, duration, ifThen, pointPipelineKeys, serialPortNotes, topicId } from '../../core/primitives.js';
 import type { BusDefinition } from '../../core/driver.js';
 import { DATA_TYPES, ORDER_ALIASES, registerCount } from './codec.js';
@@ -25,7 +26,7 @@ const retries = z.number().int().min(0).max(5).default(1).meta({
 
 export const rtuBusSchema = z.strictObject({
   type: z.literal('modbus-rtu'),
-  port: z.string().min(1).meta({ description: 'Serial device, e.g. /dev/ttyUSB0; prefer the stable /dev/serial/by-id/… path.' }),
+  port: address(z.string().min(1).meta({ description: 'Serial device, e.g. /dev/ttyUSB0; prefer the stable /dev/serial/by-id/… path.' })),
   baud: z
     .number({ error: (iss) => `expected a baud rate like 9600, got ${JSON.stringify(iss.input)}` })
     .int()
@@ -54,8 +55,8 @@ export const tcpBusSchema = z.strictObject({
         return `host takes the address only — write host: ${m?.[1] ?? '…'} and port: ${m?.[2] ?? '502'}`;
       },
     })
-    .meta({ description: 'PLC or gateway address (name or IP), without the port.' }),
-  port: z.number().int().min(1).max(65_535).default(502),
+    .meta({ description: 'PLC or gateway address (name or IP), without the port.', substitution: 'address' }),
+  port: address(z.number().int().min(1).max(65_535).default(502)),
   unit: z.number().int().min(0).max(255).default(1).meta({ description: 'Unit id for devices that do not set one (1, or 255 for many PLCs).' }),
   timeout: duration({ min: 1 }).prefault('1s').meta({ description: 'How long to wait for an answer (and for the connection).' }),
   retries,

@@ -25,7 +25,7 @@ export const serialDeviceSchema = z
     port: z
       .string()
       .regex(/^\/dev\/\S+$|^\/\S+$/, { error: (iss) => `expected a device path like "/dev/serial/by-id/usb-…-port0", got ${JSON.stringify(iss.input)}` })
-      .meta({ description: 'Serial device. Prefer /dev/serial/by-id/… links: /dev/ttyUSBn numbers change when adapters re-enumerate.' }),
+      .meta({ description: 'Serial device. Prefer /dev/serial/by-id/… links: /dev/ttyUSBn numbers change when adapters re-enumerate.', substitution: 'address' }),
     baud: z
       .number({ error: (iss) => `expected a baud rate like 9600, got ${JSON.stringify(iss.input)}` })
       .int()

@@ -40,7 +40,8 @@ const files = dirs
 const head = 'gateway: { id: gw-1 }\nuplink: { url: "mqtts://b.example:8883" }\n';
 const sim = 'devices:\n  - { id: t, driver: sim, points: [ { name: a } ] }\n';
 const inline: Record<string, string> = {
-  'env: typed fields': head + 'buses:\n  rs485: { type: modbus-rtu, port: "${PORT:-/dev/ttyUSB1}", baud: "${BAUD:-9600}" }\n' + sim,
+  'env: typed fields': head + 'buses:\n  rs485: { type: modbus-rtu, port: "${PORT:-/dev/ttyUSB1}" }\n  plc: { type: modbus-tcp, host: "${PLC_HOST:-plc}", port: "${PLC_PORT:-502}" }\n' + sim,
+  'env: not in a plain field': head + 'buses:\n  rs485: { type: modbus-rtu, port: /dev/ttyUSB1, baud: "${BAUD:-9600}" }\n' + sim,
   'env: url with a fallback': 'gateway: { id: gw-1 }\nuplink: { url: "${BROKER_URL:-mqtts://b.example:8883}" }\n' + sim,
   'env: serial port': head + 'devices:\n  - { id: gps, driver: serial, port: "${GPS_PORT:-/dev/ttyUSB1}", protocol: nmea }\n',
   'merge keys with an x- anchor': head + 'x-sim: &base { driver: sim, poll: 5s }\ndevices:\n  - <<: *base\n    id: t\n    points: [ { name: a } ]\n',

@@ -44,7 +44,7 @@ const cases: Case[] = [
   { name: 'bad second broker URL', yaml: 'gateway: { id: g }\nuplink:\n  url:\n    - "mqtts://a.example:8883"\n    - "mqtts://b.example:99999"\n' + sim, error: ['5:7: uplink.url[1]:', 'port 99999 is out of range'] },
   { name: 'empty broker list', yaml: 'gateway: { id: g }\nuplink: { url: [] }\n' + sim, error: ['2:16: uplink.url:', 'at least one broker URL'] },
   { name: 'broker URL a number', yaml: 'gateway: { id: g }\nuplink: { url: 1883 }\n' + sim, error: ['2:16: uplink.url:', 'or a list of them, got 1883'] },
-  { name: 'plain second broker', yaml: 'gateway: { id: g }\nuplink: { url: ["mqtts://a.example:8883", "mqtt://b.example:1883"] }\n' + sim, warning: ['2:43: uplink.url[1]:', 'unencrypted'] },
+  { name: 'plain second broker', yaml: 'gateway: { id: g }\nuplink: { url: ["mqtts://a.example:8883", "mqtt://b.example:1883"] }\n' + sim, error: ['2:43: uplink.url[1]:', 'unencrypted — use mqtts:// or wss://, or set uplink.allow_insecure: true'] },
   { name: 'reconnect.probe 100ms', yaml: 'gateway: { id: g }\nuplink: { url: "mqtts://b:8883", reconnect: { probe: 100ms } }\n' + sim, error: ['2:54: uplink.reconnect.probe:', 'at least 1s'] },
   // Status page address.
   { name: 'http: 8787', yaml: head + 'health: { http: 8787 }\n' + sim, error: ['3:17: health.http:', 'write "127.0.0.1:8787"'] },
@@ -113,17 +113,25 @@ describe('YAML-level failures', () => {
 
 describe('${ENV} values take the type of their field', () => {
   it('numbers and booleans from the environment or a fallback', () => {
-    const r = check(head + 'buses:\n  rs485: { type: modbus-rtu, port: /dev/ttyUSB0, baud: "${BAUD:-9600}" }\nhealth: { http: "${HTTP:-false}" }\n' + sim + 'x-: 1\n', {});
+    const r = check(head + 'buses:\n  plc: { type: modbus-tcp, host: plc, port: "${PLC_PORT:-1502}" }\nhealth: { http: "${HTTP:-false}" }\n' + sim + 'x-: 1\n', {});
     expect(r.errors).toEqual([]);
-    expect(r.config?.buses.rs485).toMatchObject({ baud: 9600 });
+    expect(r.config?.buses.plc).toMatchObject({ port: 1502 });
     expect(r.config?.health.http).toBe(false);
-    const set = check(head + 'uplink2: 1\n'.slice(0, 0) + 'buses:\n  rs485: { type: modbus-rtu, port: /dev/ttyUSB0, baud: ${BAUD} }\n' + sim, { BAUD: '19200' });
-    expect(set.config?.buses.rs485).toMatchObject({ baud: 19200 });
+    const set = check(head + 'buses:\n  plc: { type: modbus-tcp, host: plc, port: ${PLC_PORT} }\n' + sim, { PLC_PORT: '5020' });
+    expect(set.config?.buses.plc).toMatchObject({ port: 5020 });
   });
 
   it('an out-of-range number is an error that does not echo the variable', () => {
-    const r = check(head + 'buses:\n  rs485: { type: modbus-rtu, port: /dev/ttyUSB0, baud: ${BAUD} }\n' + sim, { BAUD: '2000000' });
-    expect(r.errors).toEqual([expect.stringContaining('buses.rs485.baud: expected a baud rate like 9600, got [redacted]')]);
+    const r = check(head + 'buses:\n  plc: { type: modbus-tcp, host: plc, port: ${PLC_PORT} }\n' + sim, { PLC_PORT: '99999' });
+    expect(r.errors).toEqual([expect.stringMatching(/^g\.yaml:\d+:\d+: buses\.plc\.port: /)]);
+    expect(r.errors.join('\n')).not.toContain('99999');
+  });
+
+  it('a field that is neither a credential nor an address does not resolve ${ENV}: an error naming where it may', () => {
+    const r = check(head + 'buses:\n  rs485: { type: modbus-rtu, port: /dev/ttyUSB0, baud: ${BAUD} }\n' + sim, { BAUD: '19200' });
+    expect(r.errors).toEqual([
+      expect.stringMatching(/^g\.yaml:4:56: buses\.rs485\.baud: \$\{BAUD\} is not resolved here — \$\{ENV\} and !secret resolve only in credential and address fields \(.*uplink\.password.*\)/),
+    ]);
   });
 
   it('an unset variable is a warning only, in unquoted flow style too', () => {

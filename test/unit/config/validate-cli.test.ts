@@ -53,4 +53,19 @@ describe('citygate validate', () => {
     expect(r.stdout).toContain('env.yaml: no errors found, but fields with unset ${ENV} variables could not be checked');
     expect(r.stderr).toContain('1 of 2 files failed validation');
   }, 120_000);
+
+  it('plain mqtt:// beyond loopback: an error in validate and in run alike, unless allow_insecure', async () => {
+    const plain = file('plain.yaml', `gateway: { id: g, data_dir: ${JSON.stringify(dir)} }\nuplink: { url: "mqtt://10.20.30.40:1883" }\n` + sim);
+    const line = `${plain}:2:16: uplink.url: mqtt:// to 10.20.30.40 would send city data and credentials unencrypted — use mqtts:// or wss://, or set uplink.allow_insecure: true on a closed network`;
+    const v = await runCli(['validate', plain]);
+    expect(v.code).toBe(1);
+    expect(v.stdout).toContain(line);
+    const run = await runCli(['run', '--config', plain], { timeoutMs: 30_000 });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(line);
+    expect(run.stderr).not.toMatch(STACK);
+    const allowed = file('allowed.yaml', `gateway: { id: g }\nuplink: { url: "mqtt://10.20.30.40:1883", allow_insecure: true }\n` + sim);
+    const ok = await runCli(['validate', allowed]);
+    expect(ok.code).toBe(0);
+  }, 60_000);
 });

@@ -32,7 +32,8 @@ function configDoc(url: string, dir: string, devices: unknown[], extra: Record<s
     uplink: { url, protocol_version: 4, reconnect: { min: '100ms', max: '1s' }, batch: { max_delay: '50ms' } },
     buffer: { commit_interval: '20ms' },
     health: { interval: '1s', http: false },
-    commands: { allow: ['ping', 'config', 'reload_config'] },
+    // The file grants remote configs buffer and commands.allow too: the first test widens the allow-list and meets the restart rule.
+    commands: { allow: ['ping', 'config', 'reload_config'], config: { remote_may_change: ['devices', 'buses', 'buffer', 'commands.allow'] } },
     devices,
     ...extra,
   };
@@ -69,7 +70,7 @@ describe('config changes in place', () => {
     expect(restart).toMatchObject({ ok: false, error: expect.stringMatching(/^buffer changed: that needs a restart/) });
 
     const seqBefore = gw.buffer.stats().nextSeq;
-    const good = stringify({ ...doc, devices: [sim('sim-a'), sim('sim-b', '80ms'), sim('sim-c')], commands: { allow: ['ping', 'config', 'reload_config', 'health'] } });
+    const good = stringify({ ...doc, devices: [sim('sim-a'), sim('sim-b', '80ms'), sim('sim-c')], commands: { ...doc.commands, allow: ['ping', 'config', 'reload_config', 'health'] } });
     const applied = await op.request('config', { id: 'c-3', args: { yaml: good } });
     expect(applied).toMatchObject({ ok: true, result: { applied: { added: ['sim-c'], removed: [], changed: ['sim-b'], unchanged: 1, inPlace: ['commands'] }, grace_s: 2 } });
     expect(readFileSync(file, 'utf8')).toBe(good);
