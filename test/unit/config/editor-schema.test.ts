@@ -23,7 +23,13 @@ const validateSchema = ajv.compile(JSON.parse(readFileSync(schemaFile, 'utf8')) 
 function editorAccepts(text: string): boolean {
   const doc = parseDocument(text, { merge: true, customTags: [{ tag: '!secret', resolve: (s: string) => s }] });
   if (doc.errors.length) return false; // the editor shows the YAML error too
-  return validateSchema(doc.toJS()) as boolean;
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch {
+    return false; // an alias with no anchor: the editor's YAML layer flags it
+  }
+  return validateSchema(data) as boolean;
 }
 
 function validateAccepts(text: string, file: string): boolean {
