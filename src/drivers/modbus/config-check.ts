@@ -3,6 +3,7 @@
  * (`citygate validate` reports them with a line; `--strict` makes warnings errors):
  * - on an RTU bus a device needs its slave address, 1-247 (0 is broadcast: no answer);
  * - a 3xxxx/4xxxx address is usually a manual's register number, not the protocol's;
+ * - an RTU bus busier than 100 % (an error) or WARN_LOAD (a warning), bus-load.ts;
  * - two points of one device (one unit on one bus) must not read the same register or
  *   bit: a float32 at 0 and another at 1 share register 1, and both would be sent as
  *   `good` though at most one is right. Intended sharing is allowed where it is a real
@@ -12,6 +13,7 @@
 import type { ConfigNote, CreateEnv } from '../../core/driver.js';
 import { effectiveUnit } from './device-plan.js';
 import { registerCount } from './codec.js';
+import { busLoadNote, isRtu, rtuBusLoad } from './bus-load.js';
 import type { ModbusBusConfig, ModbusDeviceConfig } from './schema.js';
 
 /** Manual numbering: 0xxxx coils, 1xxxx discretes, 3xxxx input registers, 4xxxx holding. */
@@ -27,6 +29,14 @@ export function checkModbusDevice(c: ModbusDeviceConfig, env: CreateEnv): Config
       out.push({ path: ['unit'], severity: 'error', message: 'unit 0 is the RTU broadcast address: slaves never answer it — use the address set on the meter (1-247)' });
     } else if (c.unit > 247) {
       out.push({ path: ['unit'], severity: 'error', message: `unit ${c.unit} is not an RTU slave address (1-247; 248-255 are reserved)` });
+    }
+  }
+  if (isRtu(bus)) {
+    // Once per bus: on its first enabled device.
+    const mates = (env.devices ?? []).filter((d): d is ModbusDeviceConfig => d.driver === 'modbus' && (d as ModbusDeviceConfig).bus === c.bus && (d as ModbusDeviceConfig).enabled !== false);
+    if (mates[0] === c || (mates[0] as { id?: string } | undefined)?.id === c.id) {
+      const note = busLoadNote(c.bus, bus, rtuBusLoad(c.bus, bus, mates));
+      if (note) out.push({ path: ['bus'], ...note });
     }
   }
   out.push(...overlaps(c, bus ? String(effectiveUnit(c, bus)) : String(c.unit ?? 'default')));
