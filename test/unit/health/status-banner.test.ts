@@ -49,8 +49,8 @@ describe('status page summary banner', () => {
       const box = await alerts.boundingBox();
       expect(box!.y + box!.height).toBeLessThan(height);
       await page.screenshot({ path: join(ARTIFACTS, 'status-banner-top.png') });
-      await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
-      await page.waitForFunction(() => window.scrollY > 1000);
+      await page.evaluate('window.scrollTo(0, document.body.scrollHeight)');
+      await page.waitForFunction('window.scrollY > 1000');
       const scrolled = await alerts.boundingBox();
       expect(scrolled!.y).toBeGreaterThanOrEqual(0);
       expect(scrolled!.y + scrolled!.height).toBeLessThan(height);
