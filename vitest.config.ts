@@ -2,6 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // The default report, then what was skipped on this machine for a missing tool or
+    // privilege, and how to run it (test/helpers/needs.ts, skip-reporter.ts).
+    reporters: ['default', './test/helpers/skip-reporter.ts'],
     projects: [
       {
         test: {

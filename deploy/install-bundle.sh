@@ -31,6 +31,7 @@ else
   "$SRC/node/bin/node" -e 0 || die "the bundle's Node.js does not run on this machine ($(uname -m))"
 fi
 
+validate_given "$SRC/node/bin/node" "$SRC/bin/citygate.js" "$GIVEN"
 ensure_user
 ensure_dirs
 if [ -f "$PREFIX/releases/$ID/release.json" ]; then

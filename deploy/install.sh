@@ -52,6 +52,7 @@ else
   run mv -T "$STAGE" "$REL"
 fi
 
+validate_given "$REL/node/bin/node" "$REL/bin/citygate.js" "$GIVEN"
 switch_release "$ID"
 ensure_config "$GIVEN" "$REL/deploy/gateway.example.yaml"
 install_system_files "$REL"

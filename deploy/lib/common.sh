@@ -105,6 +105,20 @@ switch_release() {
   say "current release: $id${old:+ (was $old)}"
 }
 
+# A given config is checked with the release's own CLI before anything switches: a
+# broken one is refused with validate's file:line:col findings; the installed config
+# and the current release stay as they were.
+validate_given() {
+  local node="$1" cli="$2" given="$3" out
+  [ -n "$given" ] || return 0
+  if [ "$DRY_RUN" = 1 ] && [ ! -e "$cli" ]; then echo "+ citygate validate $given"; return 0; fi
+  if ! out=$(CITYGATE_USE_DIST=1 "$node" "$cli" validate "$given" 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "$given is not a valid gateway config (above): the installed config and the current release are unchanged — fix it and run again"
+  fi
+  say "$given: valid"
+}
+
 # First config: the given file, else the example. Never overwrites an existing one.
 ensure_config() {
   local given="$1" example="$2" gid

@@ -11,8 +11,10 @@ import { Command, CommanderError } from 'commander';
 import { UserError, describeError } from '../core/errors.js';
 import { findCommand, registerListing } from './commands/index.js';
 import { VERSION } from '../version.js';
+import { quietOnClosedStdout } from './closed-stdout.js';
 
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedStdout();
   const program = new Command('citygate')
     .description('citygate: sensors in, durable buffer, MQTT out')
     .version(VERSION)

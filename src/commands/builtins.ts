@@ -72,11 +72,18 @@ function knownDevice(host: CommandHost, device: string, command: string): void {
   if (!ids.includes(device)) throw new Error(`${command}: no device "${device}" on this gateway (devices: ${ids.join(', ') || 'none'})`);
 }
 
+/**
+ * commands.writes allows the device (and point). A Modbus point needs `writable: true`
+ * on the point as well (the driver refuses otherwise): a refusal here names both steps,
+ * in the order they are done in the config, since the driver's check comes after.
+ */
 function checkWrite(config: CommandsConfig, command: string, device: string, point?: string): void {
   const rule = config.writes[device];
-  if (rule === undefined) throw new Error(`${command}: device "${device}" is not writable from the downlink — add it under commands.writes`);
+  const pointStep = point === undefined ? '' : `set writable: true on point "${point}" of device ${device} (under devices:), then `;
+  const also = point === undefined ? '' : ` — both are needed`;
+  if (rule === undefined) throw new Error(`${command}: device "${device}" is not writable from the downlink — ${pointStep}add it under commands.writes${point === undefined ? '' : ` (commands.writes.${device}: [${point}])`}${also}`);
   if (point !== undefined && rule !== '*' && !rule.includes(point)) {
-    throw new Error(`${command}: point "${point}" of ${device} is not writable from the downlink — add it to commands.writes.${device}`);
+    throw new Error(`${command}: point "${point}" of ${device} is not writable from the downlink — ${pointStep}add it to commands.writes.${device}${also}`);
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * The command dispatcher: one request in, at most one answer out, whatever happens.
  * In order: parse (bad payload → error), allow-list (not listed → error), repeated id
- * (→ the first answer again, marked `duplicate`, nothing executed), rate limit
+ * (→ the first answer again, marked `duplicate`, nothing executed — while it runs, and
+ * after it succeeded or timed out; a request that failed or was refused is forgotten
+ * once answered, so the same id may be retried and is executed again), rate limit
  * (→ error, not executed, not remembered: the same id may be retried later), execute
  * with a deadline. Every executed request is answered and goes to the log and to
  * `events`; refused ones (all but the last step) are summarised per window and only
@@ -43,7 +45,7 @@ export class CommandError extends Error {
   }
 }
 
-type Outcome = { ok: boolean; result?: unknown; error?: string | undefined; details?: string[] | undefined; duplicate?: boolean; refused?: RefusalReason };
+type Outcome = { ok: boolean; result?: unknown; error?: string | undefined; details?: string[] | undefined; duplicate?: boolean; refused?: RefusalReason; timedOut?: boolean };
 
 export class CommandDispatcher {
   private limiter: RateLimiter;
@@ -106,21 +108,31 @@ export class CommandDispatcher {
       return this.finish(name, id, started, { ok: false, error, refused: 'rate_limited' });
     }
     // Executed: always answered (finish returns null only for refusals).
-    const answer = this.execute(handler, name, args).then((r) => this.finish(name, id, started, r) as CommandReplyPayload);
+    const answer = this.execute(handler, name, args).then((r) => {
+      // Refused or failed (a config that did not validate, a device not running): nothing
+      // to protect from a second run, so the same id is free again. A timeout may still be
+      // running and stays remembered.
+      if (!r.ok && !r.timedOut && this.recent.get(key) === answer) this.recent.delete(key);
+      return this.finish(name, id, started, r) as CommandReplyPayload;
+    });
     this.recent.set(key, answer);
     return answer;
   }
 
   private async execute(handler: CommandHandler, name: string, args: Record<string, unknown>): Promise<Outcome> {
     let cancel: (() => void) | undefined;
+    let timedOut = false;
     const timeout = new Promise<never>((_, reject) => {
-      cancel = this.o.clock.setTimer(COMMAND_TIMEOUT_MS, () => reject(new Error(`${name} did not finish within ${COMMAND_TIMEOUT_MS / 1000}s`)));
+      cancel = this.o.clock.setTimer(COMMAND_TIMEOUT_MS, () => {
+        timedOut = true;
+        reject(new Error(`${name} did not finish within ${COMMAND_TIMEOUT_MS / 1000}s`));
+      });
     });
     try {
       const result = await Promise.race([handler(args), timeout]);
       return { ok: true, result };
     } catch (err) {
-      return { ok: false, error: describeError(err), ...(err instanceof CommandError ? { details: err.details } : {}) };
+      return { ok: false, error: describeError(err), ...(err instanceof CommandError ? { details: err.details } : {}), ...(timedOut ? { timedOut } : {}) };
     } finally {
       cancel?.();
     }

@@ -34,6 +34,10 @@ export class RecentRequests<T> {
     return this.map.get(key);
   }
 
+  delete(key: string): void {
+    this.map.delete(key);
+  }
+
   set(key: string, value: T): void {
     this.map.delete(key);
     this.map.set(key, value);

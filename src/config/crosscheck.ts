@@ -55,7 +55,7 @@ export function crossCheck(config: PartialConfig): CrossResult {
     for (const c of def?.claims?.(bus.parsed) ?? []) claim(c, `bus "${name}"`, ['buses', name]);
     def?.check?.(bus.parsed).forEach(note(['buses', name]));
   }
-  const env: CreateEnv = { buses: parsedBuses };
+  const env: CreateEnv = { buses: parsedBuses, devices: config.devices.flatMap((d) => (d.parsed ? [d.parsed] : [])) };
 
   const ids = new Map<string, number>();
   config.devices.forEach(({ raw, parsed }, i) => {

@@ -17,6 +17,7 @@ import { parseConfigYaml, toData } from './yaml-doc.js';
 import { scalarPaths, typeEnvValues } from './env-values.js';
 import { UserError } from '../core/errors.js';
 import { markedPaths, substitutionAt } from './secret-fields.js';
+import { configFileTooLarge, MAX_CONFIG_BYTES, tooLargeMessage } from './size-limit.js';
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
@@ -36,6 +37,8 @@ export interface CheckResult {
 }
 
 export function checkConfigText(text: string, file: string, opts: LoadOptions = {}): CheckResult {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_CONFIG_BYTES) return { issues: [{ file, line: 1, col: 1, path: '', message: `this config ${tooLargeMessage(bytes)}` }], warnings: [] };
   const yaml = parseConfigYaml(text);
   const { doc, at } = yaml;
   const issues: ConfigIssue[] = [];
@@ -134,6 +137,8 @@ function startsWith(path: readonly PropertyKey[], prefix: readonly PropertyKey[]
 
 export function loadConfigFile(file: string, opts: LoadOptions = {}): { config: GatewayConfig; warnings: ConfigIssue[] } {
   let text: string;
+  const tooLarge = configFileTooLarge(file);
+  if (tooLarge) throw new UserError(`config file ${file} ${tooLarge}`);
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {

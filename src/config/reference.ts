@@ -85,7 +85,8 @@ Every point of every driver passes these settings in this order, between the dri
 5. \`deadband\` (on the scaled, rounded value): only moves of at least this much are reported, plus one reading every \`max_silence\` and on any change of quality.
 
 Durations are written with a unit: \`ms\`, \`s\`, \`m\`, \`h\`, \`d\` (\`1h30m\` works). Sizes: \`B\`, \`KiB\`, \`MiB\`, \`GiB\` (1024-based) or \`KB\`, \`MB\`, \`GB\` (1000-based); a bare number is bytes.
-Credentials and addresses may be \`\${ENV}\` references or \`!secret name\`; nothing else may ([below](#env-and-secret-only-in-credentials-and-addresses)).`;
+Credentials and addresses may be \`\${ENV}\` references or \`!secret name\`; nothing else may ([below](#env-and-secret-only-in-credentials-and-addresses)); \`!secret name\` reads \`name\` from \`secrets.yaml\` beside the config file (mode 600).
+YAML anchors and aliases (\`&name\`, \`*name\`, \`<<: *name\`) work; an alias needs its anchor above it. A config file may be at most 1 MiB (the largest example board is 7 KiB).`;
 
 const PROSE: Record<string, () => string> = { uplink: uplinkProse, health: healthProse, commands: commandsProse };
 

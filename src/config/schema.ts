@@ -11,7 +11,7 @@ import { brokerUrlProblem, listenAddressProblem } from './addresses.js';
 import { editorSchema } from './json-schema.js';
 import { address, credential } from './secret-fields.js';
 import { commandsSchema } from '../commands/schema.js';
-import { httpAuthSchema } from '../health/http-auth.js';
+import { httpAuthSchema, isLoopbackListen } from '../health/http-auth.js';
 import { homeAssistantSchema } from '../homeassistant/schema.js';
 
 const tlsSchema = credential(z
@@ -176,8 +176,13 @@ export const healthSchema = z.strictObject({
     })
     .meta({ anyOf: [{ const: false }, { type: 'string', pattern: `^([^:[\\]\\s]+|\\[[0-9A-Fa-f:.]+\\]):${PORT}$` }] })
     .default('127.0.0.1:8787')
-    .meta({ description: 'Local status page, /health JSON and /metrics (Prometheus); false to disable.', substitution: 'address' }),
+    .meta({ description: 'Local status page, /health JSON and /metrics (Prometheus); false to disable. Beyond loopback (e.g. 0.0.0.0:8787) health.auth is required: validate and run refuse it without.', substitution: 'address' }),
   auth: credential(httpAuthSchema.optional()),
+}).check((ctx) => {
+  // Beyond loopback the page refuses to start without auth: say so here, not at run time.
+  const listen = ctx.value.http;
+  if (typeof listen !== 'string' || ctx.value.auth || isLoopbackListen(listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''))) return;
+  ctx.issues.push({ code: 'custom', path: ['http'], input: listen, message: `${listen} is beyond loopback and health.auth is not set: the status page (and /health, /metrics) would not start — add health.auth: { token: \${STATUS_TOKEN} } (or username and password), or listen on 127.0.0.1:${listen.split(':').pop()}` });
 });
 
 export const gatewaySchema = z.strictObject({

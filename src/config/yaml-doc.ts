@@ -1,7 +1,7 @@
 /**
  * The YAML layer of config loading: parse with a line counter, turn the YAML library's
  * failures into `line:col` problems that say what to do, and expand aliases with a cap
- * (an alias bomb is a config error, not a crash).
+ * (an alias bomb is a config error, not a crash; so is an alias with no anchor).
  *
  * `${ENV}` references are written unquoted in flow maps (`gateway: { id: ${GATEWAY_ID} }`),
  * where `{`, `}`, `[`, `]` and `,` are YAML syntax. Before parsing, those characters
@@ -62,6 +62,8 @@ export function parseConfigYaml(text: string): ParsedYaml {
 
 /** The document as plain data; an alias bomb becomes a problem at its first alias. */
 export function toData(parsed: ParsedYaml): { data: unknown; problem?: YamlProblem } {
+  const unknown = unknownAlias(parsed);
+  if (unknown) return { data: undefined, problem: unknown };
   try {
     return { data: parsed.doc.toJS({ maxAliasCount: 100 }) ?? {} };
   } catch (err) {
@@ -81,6 +83,27 @@ export function toData(parsed: ParsedYaml): { data: unknown; problem?: YamlProbl
         : { ...pos, message: `YAML could not be read: ${firstLine(msg)}` },
     };
   }
+}
+
+/** The first alias (*name) with no anchor (&name) set before it: a typo, or an anchor defined later. */
+function unknownAlias(parsed: ParsedYaml): YamlProblem | undefined {
+  let found: YamlProblem | undefined;
+  visit(parsed.doc, {
+    Alias(_k, node) {
+      if (node.resolve(parsed.doc) !== undefined) return undefined;
+      const pos = node.range ? parsed.at(node.range[0]) : { line: 1, col: 1 };
+      const anchors: string[] = [];
+      visit(parsed.doc, {
+        Node(_k2, n) {
+          if (n.anchor) anchors.push(n.anchor);
+        },
+      });
+      const known = anchors.length ? ` (anchors in this file: ${anchors.map((a) => `&${a}`).join(', ')})` : ' (this file sets no anchor)';
+      found = { ...pos, message: `unknown YAML alias *${node.source}: no anchor &${node.source} is set before it${known} — check the spelling, or set the anchor above its first use` };
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 function duplicateKeyMessage(doc: Document, offset: number, at: (o: number) => { line: number; col: number }): string {

@@ -65,6 +65,8 @@ export interface BaseDeviceConfig {
 export interface CreateEnv {
   /** All configured buses, by name (validated; drivers pick the one they need). */
   buses: Readonly<Record<string, { type: string } & Record<string, unknown>>>;
+  /** For config checks: every device that passed the schema (e.g. to sum a bus's load). */
+  devices?: readonly BaseDeviceConfig[];
 }
 
 /**

@@ -54,13 +54,31 @@ export const PAGE_SCRIPT = String.raw`
       return k + '=' + (typeof v === 'object' ? JSON.stringify(v) : String(v));
     }).join(' ');
   }
+  /** What is wrong, in the header: drops, losses and faults, whatever the page's length. */
+  function alerts(h) {
+    var b = h.buffer, out = [];
+    var notOk = function (m) { return Object.keys(m || {}).filter(function (k) { return m[k].state !== 'ok'; }).sort(); };
+    var names = function (ids) { return ids.slice(0, 4).join(', ') + (ids.length > 4 ? ' and ' + (ids.length - 4) + ' more' : ''); };
+    if (b.dropped) {
+      var why = Object.keys(b.dropped_by_reason || {}).map(function (k) { return k + ' ' + b.dropped_by_reason[k]; }).join(', ');
+      out.push(b.dropped + ' readings dropped' + (why ? ' (' + why + ')' : ''));
+    }
+    if (b.lost) out.push(b.lost + ' readings lost');
+    if (b.rejected) out.push(b.rejected + ' readings rejected');
+    var devs = notOk(h.devices), buses = notOk(h.buses);
+    if (devs.length) out.push(devs.length + ' device' + (devs.length === 1 ? '' : 's') + ' not ok: ' + names(devs));
+    if (buses.length) out.push(buses.length + ' bus' + (buses.length === 1 ? '' : 'es') + ' not ok: ' + names(buses));
+    if (h.disk && h.disk.state && h.disk.state !== 'ok') out.push('disk ' + h.disk.state);
+    if (!out.length) return '<div id="alerts" class="allok">no drops, no losses, every device ok</div>';
+    return '<ul id="alerts" class="alerts">' + out.map(function (a) { return '<li>' + esc(a) + '</li>'; }).join('') + '</ul>';
+  }
   function render() {
     var h = view.health, now = gwNow();
     document.title = 'citygate ' + h.gateway;
     var up = h.uplink, b = h.buffer, sys = h.system || {};
     var sum = '<span class="badge ' + esc(up.state) + '" id="uplink-state">uplink ' + esc(up.state) + '</span> ' +
       'version ' + esc(h.version) + ' · up ' + age(h.uptime_s * 1000) +
-      (up.last_error ? '<div class="err" id="uplink-error">' + esc(up.last_error) + '</div>' : '');
+      (up.last_error ? '<div class="err" id="uplink-error">' + esc(up.last_error) + '</div>' : '') + alerts(h);
     document.getElementById('summary').innerHTML = sum;
     document.getElementById('gw').textContent = h.gateway;
     var points = [], lastDevice;

@@ -1,7 +1,8 @@
 /**
  * The status page for the technician on site: every point's value, unit, quality and
  * age; device and bus states with their last error; buffer, uplink and disk; the last
- * events. One self-contained HTML document (no CDN, no external file), readable on a
+ * events. The header stays on top while scrolling and carries what is wrong (drops,
+ * losses, devices and buses not ok, the disk), so a long page hides nothing. One self-contained HTML document (no CDN, no external file), readable on a
  * phone; the data comes embedded as JSON and the inline script (page-script.ts)
  * renders it and keeps it live over server-sent events.
  */
@@ -16,6 +17,8 @@ const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u0
 
 const CSS = `
 :root{color-scheme:light dark;--ok:#1a7f37;--warn:#b35900;--bad:#c62828;--mute:#777}
+header{position:sticky;top:0;z-index:1;background:Canvas;padding-bottom:.3em;border-bottom:1px solid #8884}
+.alerts{margin:.3em 0 0;padding:.2em .5em .2em 1.4em;border-left:.3em solid var(--bad);color:var(--bad);font-weight:600}.allok{color:var(--ok);margin-top:.2em}
 body{font:16px/1.4 system-ui,-apple-system,sans-serif;margin:0 auto;padding:.6em;max-width:60em}
 h1{font-size:1.3em;margin:.2em 0}h2{font-size:1.1em;margin:1em 0 .3em;border-bottom:1px solid #8884}h3{font-size:1em}
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}

@@ -323,6 +323,9 @@ export class MqttUplink implements Uplink {
       old.end(true);
     }
     const wasOnline = this.st === 'online';
+    // The outage starts now, not at the next MQTT attempt: with probes in between, that
+    // attempt comes only when the broker is back, and "online again after 0s" was logged.
+    if (wasOnline) this.offlineSince = this.o.clock.mono();
     const livedMs = wasOnline ? this.o.clock.mono() - this.onlineAtMono : 0;
     // A connection that held for a while was a success, even if it carried no data.
     if (wasOnline && livedMs > STABLE_MS) this.redial.reset();

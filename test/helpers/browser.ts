@@ -1,14 +1,16 @@
 /**
  * Headless Chromium for browser tests: Debian's chromium driven by playwright-core
  * (no browser download), with a fresh profile per launch and nothing that phones home.
- * Fails with the package to install when chromium is missing.
+ * Fails with the package to install when chromium is missing (unit tests check
+ * need(ctx, tool('chromium')) first, and are skipped with that reason instead).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { tempDir } from './gateway-config.js';
+import { onPath } from './needs.js';
 
-export const CHROMIUM = process.env.CITYGATE_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM = process.env.CITYGATE_CHROMIUM ?? onPath('chromium') ?? '/usr/bin/chromium';
 
 /** Where tests keep screenshots (gitignored). */
 export const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts');

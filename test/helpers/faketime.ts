@@ -6,15 +6,15 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './gateway-config.js';
+import { LIBFAKETIME } from './needs.js';
 
-const CANDIDATES = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1', '/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1', '/usr/lib/faketime/libfaketimeMT.so.1'];
 
 export class FakeTime {
   readonly file = join(tempDir('cg-faketime-'), 'offset');
   readonly lib: string;
 
   constructor() {
-    const lib = CANDIDATES.find((p) => existsSync(p));
+    const lib = LIBFAKETIME.find((p) => existsSync(p));
     if (!lib) throw new Error('libfaketime is not installed — install it: apt-get install -y faketime');
     this.lib = lib;
     this.set('+0');

@@ -1,6 +1,7 @@
 /**
  * A real, small file system for disk-full tests: a tmpfs of a few MiB mounted by the
- * test (CI runs as root). Not root: the test fails saying so — never a silent skip.
+ * test (CI runs as root). Unit tests check need(ctx, root(...)) first (a named skip,
+ * a failure under CI); mounting without root fails saying so — never a silent skip.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statfsSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';

@@ -90,4 +90,26 @@ describe("a bundle's install.sh", () => {
     expect(bad.stderr).toContain('oops.pub: not a PEM public key');
     expect(spawnSync(installer, ['--keys', '/nope'], { encoding: 'utf8', env: { ...process.env, ROOT: root } }).stderr).toContain('/nope: no such directory');
   });
+
+  it('validates a given config first: a broken one is refused with file:line:col, the installed config stays', () => {
+    const broken = join(REPO, 'test/golden/modbus-overlap.yaml');
+    const run = (root: string, config: string) => spawnSync(installer, [config], { encoding: 'utf8', env: { ...process.env, ROOT: root }, timeout: 120_000 });
+    // A fresh machine: nothing is installed.
+    const fresh = fakeRoot();
+    const refused = run(fresh, broken);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/modbus-overlap\.yaml:13:52: devices\[0\]\.points\[1\]\.address: point "pressure" .* overlaps point "flow"/);
+    expect(refused.stderr).toMatch(/is not a valid gateway config \(above\): the installed config and the current release are unchanged/);
+    expect(existsSync(join(fresh, 'etc/citygate/gateway.yaml'))).toBe(false);
+    expect(existsSync(join(fresh, 'opt/citygate/current'))).toBe(false);
+    // Installed before: the old config stays as it was.
+    const root = fakeRoot();
+    expect(run(root, join(REPO, 'boards/demo.yaml')).status).toBe(0);
+    const conf = join(root, 'etc/citygate/gateway.yaml');
+    const before = readFileSync(conf, 'utf8');
+    const again = run(root, broken);
+    expect(again.status).toBe(1);
+    expect(readFileSync(conf, 'utf8')).toBe(before);
+    expect(again.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+  });
 });

@@ -11,6 +11,7 @@ import { loadConfigFile } from '../../config/load.js';
 import { createLogger } from '../../core/log.js';
 import { Gateway } from '../../runtime/gateway.js';
 import { runUntilSignal } from '../../runtime/signals.js';
+import { onStdoutClosed } from '../closed-stdout.js';
 
 const DEMO_BOARD = fileURLToPath(new URL('../../../boards/demo.yaml', import.meta.url));
 
@@ -62,6 +63,7 @@ export function registerDemo(program: Command): void {
       if (opts.duration) {
         setTimeout(() => process.kill(process.pid, 'SIGINT'), Number(opts.duration) * 1000).unref();
       }
+      onStdoutClosed(() => process.kill(process.pid, 'SIGINT')); // `| head`: nobody reads any more
       process.exitCode = await runUntilSignal(stop, log, 15_000);
     });
 }

@@ -9,6 +9,7 @@ import { checkConfigText, type CheckResult } from '../../config/load.js';
 import { formatIssue } from '../../config/issues.js';
 import { UserError, describeError } from '../../core/errors.js';
 import { DRIVERS } from '../../drivers/registry.js';
+import { configFileTooLarge } from '../../config/size-limit.js';
 
 interface ValidateOptions {
   strict?: boolean;
@@ -37,6 +38,11 @@ export function registerValidate(program: Command): void {
 function validateOne(file: string, opts: ValidateOptions): boolean {
   const out = (line: string): boolean => process.stdout.write(`${line}\n`);
   let text: string;
+  const tooLarge = configFileTooLarge(file);
+  if (tooLarge) {
+    out(`${file}: ${tooLarge}`);
+    return false;
+  }
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {

@@ -17,6 +17,7 @@ import { DEFAULT_DEBOUNCE_MS } from '../../drivers/gpio/schema.js';
 import { isPulse } from '../../drivers/gpio/tally.js';
 import { DEFAULT_SYSFS_ROOT, createGpioPort, kernelNumber, listChips, resolveController } from '../../ports/gpio/index.js';
 import { toLevel, type Level } from '../../ports/gpio/port.js';
+import { onStdoutClosed } from '../closed-stdout.js';
 
 interface CommonOpts {
   sysfsRoot?: string;
@@ -109,10 +110,12 @@ async function watch(pinArg: string, opts: WatchOpts): Promise<void> {
         clearInterval(keep);
         clearTimeout(timer);
         process.removeListener('SIGINT', done);
+        offClosed();
         resolve();
       };
       const timer = durationMs === undefined ? undefined : setTimeout(done, durationMs + debounceMs);
       process.once('SIGINT', done);
+      const offClosed = onStdoutClosed(done); // `| head`: nobody reads any more
     });
     unwatch();
     debouncer.dispose();

@@ -19,6 +19,7 @@ import { PROTOCOLS, type ProtocolName } from '../../drivers/serial/points.js';
 import { createProtocol } from '../../drivers/serial/protocols/index.js';
 import { Hexdump, formatFrame } from '../../drivers/serial/probe-format.js';
 import { serialDeviceSchema } from '../../drivers/serial/schema.js';
+import { onStdoutClosed } from '../closed-stdout.js';
 
 export interface SerialProbeOptions {
   port?: string;
@@ -138,10 +139,12 @@ export async function runSerialProbe(
     const finish = (r: { lost?: Error; reason: string }): void => {
       clearTimeout(timer);
       process.off('SIGINT', onSigint);
+      offClosed();
       resolve(r);
     };
     const onSigint = (): void => finish({ reason: 'interrupted' });
     process.once('SIGINT', onSigint);
+    const offClosed = onStdoutClosed(onSigint); // `| head`: nobody reads any more
     const timer = setTimeout(() => finish({ reason: 'duration' }), durationMs ?? 2 ** 31 - 1);
     conn.onClose((err) => finish({ lost: err ?? new Error('port closed'), reason: 'lost' }));
     conn.onData((chunk) => {

@@ -10,6 +10,7 @@ import { deviceBaseKeys, duration, ifThen, pointPipelineKeys, serialPortNotes, t
 import type { BusDefinition } from '../../core/driver.js';
 import { DATA_TYPES, ORDER_ALIASES, registerCount } from './codec.js';
 import { READ_LIMIT, TABLES } from './pdu.js';
+import { baudField } from '../../core/baud.js';
 
 const reconnect = (min: string, max: string) =>
   z
@@ -27,12 +28,9 @@ const retries = z.number().int().min(0).max(5).default(1).meta({
 export const rtuBusSchema = z.strictObject({
   type: z.literal('modbus-rtu'),
   port: address(z.string().min(1).meta({ description: 'Serial device, e.g. /dev/ttyUSB0; prefer the stable /dev/serial/by-id/… path.' })),
-  baud: z
-    .number({ error: (iss) => `expected a baud rate like 9600, got ${JSON.stringify(iss.input)}` })
-    .int()
-    .min(300)
-    .max(921_600)
-    .default(9600).meta({ description: 'Line speed; every slave on the bus must match.' }),
+  baud: baudField(300, 921_600)
+    .default(9600)
+    .meta({ description: 'Line speed; every slave on the bus must match. A standard rate: 300, 600, 1200, 1800, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000, 921600.' }),
   parity: z.enum(['none', 'even', 'odd']).default('none').meta({ description: 'Parity; the Modbus spec default is even, most meters ship with none.' }),
   data_bits: z.union([z.literal(7), z.literal(8)], { error: 'expected 7 or 8 data bits (Modbus RTU uses 8)' }).default(8),
   stop_bits: z.union([z.literal(1), z.literal(2)], { error: 'expected 1 or 2 stop bits' }).default(1),

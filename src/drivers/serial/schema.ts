@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { deviceBaseKeys, duration, ifThen, pointName, pointPipelineKeys } from '../../core/primitives.js';
 import { didYouMean } from '../../core/suggest.js';
+import { baudField } from '../../core/baud.js';
 import { regexGroupNames } from './protocols/lines.js';
 import { emittedPoints, PROTOCOLS, type ProtocolName } from './points.js';
 
@@ -26,13 +27,9 @@ export const serialDeviceSchema = z
       .string()
       .regex(/^\/dev\/\S+$|^\/\S+$/, { error: (iss) => `expected a device path like "/dev/serial/by-id/usb-…-port0", got ${JSON.stringify(iss.input)}` })
       .meta({ description: 'Serial device. Prefer /dev/serial/by-id/… links: /dev/ttyUSBn numbers change when adapters re-enumerate.', substitution: 'address' }),
-    baud: z
-      .number({ error: (iss) => `expected a baud rate like 9600, got ${JSON.stringify(iss.input)}` })
-      .int()
-      .min(50)
-      .max(4_000_000)
+    baud: baudField(50, 4_000_000)
       .default(9600)
-      .meta({ description: 'Baud rate (PMS5003, SDS011 and most GPS modules: 9600).' }),
+      .meta({ description: 'Baud rate (PMS5003, SDS011 and most GPS modules: 9600). A standard Linux rate: 50 … 9600, 19200, 38400, 57600, 115200 … 4000000.' }),
     data_bits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).default(8),
     parity: z.enum(['none', 'even', 'odd', 'mark', 'space']).default('none'),
     stop_bits: z.union([z.literal(1), z.literal(1.5), z.literal(2)]).default(1),

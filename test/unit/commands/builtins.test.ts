@@ -34,6 +34,14 @@ describe('gpio_set and modbus_write routing', () => {
     await expect(c.gpio_set({ device: 'nope', value: 1 })).rejects.toThrow(/no device "nope" on this gateway/);
     await expect(c.gpio_set({ value: 1 })).rejects.toThrow(/gpio_set needs "device"/);
     await expect(c.modbus_write({ device: 'relay', value: 1 })).rejects.toThrow(/modbus_write needs "point"/);
+    // A Modbus point needs writable: true too: both steps, in the order they are done.
+    await expect(c.modbus_write({ device: 'other', point: 'limit', value: 1 })).rejects.toThrow(
+      'modbus_write: device "other" is not writable from the downlink — set writable: true on point "limit" of device other (under devices:), then add it under commands.writes (commands.writes.other: [limit]) — both are needed',
+    );
+    const listed = builtinCommands(host({ pump: relay }), () => commandsSchema.parse({ allow: ['modbus_write'], writes: { pump: ['speed'] } }));
+    await expect(listed.modbus_write({ device: 'pump', point: 'limit', value: 1 })).rejects.toThrow(
+      'modbus_write: point "limit" of pump is not writable from the downlink — set writable: true on point "limit" of device pump (under devices:), then add it to commands.writes.pump — both are needed',
+    );
     await expect(c.config({ yaml: 'x: 1' })).rejects.toThrow(/not started from a config file/);
   });
 

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { metricsRegistry } from '../../../src/health/metrics.js';
 import type { HealthPayload } from '../../../src/uplink/topics.js';
-import { requireTool } from '../../helpers/tools.js';
+import { need, onPath, tool } from '../../helpers/needs.js';
 
 const health: HealthPayload = {
   gateway: 'gw-1', ts: 1_700_000_000_000, version: '0.1.0', uptime_s: 3600,
@@ -23,8 +23,9 @@ const health: HealthPayload = {
 };
 
 describe('/metrics', () => {
-  it('passes promtool check metrics', async () => {
-    const promtool = requireTool('promtool');
+  it('passes promtool check metrics', async (ctx) => {
+    need(ctx, tool('promtool'));
+    const promtool = onPath('promtool')!;
     const text = await metricsRegistry(() => health).metrics();
     const r = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(`${r.stdout}${r.stderr}`.trim(), 'promtool findings').toBe('');

@@ -13,6 +13,7 @@ import { SmallFs } from '../../helpers/small-fs.js';
 import { freePort } from '../../helpers/net.js';
 import { tempDir } from '../../helpers/gateway-config.js';
 import { EmbeddedBroker } from '../../../src/demo/embedded-broker.js';
+import { libfaketime, need, root } from '../../helpers/needs.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const DAY = 86_400_000;
@@ -48,7 +49,8 @@ describe('wall-clock steps on a running gateway', () => {
     return (await r.json()) as { buffer: { oldest_age_s: number | null; dropped: number } };
   }
 
-  it('+20 d expires nothing as max_age; a step back leaves no negative age; both steps announced', async () => {
+  it('+20 d expires nothing as max_age; a step back leaves no negative age; both steps announced', async (ctx) => {
+    need(ctx, libfaketime());
     const httpPort = await freePort();
     const { port, ft } = await run(join(tempDir(), 'data'), httpPort);
     await sleep(2000);
@@ -74,7 +76,8 @@ describe('wall-clock steps on a running gateway', () => {
     await seen.waitFor(() => seen.missing(1, last).length === 0, 20_000, 'every seq (nothing expired)');
   }, 90_000);
 
-  it('a step while the disk is failing is still announced', async () => {
+  it('a step while the disk is failing is still announced', async (ctx) => {
+    need(ctx, libfaketime(), root('the test mounts a small tmpfs and fills it'));
     fs = new SmallFs(3 * 1024 * 1024).mount();
     const httpPort = await freePort();
     const { port, ft } = await run(fs.dir, httpPort);

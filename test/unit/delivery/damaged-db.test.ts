@@ -16,6 +16,7 @@ import { freePort } from '../../helpers/net.js';
 import { tempDir } from '../../helpers/gateway-config.js';
 import { EmbeddedBroker } from '../../../src/demo/embedded-broker.js';
 import type { EventPayload } from '../../../src/uplink/topics.js';
+import { need, root } from '../../helpers/needs.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -169,7 +170,8 @@ describe('a damaged or missing buffer', () => {
     expect(r.child.output).not.toMatch(/\n\s+at /);
   }, 60_000);
 
-  it('a read-only mount: run refuses with the remedy; queue stats and export still read the card', async () => {
+  it('a read-only mount: run refuses with the remedy; queue stats and export still read the card', async (ctx) => {
+    need(ctx, root('the test mounts a tmpfs and remounts it read-only'));
     fs = new SmallFs(8 * 1024 * 1024).mount();
     const r = await rig({}, fs.dir);
     rigs.push(r);

@@ -3,7 +3,7 @@
  * system (a tmpfs the test mounts; root needed) with the broker away. Every seq is then
  * either delivered or announced; nothing crashes; max_bytes bounds every file.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cli } from '../../helpers/cli.js';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { SmallFs } from '../../helpers/small-fs.js';
 import { freePort } from '../../helpers/net.js';
 import { tempDir } from '../../helpers/gateway-config.js';
 import { EmbeddedBroker } from '../../../src/demo/embedded-broker.js';
+import { need, root } from '../../helpers/needs.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MiB = 1024 * 1024;
@@ -37,6 +38,7 @@ describe('disk full', () => {
   let fs: SmallFs | undefined;
   let child: ChildGateway | undefined;
   let broker: EmbeddedBroker | undefined;
+  beforeEach((ctx) => need(ctx, root('disk-full tests mount a small tmpfs and fill it')));
   afterEach(async () => {
     await child?.kill('SIGKILL');
     await broker?.stop();

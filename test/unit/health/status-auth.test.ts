@@ -74,5 +74,7 @@ describe('status server access', () => {
     expect(issues({ username: 'tech' })).toContain('username and password go together');
     expect(issues({})).toContain('give a token, or a username and password');
     expect(issues({ token: 'x'.repeat(16) })).toEqual([]);
+    // No auth beyond loopback: validate says the page would not start, and what to add.
+    expect(issues(undefined)).toEqual([expect.stringMatching(/^0\.0\.0\.0:8787 is beyond loopback and health\.auth is not set: the status page .* would not start — add health\.auth/)]);
   });
 });

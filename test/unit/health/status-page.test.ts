@@ -15,6 +15,7 @@ import { testConfig } from '../../helpers/gateway-config.js';
 import { freePort } from '../../helpers/net.js';
 import { ARTIFACTS, launchPhone } from '../../helpers/browser.js';
 import { until } from '../../helpers/commander.js';
+import { need, tool } from '../../helpers/needs.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -23,7 +24,8 @@ afterEach(async () => {
 });
 
 describe('status page in headless Chromium', () => {
-  it('shows points, devices, buses, vitals and events, and updates live', async () => {
+  it('shows points, devices, buses, vitals and events, and updates live', async (ctx) => {
+    need(ctx, tool('chromium'));
     const broker = new EmbeddedBroker();
     await broker.start();
     cleanup.push(() => broker.stop());

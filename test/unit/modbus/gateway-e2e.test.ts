@@ -5,8 +5,7 @@
  * must equal the server's registers, decoded and scaled as the board says.
  */
 import net from 'node:net';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
@@ -17,6 +16,7 @@ import { Gateway } from '../../../src/runtime/gateway.js';
 import { encodeRegisters } from '../../../src/drivers/modbus/codec.js';
 import { ModbusTcpServer } from '../../../src/drivers/modbus/server/tcp-server.js';
 import { freePort } from '../../helpers/net.js';
+import { canAssert, diskTempDir } from '../../helpers/needs.js';
 
 interface DataMsg {
   gateway: string;
@@ -31,7 +31,7 @@ afterEach(async () => {
 });
 
 describe('boards/plc-tcp.yaml through the gateway to a broker', () => {
-  it('a subscriber receives the PLC registers, decoded', async () => {
+  it('a subscriber receives the PLC registers, decoded', async (ctx) => {
     // The PLC: registers as the board's map describes them (CDAB for 32/64-bit values).
     const plc = new ModbusTcpServer();
     const s = plc.slave(1);
@@ -58,7 +58,9 @@ describe('boards/plc-tcp.yaml through the gateway to a broker', () => {
 
     // The board, pointed at the loopback peers (aedes speaks MQTT 3.1.1 only).
     const board = parse(readFileSync(join(import.meta.dirname, '../../../boards/plc-tcp.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
-    board.gateway!.data_dir = mkdtempSync(join(tmpdir(), 'cg-modbus-e2e-'));
+    // On a disk, where the kernel counts the buffer's written bytes (never on tmpfs).
+    const data = diskTempDir('cg-modbus-e2e-');
+    board.gateway!.data_dir = data.dir;
     board.uplink = { ...board.uplink, url: `mqtt://127.0.0.1:${mqttPort}`, protocol_version: 4, tls: undefined };
     (board.buses!.plc as Record<string, unknown>).host = '127.0.0.1';
     (board.buses!.plc as Record<string, unknown>).port = plcPort;
@@ -105,7 +107,8 @@ describe('boards/plc-tcp.yaml through the gateway to a broker', () => {
     expect(Object.keys(health.buses)).toEqual(['plc']);
     expect(health.buffer.by_quality.good).toBeGreaterThanOrEqual(19);
     expect(health.buffer.by_quality.bad ?? 0).toBe(0);
-    expect(health.buffer.bytes_written).toBeGreaterThan(0); // the buffer's fsynced commits
+    if (canAssert(ctx, data.missing, 'buffer.bytes_written > 0')) expect(health.buffer.bytes_written).toBeGreaterThan(0); // the buffer's fsynced commits
+    else expect(health.buffer.bytes_written).toBeGreaterThanOrEqual(0);
     expect(health.uplink.bytes_sent).toBeGreaterThan(messages.length * 100); // every data message went over the socket
     expect(health.uplink.bytes_received).toBeGreaterThan(0); // CONNACK, PUBACKs
     expect(health.uplink.ack_latency_ms?.count).toBeGreaterThanOrEqual(messages.length);
