@@ -10,7 +10,12 @@
  *
  * Input is what a GPIO watch delivers: "a transition happened, the line now reads X".
  * Two reports of the same level in a row mean a transition in between was missed (an
- * edge shorter than the interrupt latency): the settle time restarts.
+ * edge shorter than the interrupt latency): the settle time restarts. With no debounce
+ * time, a report of the level already held is such a pair of merged edges, and counts as
+ * a rejected burst of length 0.
+ *
+ * Rejected bursts are reported with their length (first to last transition, as handled):
+ * vouch.ts tells a contact's bounce from a pulse lost to a stalled event loop by it.
  */
 import type { Clock } from '../../core/clock.js';
 import type { Level } from '../../ports/gpio/port.js';
@@ -26,10 +31,13 @@ export interface DebounceStats {
 
 export class Debouncer {
   private level: Level;
-  private pending: { level: Level; since: number; cancel: () => void } | undefined;
+  private pending: { level: Level; since: number; last: number; cancel: () => void } | undefined;
   readonly stats: DebounceStats = { raw: 0, rejected: 0, accepted: 0 };
-  /** Called for each rejected burst (health counts them: a noisy line shows up). */
-  onRejected: (() => void) | undefined;
+  /**
+   * Called for each rejected burst with its length in ms, first to last transition
+   * (health counts them: a noisy line shows up).
+   */
+  onRejected: ((spanMs: number) => void) | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -60,11 +68,13 @@ export class Debouncer {
     this.pending = undefined;
     if (this.debounceMs <= 0) {
       if (level !== this.level) this.commit(level, now);
+      else this.reject(0);
       return;
     }
     this.pending = {
       level,
       since,
+      last: now,
       cancel: this.clock.setTimer(this.debounceMs, () => this.settle()),
     };
   }
@@ -74,11 +84,15 @@ export class Debouncer {
     this.pending = undefined;
     if (!p) return;
     if (p.level === this.level) {
-      this.stats.rejected++;
-      this.onRejected?.();
+      this.reject(p.last - p.since);
       return;
     }
     this.commit(p.level, p.since);
+  }
+
+  private reject(spanMs: number): void {
+    this.stats.rejected++;
+    this.onRejected?.(spanMs);
   }
 
   private commit(level: Level, at: number): void {

@@ -14,6 +14,7 @@ import { createGpioPort } from '../../ports/gpio/index.js';
 import { toLevel, type GpioLine, type GpioPort } from '../../ports/gpio/port.js';
 import { startCounter } from './counter.js';
 import { startInput } from './input.js';
+import type { LoopLag } from './loop-lag.js';
 import type { ModeEnv, ModeRunner } from './mode.js';
 import { startOutput, type OutputRunner } from './output.js';
 import { gpioDeviceSchema, gpioPointConfigs, gpioSettings, type GpioDeviceConfig, type GpioSettings, checkGpioDevice } from './schema.js';
@@ -31,6 +32,8 @@ export class GpioDriver implements Driver {
     private readonly config: GpioDeviceConfig,
     /** Called in start(), not here: creating a driver does no I/O (docs/architecture.md#the-driver-contract). */
     private readonly portFactory: () => GpioPort = () => createGpioPort(),
+    /** Replaces the counter's event-loop stall monitor (tests of other behaviour). */
+    private readonly loopLag?: (resolutionMs: number) => LoopLag,
   ) {
     this.settings = gpioSettings(config);
     this.where = `gpio device "${config.id}" (GPIO ${config.pin})`;
@@ -54,7 +57,7 @@ export class GpioDriver implements Driver {
     this.line = line;
     // stop() may have been called while the line was opening: do not leave it running
     if (this.stopRequested) return this.stop();
-    const env: ModeEnv = { ctx, line, settings: s, where: this.where };
+    const env: ModeEnv = { ctx, line, settings: s, where: this.where, loopLag: this.loopLag };
     const startMode = { input: startInput, counter: startCounter, output: startOutput }[this.config.mode];
     try {
       this.runner = await startMode(env);

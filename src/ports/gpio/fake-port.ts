@@ -70,6 +70,32 @@ export class FakeLine implements GpioLine {
     );
   }
 
+  /**
+   * Several edges while the process was not listening (a stalled event loop): sysfs flags
+   * "changed" once however many edges happened, and the value is read afterwards. So the
+   * listeners get one wake, with the level the line ends at — possibly the level it began
+   * at, when a whole pulse came and went. Settles once they have.
+   */
+  coalesce(levels: readonly Level[]): Promise<void> {
+    const edge = this.opts.edge ?? 'none';
+    let prev = this.level;
+    let fire = false;
+    for (const level of levels) {
+      if (level !== prev) fire ||= edge === 'both' || (edge === 'rising' && level === 1) || (edge === 'falling' && level === 0);
+      prev = level;
+    }
+    this.level = prev;
+    if (!fire || this.closed) return Promise.resolve();
+    const listeners = [...this.listeners];
+    const level = this.level;
+    return new Promise((resolve) =>
+      queueMicrotask(() => {
+        for (const l of listeners) if (this.listeners.has(l)) l(level);
+        resolve();
+      }),
+    );
+  }
+
   get watching(): number {
     return this.listeners.size;
   }

@@ -52,10 +52,28 @@ describe('Debouncer (settle rule on the injected clock)', () => {
 
   it('with debounce 0 passes every real change straight through', () => {
     const { d, changes } = setup(0, 0);
+    const spans: number[] = [];
+    d.onRejected = (span) => spans.push(span);
     d.raw(1);
-    d.raw(1);
+    d.raw(1); // the same level again: two edges merged, reported as a rejected burst of 0 ms
     d.raw(0);
     expect(changes.map((c) => c[0])).toEqual([1, 0]);
+    expect(spans).toEqual([0]);
+  });
+
+  it('reports each rejected burst with its length, first to last transition', () => {
+    const { clock, d } = setup(20, 1);
+    const spans: number[] = [];
+    d.onRejected = (span) => spans.push(span);
+    d.raw(0);
+    clock.advance(3);
+    d.raw(1);
+    clock.advance(50);
+    d.raw(0);
+    clock.advance(12);
+    d.raw(1);
+    clock.advance(50);
+    expect(spans).toEqual([3, 12]);
   });
 
   it('dispose() cancels a pending change', () => {
