@@ -3,17 +3,20 @@
  * the sysfs base resolution that keeps config in BCM numbers (sysfs.ts), the onoff
  * adapter used in production, a plain-file sysfs port for a custom root, and a fake.
  */
-export type { Edge, GpioLine, GpioLineOptions, GpioPort, Level } from './port.js';
-export { toLevel } from './port.js';
+export type { Edge, GpioLine, GpioLineOptions, GpioPort, Level, LineRef } from './port.js';
+export { lineName, toLevel } from './port.js';
 export { GpioSetupError, type GpioSetupProblem } from './errors.js';
 export {
   DEFAULT_SYSFS_ROOT,
   PI_CONTROLLER_LABELS,
   checkExportAccess,
+  describeChip,
   kernelNumber,
   listChips,
   preflight,
+  resolveChip,
   resolveController,
+  resolveLine,
   type GpioChip,
   type GpioController,
 } from './sysfs.js';

@@ -6,12 +6,22 @@
  *   edges found by polling (the probe's hidden `--sysfs-root`, and tests);
  * - `FakeGpioPort` (fake-port.ts): in memory, for driver tests.
  *
- * Pins are always BCM numbers (the numbers printed on Pi pinout diagrams). Translating
- * them to the kernel's sysfs numbers (base 0, 512 or 571) is the port's job, never config's.
+ * A line is named either by its BCM number (the numbers printed on Pi pinout diagrams, on
+ * the Pi's `pinctrl-*` chip) or, on any board, by its chip (label, or /dev name as libgpiod
+ * prints it) and offset. Translating either to the kernel's sysfs number (base + offset)
+ * is the port's job, never config's.
  *
  * Values are *logical*: with `activeLow`, a line pulled to 0 V reads 1. Implementations
  * apply active-low in one place (the kernel's `active_low` attribute where there is one).
  */
+
+/** A line: a BCM number on a Raspberry Pi, or a chip (label or `gpiochipN`) and offset. */
+export type LineRef = number | { readonly chip: string; readonly line: number };
+
+/** How messages name a line: `GPIO 17`, or `gpio-sim.0-node0 line 3`. */
+export function lineName(ref: LineRef): string {
+  return typeof ref === 'number' ? `GPIO ${ref}` : `${ref.chip} line ${ref.line}`;
+}
 
 /** A logic level. */
 export type Level = 0 | 1;
@@ -47,8 +57,8 @@ export interface GpioLineOptions {
  * - `preexisting` says whether the line was already exported when it was opened.
  */
 export interface GpioLine {
-  /** BCM number. */
-  readonly pin: number;
+  /** The line as it was opened: a BCM number, or chip and offset. */
+  readonly pin: LineRef;
   readonly preexisting: boolean;
   read(): Promise<Level>;
   write(value: Level): Promise<void>;
@@ -63,7 +73,7 @@ export interface GpioLine {
  * A pin already opened through the same port rejects: two owners of one line is a bug.
  */
 export interface GpioPort {
-  open(pin: number, opts: GpioLineOptions): Promise<GpioLine>;
+  open(pin: LineRef, opts: GpioLineOptions): Promise<GpioLine>;
 }
 
 export function toLevel(v: unknown): Level | undefined {
