@@ -5,8 +5,9 @@
  * the edges that happened "during" it are delivered as sysfs would after a stall — one
  * notification, the value read afterwards (FakeLine.coalesce).
  *
- * The debounce is 200 ms so the stall limit (half of it, 100 ms) sits far above the
- * incidental lag of a loaded test machine; the injected stall is 300 ms.
+ * The debounce is 1 s so the stall limit (half of it, 500 ms) sits far above the incidental
+ * lag of a loaded test machine; the injected stalls are 700 ms. Fake time is free, so the
+ * pulses are long to match.
  */
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../src/core/fake-clock.js';
@@ -28,7 +29,7 @@ function stallLoop(ms: number): void {
   }
 }
 
-async function counter(debounce = '200ms') {
+async function counter(debounce = '1s') {
   const clock = new FakeClock();
   const port = new FakeGpioPort();
   port.initialLevels.set(17, 1);
@@ -42,19 +43,19 @@ async function counter(debounce = '200ms') {
 
 type Line = Awaited<ReturnType<typeof counter>>['line'];
 
-/** One tip: the contact closes with 3 bounces that end where they began (rejected), holds 500 ms, opens. */
+/** One tip: a 1 ms touch (a rejected burst), then the contact closes with bounces, holds 2 s, opens. */
 async function bouncyTip(clock: FakeClock, line: Line): Promise<void> {
   await line.drive(0); // a 1 ms touch before the real closure: a rejected burst
   clock.advance(1);
   await line.drive(1);
-  clock.advance(300);
+  clock.advance(1500);
   for (const v of [0, 1, 0] as Level[]) {
     await line.drive(v);
     clock.advance(1);
   }
-  clock.advance(500);
+  clock.advance(2000);
   await line.drive(1);
-  clock.advance(500);
+  clock.advance(2000);
 }
 
 async function closeWindow(clock: FakeClock, ctx: ReturnType<typeof testContext>): Promise<{ count: unknown; quality: unknown }> {
@@ -75,12 +76,12 @@ describe('counter quality: good only when the count is exact', () => {
     expect(await closeWindow(clock, ctx)).toEqual({ count: 5, quality: 'good' });
     expect(ctx.health.snapshot().counters.bounces_rejected).toBe(5);
 
-    // Window 2: two tips, then the loop blocks for 300 ms while a whole tip comes and goes.
+    // Window 2: two tips, then the loop blocks for 700 ms while a whole tip comes and goes.
     for (let i = 0; i < 2; i++) await bouncyTip(clock, line);
-    stallLoop(300);
+    stallLoop(700);
     await line.coalesce([0, 1]); // one notification after the stall, reading 1 again
     await realTick(30); // the loop runs again: the monitor records the stall
-    clock.advance(250);
+    clock.advance(1100);
     expect(await closeWindow(clock, ctx)).toEqual({ count: 2, quality: 'uncertain' }); // 3 tips happened
     const counters = ctx.health.snapshot().counters;
     expect(counters.uncertain_loop_stall).toBe(1);
@@ -98,11 +99,11 @@ describe('counter quality: good only when the count is exact', () => {
   it('a stall without any rejected burst loses nothing and stays good', async () => {
     const { clock, ctx, driver, line } = await counter();
     await line.drive(0);
-    stallLoop(300); // edges after this are handled late, but both levels of each pulse stay long
+    stallLoop(700); // edges after this are handled late, but both levels of each pulse stay long
     await realTick(30);
-    clock.advance(400);
+    clock.advance(1500);
     await line.drive(1);
-    clock.advance(400);
+    clock.advance(1500);
     expect(await closeWindow(clock, ctx)).toEqual({ count: 1, quality: 'good' });
     expect(ctx.health.snapshot().counters.uncertain_reports).toBeUndefined();
     await driver.stop();
@@ -111,9 +112,9 @@ describe('counter quality: good only when the count is exact', () => {
   it('a rejected burst as long as half the debounce is a pulse too short to count: uncertain', async () => {
     const { clock, ctx, driver, line } = await counter();
     await line.drive(0);
-    clock.advance(120); // 120 ms low: a real pulse, below the 200 ms debounce
+    clock.advance(600); // 600 ms low: a real pulse, below the 1 s debounce
     await line.drive(1);
-    clock.advance(400);
+    clock.advance(2000);
     expect(await closeWindow(clock, ctx)).toEqual({ count: 0, quality: 'uncertain' });
     expect(ctx.health.snapshot().counters.uncertain_short_burst).toBe(1);
     await driver.stop();
@@ -122,11 +123,11 @@ describe('counter quality: good only when the count is exact', () => {
   it('is uncertain when a burst is still settling at the report right after a stall', async () => {
     const { clock, ctx, driver, line } = await counter();
     clock.advance(60_000 - 50);
-    stallLoop(300);
+    stallLoop(700);
     await realTick(30);
     await line.coalesce([0]);
     expect(await closeWindow(clock, ctx)).toEqual({ count: 0, quality: 'uncertain' });
-    clock.advance(200); // it settles in the next window: the pulse is counted there
+    clock.advance(1100); // it settles in the next window: the pulse is counted there
     expect(await closeWindow(clock, ctx)).toMatchObject({ count: 1 });
     await driver.stop();
   });
