@@ -51,7 +51,10 @@ export const gpioDeviceSchema = z
       .meta({ description: 'counter: which transitions count as a pulse (default falling: a contact closing to ground).' }),
     debounce: duration()
       .optional()
-      .meta({ description: 'input/counter: a level must hold this long to count (default 20ms; reed switches bounce for ~1-5ms).' }),
+      .meta({
+        description:
+          'input/counter: a level must hold this long to count (default 20ms; reed switches bounce for ~1-5ms). A counter is exact up to 1/(4 × debounce) pulses/s (12.5/s at 20ms); a window it cannot vouch for is published uncertain.',
+      }),
     report: duration({ min: 100 })
       .prefault('60s')
       .meta({ description: 'counter: the counting interval; input/output: heartbeat period (state re-sent even without change).' }),
