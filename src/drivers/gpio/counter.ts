@@ -57,8 +57,12 @@ export async function startCounter(env: ModeEnv): Promise<ModeRunner> {
     ctx.health.count('bounces_rejected');
     vouch.burstRejected(spanMs);
   };
+  debouncer.onLate = () => vouch.lateEdge();
   const unwatch = line.watch(
-    (v) => debouncer.raw(v),
+    (v, at) => {
+      if (at !== undefined) vouch.timestamped = true;
+      debouncer.raw(v, at);
+    },
     (err) => ctx.health.error(err, where),
   );
 

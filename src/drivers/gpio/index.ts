@@ -10,7 +10,7 @@
  */
 import type { Driver, DriverAction, DriverContext, DriverDefinition } from '../../core/driver.js';
 import { describeError } from '../../core/errors.js';
-import { createGpioPort } from '../../ports/gpio/index.js';
+import { GpiomonGpioPort, createGpioPort } from '../../ports/gpio/index.js';
 import { lineName, toLevel, type GpioLine, type GpioPort } from '../../ports/gpio/port.js';
 import { startCounter } from './counter.js';
 import { startInput } from './input.js';
@@ -31,7 +31,7 @@ export class GpioDriver implements Driver {
   constructor(
     private readonly config: GpioDeviceConfig,
     /** Called in start(), not here: creating a driver does no I/O (docs/architecture.md#the-driver-contract). */
-    private readonly portFactory: () => GpioPort = () => createGpioPort(),
+    private readonly portFactory: () => GpioPort = () => (config.backend === 'gpiomon' ? new GpiomonGpioPort() : createGpioPort()),
     /** Replaces the counter's event-loop stall monitor (tests of other behaviour). */
     private readonly loopLag?: (resolutionMs: number) => LoopLag,
   ) {

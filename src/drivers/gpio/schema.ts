@@ -38,6 +38,13 @@ export const gpioDeviceSchema = z
       .max(1023, { error: 'line offsets go up to the chip\'s line count − 1 (`gpioinfo` lists them)' })
       .optional()
       .meta({ description: 'With chip: the line\'s offset on that chip (0 to its line count − 1), as `gpioinfo` numbers it.' }),
+    backend: z
+      .enum(['sysfs', 'gpiomon'])
+      .default('sysfs')
+      .meta({
+        description:
+          'input/counter: sysfs (default), or gpiomon: edges with kernel timestamps through the GPIO character device (Debian package gpiod), so a busy gateway delays pulses but never merges them.',
+      }),
     mode: z
       .enum(['input', 'counter', 'output'])
       .meta({ description: 'input: a switch (report on change + heartbeat); counter: pulses (rate + running total); output: a relay.' }),
@@ -81,7 +88,7 @@ export const gpioDeviceSchema = z
       { if: { required: ['line'] }, then: { required: ['chip'] } },
       ifThen({ mode: { const: 'input' } }, { properties: { edge: false, scale: false, rate_per: false, rate_unit: false, initial: false, safe: false } }),
       ifThen({ mode: { const: 'counter' } }, { properties: { point: false, initial: false, safe: false } }),
-      ifThen({ mode: { const: 'output' } }, { properties: { edge: false, debounce: false, scale: false, rate_per: false, rate_unit: false } }),
+      ifThen({ mode: { const: 'output' } }, { properties: { backend: { const: 'sysfs' }, edge: false, debounce: false, scale: false, rate_per: false, rate_unit: false } }),
     ],
   })
   .superRefine(
@@ -115,6 +122,9 @@ export const gpioDeviceSchema = z
           });
         }
       };
+      if (c.mode === 'output' && c.backend === 'gpiomon') {
+        ctx.addIssue({ code: 'custom', path: ['backend'], message: 'backend gpiomon reads inputs only; an output uses sysfs' });
+      }
       only('edge', ['counter']);
       only('debounce', ['input', 'counter']);
       only('scale', ['counter']);

@@ -20,13 +20,17 @@
  * - `short_burst`: a rejected burst lasted at least half the debounce time — no contact
  *   bounces that long (reed switches: 1-5 ms): it was a pulse shorter than the debounce
  *   allows, or one cut short by a stall. A count that drops pulses is not exact.
- * Without either, every rejected burst was shorter than half the debounce on a loop that
+ * With kernel timestamps (gpiomon-port.ts) a stall delays edges but cannot merge or shorten
+ * them, so `loop_stall` does not apply; instead:
+ * - `late_edge`: an edge arrived after the debouncer had decided the burst it belonged to
+ *   (gpiomon itself was held up past the settle time).
+ * Without any of these, every rejected burst was shorter than half the debounce on a loop that
  * was never late by that much, and the count is exact for pulses whose levels each last at
  * least twice the debounce (the documented maximum rate).
  */
 import type { Quality } from '../../core/reading.js';
 
-export type UncertainReason = 'loop_stall' | 'short_burst';
+export type UncertainReason = 'loop_stall' | 'short_burst' | 'late_edge';
 
 export interface WindowVerdict {
   quality: Extract<Quality, 'good' | 'uncertain'>;
@@ -36,6 +40,9 @@ export interface WindowVerdict {
 export class CountVouch {
   private rejected = 0;
   private shortBursts = 0;
+  private late = 0;
+  /** Edges carry the kernel's timestamps: stalls cannot merge them. */
+  timestamped = false;
 
   constructor(private readonly debounceMs: number) {}
 
@@ -50,16 +57,23 @@ export class CountVouch {
     if (spanMs >= this.limitMs) this.shortBursts++;
   }
 
+  /** A timestamped edge came after the decision it belonged to. */
+  lateEdge(): void {
+    this.late++;
+  }
+
   /**
    * Closes the window. `stallMs`: the longest event-loop stall over this window and the
    * previous one (LoopLag.closeWindow); `settling`: a burst is still open.
    */
   close(stallMs: number, settling: boolean): WindowVerdict {
     const reasons: UncertainReason[] = [];
-    if (stallMs >= this.limitMs && (this.rejected > 0 || settling)) reasons.push('loop_stall');
+    if (!this.timestamped && stallMs >= this.limitMs && (this.rejected > 0 || settling)) reasons.push('loop_stall');
     if (this.shortBursts > 0) reasons.push('short_burst');
+    if (this.late > 0) reasons.push('late_edge');
     this.rejected = 0;
     this.shortBursts = 0;
+    this.late = 0;
     return { quality: reasons.length > 0 ? 'uncertain' : 'good', reasons };
   }
 }

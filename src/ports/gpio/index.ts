@@ -23,6 +23,7 @@ export {
 export { OnoffGpioPort } from './onoff-port.js';
 export { SysfsFileGpioPort } from './sysfs-file-port.js';
 export { FakeGpioPort, FakeLine } from './fake-port.js';
+export { GpiomonGpioPort, type GpiomonPortOptions } from './gpiomon-port.js';
 
 import { OnoffGpioPort } from './onoff-port.js';
 import type { GpioPort } from './port.js';

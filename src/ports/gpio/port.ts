@@ -4,6 +4,8 @@
  * - `OnoffGpioPort` (onoff-port.ts): the real thing on a Raspberry Pi, sysfs through onoff;
  * - `SysfsFileGpioPort` (sysfs-file-port.ts): plain file I/O against any sysfs-shaped root,
  *   edges found by polling (the probe's hidden `--sysfs-root`, and tests);
+ * - `GpiomonGpioPort` (gpiomon-port.ts): inputs through the character device by way of
+ *   Debian's `gpiomon`, with the kernel's timestamp on every edge;
  * - `FakeGpioPort` (fake-port.ts): in memory, for driver tests.
  *
  * A line is named either by its BCM number (the numbers printed on Pi pinout diagrams, on
@@ -48,7 +50,9 @@ export interface GpioLineOptions {
  * - `watch(listener, onError)` calls `listener(level)` after each transition of the
  *   configured edge, with the level read right after the interrupt. Events are delivered
  *   asynchronously and never re-entrantly; bounces come through as they are (debouncing
- *   is the caller's, so it runs on the injected clock). `onError` receives watch faults;
+ *   is the caller's, so it runs on the injected clock). Ports that know when the kernel saw
+ *   the edge (gpiomon-port.ts) pass it as `atMono`, on `performance.now()`'s clock; sysfs
+ *   ports cannot, and pass nothing. `onError` receives watch faults;
  *   the line stays open. Returns an unsubscribe function.
  * - `close()` stops watching and releases the line. It unexports the line only if this
  *   open exported it: a line that was already exported (by another program, e.g. a running
@@ -62,7 +66,7 @@ export interface GpioLine {
   readonly preexisting: boolean;
   read(): Promise<Level>;
   write(value: Level): Promise<void>;
-  watch(listener: (value: Level) => void, onError?: (err: Error) => void): () => void;
+  watch(listener: (value: Level, atMono?: number) => void, onError?: (err: Error) => void): () => void;
   close(): Promise<void>;
 }
 

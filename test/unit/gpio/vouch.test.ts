@@ -147,6 +147,15 @@ describe('CountVouch', () => {
     expect(v.close(0, false)).toEqual({ quality: 'good', reasons: [] });
   });
 
+  it('with kernel timestamps a stall is harmless, and a late edge is uncertain', () => {
+    const v = new CountVouch(20);
+    v.timestamped = true;
+    v.burstRejected(3);
+    expect(v.close(500, true)).toEqual({ quality: 'good', reasons: [] });
+    v.lateEdge();
+    expect(v.close(0, false)).toEqual({ quality: 'uncertain', reasons: ['late_edge'] });
+  });
+
   it('with no debounce, any merged notification is uncertain', () => {
     const v = new CountVouch(0);
     v.burstRejected(0);
