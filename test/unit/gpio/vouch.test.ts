@@ -78,6 +78,7 @@ describe('counter quality: good only when the count is exact', () => {
 
     // Window 2: two tips, then the loop blocks for 700 ms while a whole tip comes and goes.
     for (let i = 0; i < 2; i++) await bouncyTip(clock, line);
+    await realTick(30); // past the window's first monitor tick (a stall there is in one reading only)
     stallLoop(700);
     await line.coalesce([0, 1]); // one notification after the stall, reading 1 again
     await realTick(30); // the loop runs again: the monitor records the stall
