@@ -46,8 +46,6 @@ if [[ ${#need[@]} -gt 0 ]]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}" >&2
 fi
 [[ -f $HEADERS/Makefile ]] || { echo "gpio-sim build: $HEADERS missing after install: is KVER right?" >&2; exit 1; }
-# bc and the compiler the headers were built with: Debian's 6.1 headers name gcc-12
-command -v bc >/dev/null || { [[ $(id -u) -eq 0 ]] && apt-get install -y --no-install-recommends bc >&2; }
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
