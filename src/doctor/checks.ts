@@ -96,13 +96,17 @@ export async function checkDevices(c: GatewayConfig): Promise<CheckResult[]> {
       }
     } else if (kind === 'gpio') {
       // The same checks the GPIO port makes before opening a line: sysfs present, the
-      // Pi's controller and its base (0, 512, 571 …), the pin valid, export writable.
+      // chip (the Pi's controller for a BCM pin) and its base (0, 512, 571 …), the line
+      // valid, export writable. The claim is `17` (BCM) or `<chip>:<offset>`.
+      const cut = target.lastIndexOf(':');
+      const ref = /^\d+$/.test(target) ? Number(target) : { chip: target.slice(0, cut), line: Number(target.slice(cut + 1)) };
+      const name = typeof ref === 'number' ? `BCM ${ref}` : `${ref.chip} line ${ref.line}`;
       try {
         const { preflight } = await import('../ports/gpio/index.js');
-        const r = await preflight('/sys/class/gpio', Number(target));
-        out.push(ok(who, `BCM ${target} = sysfs gpio${r.kernel} on ${r.controller.label} (base ${r.controller.base})${r.exported ? ', already exported' : ''}`));
+        const r = await preflight('/sys/class/gpio', ref);
+        out.push(ok(who, `${name} = sysfs gpio${r.kernel} on ${r.controller.label} (base ${r.controller.base})${r.exported ? ', already exported' : ''}`));
       } catch (err) {
-        out.push(fail(who, `BCM ${target}: ${describeError(err)}`));
+        out.push(fail(who, `${name}: ${describeError(err)}`));
       }
     }
   }

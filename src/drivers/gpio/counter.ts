@@ -10,12 +10,19 @@
  * the report is emitted, so the emitted total and the stored one agree. A crash loses at
  * most the pulses of the current interval; a clean stop loses none (they are stored and
  * appear in the next run's total, though not in any interval's count).
+ *
+ * Quality: a window's count is `good` only when the gateway can vouch for it (vouch.ts:
+ * no burst was rejected around an event-loop stall, and none lasted like a cut-short
+ * pulse); otherwise all three points are `uncertain`, and health counts the window in
+ * `uncertain_reports` and its reasons in `uncertain_loop_stall` / `uncertain_short_burst`.
  */
 import { describeError } from '../../core/errors.js';
 import { Debouncer } from './debounce.js';
+import { EventLoopLag, lagResolutionMs } from './loop-lag.js';
 import { LineReader, every, type ModeEnv, type ModeRunner } from './mode.js';
 import { COUNTER_POINTS } from './schema.js';
 import { PulseTally, isPulse, parseStoredTotal } from './tally.js';
+import { CountVouch } from './vouch.js';
 
 /** ctx.state key of the running total, in raw pulses. */
 export const TOTAL_KEY = 'total_pulses';
@@ -44,9 +51,18 @@ export async function startCounter(env: ModeEnv): Promise<ModeRunner> {
   const debouncer = new Debouncer(ctx.clock, settings.debounceMs, first, (level) => {
     if (isPulse(settings.edge, level)) tally.pulse();
   });
-  debouncer.onRejected = () => ctx.health.count('bounces_rejected');
+  const vouch = new CountVouch(settings.debounceMs);
+  const lag = (env.loopLag ?? ((res: number) => new EventLoopLag(res)))(lagResolutionMs(settings.debounceMs));
+  debouncer.onRejected = (spanMs) => {
+    ctx.health.count('bounces_rejected');
+    vouch.burstRejected(spanMs);
+  };
+  debouncer.onLate = () => vouch.lateEdge();
   const unwatch = line.watch(
-    (v) => debouncer.raw(v),
+    (v, at) => {
+      if (at !== undefined) vouch.timestamped = true;
+      debouncer.raw(v, at);
+    },
     (err) => ctx.health.error(err, where),
   );
 
@@ -54,8 +70,11 @@ export async function startCounter(env: ModeEnv): Promise<ModeRunner> {
   const report = (): void => {
     const r = tally.report(ctx.clock.mono(), settings.scale, settings.ratePerMs);
     const saved = persist();
+    const verdict = vouch.close(lag.closeWindow(), debouncer.settling);
+    for (const reason of verdict.reasons) ctx.health.count(`uncertain_${reason}`);
     // A line that stopped answering may also have stopped interrupting: say so.
-    const quality = lineOk && saved ? 'good' : 'uncertain';
+    const quality = lineOk && saved && verdict.quality === 'good' ? 'good' : 'uncertain';
+    if (quality === 'uncertain') ctx.health.count('uncertain_reports');
     ctx.emit([
       { point: COUNTER_POINTS.count, value: r.count, quality },
       { point: COUNTER_POINTS.rate, value: r.rate, quality },
@@ -78,6 +97,7 @@ export async function startCounter(env: ModeEnv): Promise<ModeRunner> {
       cancel();
       unwatch();
       debouncer.dispose();
+      lag.stop();
       persist();
     },
   };

@@ -10,7 +10,19 @@
  *
  * Input is what a GPIO watch delivers: "a transition happened, the line now reads X".
  * Two reports of the same level in a row mean a transition in between was missed (an
- * edge shorter than the interrupt latency): the settle time restarts.
+ * edge shorter than the interrupt latency): the settle time restarts. With no debounce
+ * time, a report of the level already held is such a pair of merged edges, and counts as
+ * a rejected burst of length 0.
+ *
+ * Rejected bursts are reported with their length (first to last transition, as handled):
+ * vouch.ts tells a contact's bounce from a pulse lost to a stalled event loop by it.
+ *
+ * Timestamped edges (a port that has the kernel's time of each edge, gpiomon-port.ts): the
+ * burst is measured on those times, not on when JavaScript got to them, so a stalled event
+ * loop delays decisions but does not change them. A burst whose quiet time had run out
+ * before the next edge's timestamp settles first; the settle timer waits one more turn of
+ * the event loop so edges already waiting in the pipe are read before it decides. An edge
+ * older than a decision already taken (it arrived too late) is reported to `onLate`.
  */
 import type { Clock } from '../../core/clock.js';
 import type { Level } from '../../ports/gpio/port.js';
@@ -26,10 +38,13 @@ export interface DebounceStats {
 
 export class Debouncer {
   private level: Level;
-  private pending: { level: Level; since: number; cancel: () => void } | undefined;
+  private pending: { level: Level; since: number; last: number; cancel: () => void } | undefined;
   readonly stats: DebounceStats = { raw: 0, rejected: 0, accepted: 0 };
-  /** Called for each rejected burst (health counts them: a noisy line shows up). */
-  onRejected: (() => void) | undefined;
+  /**
+   * Called for each rejected burst with its length in ms, first to last transition
+   * (health counts them: a noisy line shows up).
+   */
+  onRejected: ((spanMs: number) => void) | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -41,6 +56,12 @@ export class Debouncer {
     this.level = initial;
   }
 
+  /** A timestamped edge arrived after a decision it should have been part of. */
+  onLate: (() => void) | undefined;
+  /** Timestamped mode: the time up to which the last decision was taken. */
+  private decidedUpTo = -Infinity;
+  private timestamped = false;
+
   /** The debounced level. */
   get stable(): Level {
     return this.level;
@@ -51,34 +72,58 @@ export class Debouncer {
     return this.pending !== undefined;
   }
 
-  /** The line reported a transition; it now reads `level`. */
-  raw(level: Level): void {
+  /**
+   * The line reported a transition; it now reads `level`. `at`: when the kernel saw it, on
+   * this clock's monotonic time, for ports that know (then every call should pass it).
+   */
+  raw(level: Level, at?: number): void {
     this.stats.raw++;
-    const now = this.clock.mono();
+    if (at !== undefined) {
+      this.timestamped = true;
+      if (at < this.decidedUpTo) this.onLate?.();
+      // the open burst went quiet for the debounce time before this edge: it settled then
+      if (this.pending && at - this.pending.last >= this.debounceMs) this.settle();
+    }
+    const now = at ?? this.clock.mono();
     const since = this.pending?.since ?? now;
     this.pending?.cancel();
     this.pending = undefined;
     if (this.debounceMs <= 0) {
       if (level !== this.level) this.commit(level, now);
+      else this.reject(0);
       return;
     }
-    this.pending = {
+    const pending = {
       level,
       since,
-      cancel: this.clock.setTimer(this.debounceMs, () => this.settle()),
+      last: now,
+      cancel: this.clock.setTimer(Math.max(0, now + this.debounceMs - this.clock.mono()), () => {
+        if (!this.timestamped) return this.settle();
+        // one more turn: edges waiting in the pipe are read (and restart the burst) first
+        pending.cancel = this.clock.setTimer(0, () => {
+          if (this.pending === pending) this.settle();
+        });
+      }),
     };
+    this.pending = pending;
   }
 
   private settle(): void {
     const p = this.pending;
     this.pending = undefined;
     if (!p) return;
+    p.cancel();
+    this.decidedUpTo = Math.max(this.decidedUpTo, p.last + this.debounceMs);
     if (p.level === this.level) {
-      this.stats.rejected++;
-      this.onRejected?.();
+      this.reject(p.last - p.since);
       return;
     }
     this.commit(p.level, p.since);
+  }
+
+  private reject(spanMs: number): void {
+    this.stats.rejected++;
+    this.onRejected?.(spanMs);
   }
 
   private commit(level: Level, at: number): void {

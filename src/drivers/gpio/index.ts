@@ -10,13 +10,14 @@
  */
 import type { Driver, DriverAction, DriverContext, DriverDefinition } from '../../core/driver.js';
 import { describeError } from '../../core/errors.js';
-import { createGpioPort } from '../../ports/gpio/index.js';
-import { toLevel, type GpioLine, type GpioPort } from '../../ports/gpio/port.js';
+import { GpiomonGpioPort, createGpioPort } from '../../ports/gpio/index.js';
+import { lineName, toLevel, type GpioLine, type GpioPort } from '../../ports/gpio/port.js';
 import { startCounter } from './counter.js';
 import { startInput } from './input.js';
+import type { LoopLag } from './loop-lag.js';
 import type { ModeEnv, ModeRunner } from './mode.js';
 import { startOutput, type OutputRunner } from './output.js';
-import { gpioDeviceSchema, gpioPointConfigs, gpioSettings, type GpioDeviceConfig, type GpioSettings, checkGpioDevice } from './schema.js';
+import { gpioClaim, gpioDeviceSchema, gpioPointConfigs, gpioSettings, type GpioDeviceConfig, type GpioSettings, checkGpioDevice } from './schema.js';
 
 export class GpioDriver implements Driver {
   readonly actions: Readonly<Record<string, DriverAction>>;
@@ -30,10 +31,12 @@ export class GpioDriver implements Driver {
   constructor(
     private readonly config: GpioDeviceConfig,
     /** Called in start(), not here: creating a driver does no I/O (docs/architecture.md#the-driver-contract). */
-    private readonly portFactory: () => GpioPort = () => createGpioPort(),
+    private readonly portFactory: () => GpioPort = () => (config.backend === 'gpiomon' ? new GpiomonGpioPort() : createGpioPort()),
+    /** Replaces the counter's event-loop stall monitor (tests of other behaviour). */
+    private readonly loopLag?: (resolutionMs: number) => LoopLag,
   ) {
     this.settings = gpioSettings(config);
-    this.where = `gpio device "${config.id}" (GPIO ${config.pin})`;
+    this.where = `gpio device "${config.id}" (${lineName(this.settings.pin)})`;
     this.actions = config.mode === 'output' ? { gpio_set: (args) => this.set(args) } : {};
   }
 
@@ -54,7 +57,7 @@ export class GpioDriver implements Driver {
     this.line = line;
     // stop() may have been called while the line was opening: do not leave it running
     if (this.stopRequested) return this.stop();
-    const env: ModeEnv = { ctx, line, settings: s, where: this.where };
+    const env: ModeEnv = { ctx, line, settings: s, where: this.where, loopLag: this.loopLag };
     const startMode = { input: startInput, counter: startCounter, output: startOutput }[this.config.mode];
     try {
       this.runner = await startMode(env);
@@ -66,14 +69,16 @@ export class GpioDriver implements Driver {
   }
 
   /** The `gpio_set` action: `{ value: 0 | 1 | true | false | "on" | "off" }`. */
-  private async set(args: Record<string, unknown>): Promise<{ pin: number; value: 0 | 1 }> {
+  private async set(args: Record<string, unknown>): Promise<{ pin: number; value: 0 | 1 } | { chip: string; line: number; value: 0 | 1 }> {
     const value = toLevel(args.value);
     if (value === undefined) {
       throw new Error(`${this.where}: gpio_set needs value 0 or 1 (or true/false, "on"/"off"), got ${JSON.stringify(args.value)}`);
     }
     const runner = this.runner as OutputRunner | undefined;
     if (!runner || this.stopRequested) throw new Error(`${this.where}: not running; not set`);
-    return { pin: this.settings.pin, value: await runner.set(value) };
+    const value_ = await runner.set(value);
+    const pin = this.settings.pin;
+    return typeof pin === 'number' ? { pin, value: value_ } : { chip: pin.chip, line: pin.line, value: value_ };
   }
 
   /**
@@ -101,10 +106,10 @@ export class GpioDriver implements Driver {
 
 export const gpioDriver: DriverDefinition<GpioDeviceConfig> = {
   name: 'gpio',
-  description: 'A Raspberry Pi GPIO pin (BCM numbering): switch input, pulse counter (rain gauge, traffic loop) or relay output.',
+  description: 'A GPIO line (a Raspberry Pi BCM pin, or chip and line on any board): switch input, pulse counter (rain gauge, traffic loop) or relay output.',
   schema: gpioDeviceSchema,
   create: (config) => new GpioDriver(config),
-  claims: (config) => [`gpio:${config.pin}`],
+  claims: (config) => [gpioClaim(config)],
   check: checkGpioDevice,
   pointConfigs: gpioPointConfigs,
 };

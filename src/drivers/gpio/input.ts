@@ -24,7 +24,7 @@ export async function startInput(env: ModeEnv): Promise<ModeRunner> {
   });
   debouncer.onRejected = () => ctx.health.count('bounces_rejected');
   const unwatch = line.watch(
-    (v) => debouncer.raw(v),
+    (v, at) => debouncer.raw(v, at),
     (err) => ctx.health.error(err, where),
   );
   emit(first);

@@ -6,6 +6,7 @@ import type { Clock } from '../../core/clock.js';
 import type { DriverContext } from '../../core/driver.js';
 import { describeError } from '../../core/errors.js';
 import type { GpioLine, Level } from '../../ports/gpio/port.js';
+import type { LoopLag } from './loop-lag.js';
 import type { GpioSettings } from './schema.js';
 
 /** Consecutive failed reads after which the driver gives up and asks for a restart. */
@@ -17,6 +18,8 @@ export interface ModeEnv {
   settings: GpioSettings;
   /** `gpio device "rain" (GPIO 17)`: the prefix of every message. */
   where: string;
+  /** The event-loop stall monitor a counter uses (default: EventLoopLag, perf_hooks). */
+  loopLag?: ((resolutionMs: number) => LoopLag) | undefined;
 }
 
 /** A running mode. `stop()` is called once, before the line is closed; it must not throw. */

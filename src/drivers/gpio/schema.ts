@@ -1,12 +1,14 @@
 /**
  * Config of a `gpio` device (README.md in this folder is the reference for integrators).
- * One device is one BCM pin in one mode; the points it emits are fixed per mode
- * (see `gpioPointConfigs`), so there is no `points:` list.
+ * One device is one line in one mode — a BCM `pin` on a Raspberry Pi, or `chip` and `line`
+ * (offset) on any board — and the points it emits are fixed per mode (see
+ * `gpioPointConfigs`), so there is no `points:` list.
  */
 import { z } from 'zod';
 import { deviceBaseKeys, duration, ifThen, pointName } from '../../core/primitives.js';
 import type { PointPipelineConfig } from '../../core/primitives.js';
 import type { ConfigNote } from '../../core/driver.js';
+import type { LineRef } from '../../ports/gpio/port.js';
 
 const level = z
   .union([z.literal(0), z.literal(1)], { error: (iss) => `expected 0 or 1, got ${JSON.stringify(iss.input)}` })
@@ -21,7 +23,28 @@ export const gpioDeviceSchema = z
       .int({ error: 'expected a whole BCM GPIO number like 17' })
       .min(0, { error: 'BCM GPIO numbers start at 0' })
       .max(57, { error: (iss) => `GPIO ${String(iss.input)} does not exist: BCM numbers go up to 27 on the header (57 on a Pi 4 SoC)` })
-      .meta({ description: 'BCM GPIO number (GPIO17 = physical pin 11), whatever the kernel\'s sysfs base (0, 512 or 571).' }),
+      .optional()
+      .meta({ description: 'Raspberry Pi: BCM GPIO number (GPIO17 = physical pin 11), whatever the kernel\'s sysfs base (0, 512 or 571). Other boards: give chip and line instead.' }),
+    chip: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .meta({ description: 'Any board: the GPIO chip, by label (gpio-sim.0-node0, pinctrl-bcm2711) or /dev name (gpiochip2), as `gpiodetect` lists them. With line; instead of pin.' }),
+    line: z
+      .number({ error: (iss) => `expected a line offset like 3, got ${JSON.stringify(iss.input)}` })
+      .int({ error: 'expected a whole line offset like 3' })
+      .min(0, { error: 'line offsets start at 0' })
+      .max(1023, { error: 'line offsets go up to the chip\'s line count − 1 (`gpioinfo` lists them)' })
+      .optional()
+      .meta({ description: 'With chip: the line\'s offset on that chip (0 to its line count − 1), as `gpioinfo` numbers it.' }),
+    backend: z
+      .enum(['sysfs', 'gpiomon'])
+      .default('sysfs')
+      .meta({
+        description:
+          'input/counter: sysfs (default), or gpiomon: edges with kernel timestamps through the GPIO character device (Debian package gpiod), so a busy gateway delays pulses but never merges them.',
+      }),
     mode: z
       .enum(['input', 'counter', 'output'])
       .meta({ description: 'input: a switch (report on change + heartbeat); counter: pulses (rate + running total); output: a relay.' }),
@@ -35,7 +58,10 @@ export const gpioDeviceSchema = z
       .meta({ description: 'counter: which transitions count as a pulse (default falling: a contact closing to ground).' }),
     debounce: duration()
       .optional()
-      .meta({ description: 'input/counter: a level must hold this long to count (default 20ms; reed switches bounce for ~1-5ms).' }),
+      .meta({
+        description:
+          'input/counter: a level must hold this long to count (default 20ms; reed switches bounce for ~1-5ms). A counter is exact up to 1/(4 × debounce) pulses/s (12.5/s at 20ms); a window it cannot vouch for is published uncertain.',
+      }),
     report: duration({ min: 100 })
       .prefault('60s')
       .meta({ description: 'counter: the counting interval; input/output: heartbeat period (state re-sent even without change).' }),
@@ -55,16 +81,37 @@ export const gpioDeviceSchema = z
   })
   .meta({
     // The mode rules of the superRefine below, for editors.
+    // pin, or chip and line: the line-naming rule of the superRefine below
+    oneOf: [{ required: ['pin'] }, { required: ['chip', 'line'] }],
     allOf: [
+      { if: { required: ['chip'] }, then: { required: ['line'] } },
+      { if: { required: ['line'] }, then: { required: ['chip'] } },
       ifThen({ mode: { const: 'input' } }, { properties: { edge: false, scale: false, rate_per: false, rate_unit: false, initial: false, safe: false } }),
       ifThen({ mode: { const: 'counter' } }, { properties: { point: false, initial: false, safe: false } }),
-      ifThen({ mode: { const: 'output' } }, { properties: { edge: false, debounce: false, scale: false, rate_per: false, rate_unit: false } }),
+      ifThen({ mode: { const: 'output' } }, { properties: { backend: { const: 'sysfs' }, edge: false, debounce: false, scale: false, rate_per: false, rate_unit: false } }),
     ],
   })
   .superRefine(
     (c, ctx) => {
       // Runs even when other keys failed (see `when` below), so every misplaced key is
       // reported at once; a mode that is itself invalid has no keys to compare against.
+      const has = (k: 'pin' | 'chip' | 'line'): boolean => (c as Record<string, unknown>)[k] !== undefined;
+      if (has('pin') && (has('chip') || has('line'))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [has('chip') ? 'chip' : 'line'],
+          message: 'give either pin (a BCM number on a Raspberry Pi) or chip and line, not both',
+        });
+      } else if (!has('pin') && !has('chip') && !has('line')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['pin'],
+          message: 'missing the line: pin (a BCM number on a Raspberry Pi), or chip and line (any board)',
+        });
+      } else if (has('chip') !== has('line')) {
+        const missing = has('chip') ? 'line' : 'chip';
+        ctx.addIssue({ code: 'custom', path: [missing], message: `missing required key "${missing}": chip and line go together` });
+      }
       if (!['input', 'counter', 'output'].includes(c.mode)) return;
       const only = (key: keyof typeof c, modes: string[]): void => {
         if (c[key] !== undefined && !modes.includes(c.mode)) {
@@ -75,6 +122,9 @@ export const gpioDeviceSchema = z
           });
         }
       };
+      if (c.mode === 'output' && c.backend === 'gpiomon') {
+        ctx.addIssue({ code: 'custom', path: ['backend'], message: 'backend gpiomon reads inputs only; an output uses sysfs' });
+      }
       only('edge', ['counter']);
       only('debounce', ['input', 'counter']);
       only('scale', ['counter']);
@@ -91,7 +141,8 @@ export type GpioDeviceConfig = z.output<typeof gpioDeviceSchema>;
 
 /** Resolved settings with defaults applied (kept out of the schema where they depend on mode). */
 export interface GpioSettings {
-  pin: number;
+  /** The line: BCM number, or chip and offset. */
+  pin: LineRef;
   activeLow: boolean;
   debounceMs: number;
   reportMs: number;
@@ -108,7 +159,7 @@ export const DEFAULT_DEBOUNCE_MS = 20;
 export function gpioSettings(c: GpioDeviceConfig): GpioSettings {
   const initial = c.initial ?? 0;
   return {
-    pin: c.pin,
+    pin: gpioLineRef(c),
     activeLow: c.active_low,
     debounceMs: c.debounce ?? DEFAULT_DEBOUNCE_MS,
     reportMs: c.report,
@@ -119,6 +170,17 @@ export function gpioSettings(c: GpioDeviceConfig): GpioSettings {
     initial,
     safe: c.safe ?? initial,
   };
+}
+
+/** The line a (validated) config names. */
+export function gpioLineRef(c: GpioDeviceConfig): LineRef {
+  if (c.pin !== undefined) return c.pin;
+  return { chip: c.chip ?? '', line: c.line ?? 0 };
+}
+
+/** What the config and conflict checks call the line: `17`, or `gpio-sim.0-node0:3`. */
+export function gpioClaim(c: GpioDeviceConfig): string {
+  return c.pin !== undefined ? `gpio:${c.pin}` : `gpio:${c.chip ?? ''}:${c.line ?? 0}`;
 }
 
 /** Counter points: pulses × scale in the last interval, that as a rate, and the running total. */
@@ -154,6 +216,7 @@ const SPECIAL: Readonly<Record<number, string>> = {
  * errors). GPIO 28-57 exist on the SoC but not on the header.
  */
 export function checkGpioDevice(c: GpioDeviceConfig): ConfigNote[] {
+  if (c.pin === undefined) return []; // chip and line: nothing to mix up
   const asHeader = HEADER_TO_BCM[c.pin];
   const meant = asHeader !== undefined && asHeader !== c.pin ? ` If you meant header pin ${c.pin}, that is GPIO${asHeader}: write pin: ${asHeader}.` : '';
   if (c.pin > 27) {

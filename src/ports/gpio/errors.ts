@@ -6,7 +6,7 @@
 import { userInfo } from 'node:os';
 import { UserError } from '../../core/errors.js';
 
-export type GpioSetupProblem = 'missing' | 'permission' | 'no-controller' | 'no-such-pin' | 'busy' | 'io';
+export type GpioSetupProblem = 'missing' | 'permission' | 'no-controller' | 'no-such-chip' | 'no-such-pin' | 'busy' | 'io';
 
 export class GpioSetupError extends UserError {
   override name = 'GpioSetupError';
@@ -63,11 +63,28 @@ export function noSuchPin(pin: number, label: string, ngpio: number): GpioSetupE
   );
 }
 
-export function lineBusy(pin: number, kernel: number, err?: unknown): GpioSetupError {
+export function noSuchChip(root: string, chip: string, found: string[]): GpioSetupError {
+  const seen = found.length ? `chips present: ${found.join(', ')}` : 'there is no gpiochip at all';
+  return new GpioSetupError(
+    'no-such-chip',
+    `no GPIO chip "${chip}" under ${root} (a chip is named by its label or its /dev name, as ` +
+      `\`gpiodetect\` prints them; ${seen})`,
+  );
+}
+
+export function noSuchLine(chip: string, line: number, ngpio: number): GpioSetupError {
+  return new GpioSetupError(
+    'no-such-pin',
+    `line ${line} does not exist on GPIO chip ${chip}, which has ${ngpio} line${ngpio === 1 ? '' : 's'} ` +
+      `(offsets 0–${ngpio - 1}) — \`gpioinfo\` lists them`,
+  );
+}
+
+export function lineBusy(pin: string, kernel: number, err?: unknown): GpioSetupError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? 'EBUSY';
   return new GpioSetupError(
     'busy',
-    `GPIO ${pin} (sysfs gpio${kernel}) is in use by a kernel driver or another program (${code}) — ` +
+    `${pin} (sysfs gpio${kernel}) is in use by a kernel driver or another program (${code}) — ` +
       'check /boot/firmware/config.txt for overlays on this pin (w1-gpio, i2c, spi, uart) and ' +
       '`sudo cat /sys/kernel/debug/gpio`.',
   );

@@ -3,23 +3,27 @@
  * the sysfs base resolution that keeps config in BCM numbers (sysfs.ts), the onoff
  * adapter used in production, a plain-file sysfs port for a custom root, and a fake.
  */
-export type { Edge, GpioLine, GpioLineOptions, GpioPort, Level } from './port.js';
-export { toLevel } from './port.js';
+export type { Edge, GpioLine, GpioLineOptions, GpioPort, Level, LineRef } from './port.js';
+export { lineName, toLevel } from './port.js';
 export { GpioSetupError, type GpioSetupProblem } from './errors.js';
 export {
   DEFAULT_SYSFS_ROOT,
   PI_CONTROLLER_LABELS,
   checkExportAccess,
+  describeChip,
   kernelNumber,
   listChips,
   preflight,
+  resolveChip,
   resolveController,
+  resolveLine,
   type GpioChip,
   type GpioController,
 } from './sysfs.js';
 export { OnoffGpioPort } from './onoff-port.js';
 export { SysfsFileGpioPort } from './sysfs-file-port.js';
 export { FakeGpioPort, FakeLine } from './fake-port.js';
+export { GpiomonGpioPort, type GpiomonPortOptions } from './gpiomon-port.js';
 
 import { OnoffGpioPort } from './onoff-port.js';
 import type { GpioPort } from './port.js';

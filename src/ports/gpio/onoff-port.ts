@@ -21,7 +21,7 @@ import { createRequire } from 'node:module';
 import type { Gpio as OnoffGpio, Direction, BinaryValue } from 'onoff';
 import { describeError } from '../../core/errors.js';
 import { GpioSetupError, lineBusy, permissionDenied, sysfsMissing } from './errors.js';
-import type { GpioLine, GpioLineOptions, GpioPort, Level } from './port.js';
+import { lineName, type GpioLine, type GpioLineOptions, type GpioPort, type Level, type LineRef } from './port.js';
 import { DEFAULT_SYSFS_ROOT, preflight } from './sysfs.js';
 
 type OnoffModule = typeof import('onoff');
@@ -47,19 +47,23 @@ class OnoffLine implements GpioLine {
   private closed = false;
   private readonly listeners = new Set<(err: Error | null | undefined, value: BinaryValue) => void>();
 
+  private readonly name: string;
+
   constructor(
-    readonly pin: number,
+    readonly pin: LineRef,
     private readonly kernel: number,
     private readonly gpio: OnoffGpio,
     readonly preexisting: boolean,
     private readonly release: () => void,
-  ) {}
+  ) {
+    this.name = lineName(pin);
+  }
 
   async read(): Promise<Level> {
     try {
       return await this.gpio.read();
     } catch (err) {
-      throw new Error(`GPIO ${this.pin} (gpio${this.kernel}): read failed: ${describeError(err)}`, { cause: err });
+      throw new Error(`${this.name} (gpio${this.kernel}): read failed: ${describeError(err)}`, { cause: err });
     }
   }
 
@@ -67,13 +71,13 @@ class OnoffLine implements GpioLine {
     try {
       await this.gpio.write(value);
     } catch (err) {
-      throw new Error(`GPIO ${this.pin} (gpio${this.kernel}): write failed: ${describeError(err)}`, { cause: err });
+      throw new Error(`${this.name} (gpio${this.kernel}): write failed: ${describeError(err)}`, { cause: err });
     }
   }
 
   watch(listener: (value: Level) => void, onError?: (err: Error) => void): () => void {
     const cb = (err: Error | null | undefined, value: BinaryValue): void => {
-      if (err) onError?.(new Error(`GPIO ${this.pin}: watch failed: ${describeError(err)}`, { cause: err }));
+      if (err) onError?.(new Error(`${this.name}: watch failed: ${describeError(err)}`, { cause: err }));
       else listener(value);
     };
     this.listeners.add(cb);
@@ -116,9 +120,10 @@ export class OnoffGpioPort implements GpioPort {
     private readonly gpioClass?: OnoffModule['Gpio'],
   ) {}
 
-  async open(pin: number, opts: GpioLineOptions): Promise<GpioLine> {
-    if (this.open_.has(pin)) throw new Error(`GPIO ${pin} is already open in this process`);
+  async open(pin: LineRef, opts: GpioLineOptions): Promise<GpioLine> {
     const { kernel, exported } = await preflight(this.root, pin);
+    // keyed by sysfs number: BCM 17 and pinctrl-bcm2711 line 17 are one line
+    if (this.open_.has(kernel)) throw new Error(`${lineName(pin)} (gpio${kernel}) is already open in this process`);
     const activeLow = opts.activeLow ?? false;
     const direction: Direction = opts.direction === 'out' ? outputDirection(opts.initial ?? 0, activeLow) : 'in';
     const Gpio = this.gpioClass ?? loadOnoff().Gpio;
@@ -140,13 +145,14 @@ export class OnoffGpioPort implements GpioPort {
         throw translate(pin, kernel, again);
       }
     }
-    this.open_.add(pin);
-    return new OnoffLine(pin, kernel, gpio, exported, () => this.open_.delete(pin));
+    this.open_.add(kernel);
+    return new OnoffLine(pin, kernel, gpio, exported, () => this.open_.delete(kernel));
   }
 }
 
 /** onoff's errno errors, as a technician should read them. */
-export function translate(pin: number, kernel: number, err: unknown): Error {
+export function translate(ref: LineRef, kernel: number, err: unknown): Error {
+  const pin = lineName(ref);
   if (err instanceof GpioSetupError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'EACCES' || code === 'EPERM') return permissionDenied(`/sys/class/gpio/gpio${kernel}`, err);
@@ -155,7 +161,7 @@ export function translate(pin: number, kernel: number, err: unknown): Error {
   if (code === 'ENOENT') return sysfsMissing('/sys/class/gpio');
   return new GpioSetupError(
     'io',
-    `GPIO ${pin} (sysfs gpio${kernel}): cannot set up the line: ${describeError(err)}` +
+    `${pin} (sysfs gpio${kernel}): cannot set up the line: ${describeError(err)}` +
       (code === 'EINVAL' ? ' — the kernel rejected the line number; check `cat /sys/class/gpio/gpiochip*/label`' : ''),
   );
 }

@@ -13,7 +13,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError } from '../../core/errors.js';
 import { GpioSetupError, permissionDenied } from './errors.js';
-import type { GpioLine, GpioLineOptions, GpioPort, Level } from './port.js';
+import { lineName, type GpioLine, type GpioLineOptions, type GpioPort, type Level, type LineRef } from './port.js';
 import { isExported, preflight } from './sysfs.js';
 
 export interface SysfsFilePortOptions {
@@ -28,9 +28,10 @@ class FileLine implements GpioLine {
   /** The last level read: a new watch compares against it, so no edge after a read is missed. */
   private lastRead: Level | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly name: string;
 
   constructor(
-    readonly pin: number,
+    readonly pin: LineRef,
     private readonly dir: string,
     private readonly root: string,
     private readonly kernel: number,
@@ -38,7 +39,9 @@ class FileLine implements GpioLine {
     private readonly pollMs: number,
     readonly preexisting: boolean,
     private readonly release: () => void,
-  ) {}
+  ) {
+    this.name = lineName(pin);
+  }
 
   private get activeLow(): boolean {
     return this.opts.activeLow ?? false;
@@ -60,16 +63,16 @@ class FileLine implements GpioLine {
       this.lastRead = this.invert(raw === '1' ? 1 : 0);
       return this.lastRead;
     } catch (err) {
-      throw new Error(`GPIO ${this.pin} (gpio${this.kernel}): read failed: ${describeError(err)}`, { cause: err });
+      throw new Error(`${this.name} (gpio${this.kernel}): read failed: ${describeError(err)}`, { cause: err });
     }
   }
 
   async write(value: Level): Promise<void> {
-    if (this.opts.direction !== 'out') throw new Error(`GPIO ${this.pin} (gpio${this.kernel}): write to an input line`);
+    if (this.opts.direction !== 'out') throw new Error(`${this.name} (gpio${this.kernel}): write to an input line`);
     try {
       await writeFile(join(this.dir, 'value'), String(this.invert(value)));
     } catch (err) {
-      throw new Error(`GPIO ${this.pin} (gpio${this.kernel}): write failed: ${describeError(err)}`, { cause: err });
+      throw new Error(`${this.name} (gpio${this.kernel}): write failed: ${describeError(err)}`, { cause: err });
     }
   }
 
@@ -117,19 +120,21 @@ export class SysfsFileGpioPort implements GpioPort {
     private readonly opts: SysfsFilePortOptions = {},
   ) {}
 
-  async open(pin: number, opts: GpioLineOptions): Promise<GpioLine> {
-    if (this.open_.has(pin)) throw new Error(`GPIO ${pin} is already open in this process`);
-    this.open_.add(pin);
+  async open(pin: LineRef, opts: GpioLineOptions): Promise<GpioLine> {
+    const { kernel, exported } = await preflight(this.root, pin);
+    // keyed by sysfs number: BCM 17 and pinctrl-bcm2711 line 17 are one line
+    if (this.open_.has(kernel)) throw new Error(`${lineName(pin)} (gpio${kernel}) is already open in this process`);
+    this.open_.add(kernel);
     try {
-      return await this.setUp(pin, opts);
+      return await this.setUp(pin, kernel, exported, opts);
     } catch (err) {
-      this.open_.delete(pin);
+      this.open_.delete(kernel);
       throw err;
     }
   }
 
-  private async setUp(pin: number, opts: GpioLineOptions): Promise<GpioLine> {
-    const { kernel, exported } = await preflight(this.root, pin);
+  private async setUp(ref: LineRef, kernel: number, exported: boolean, opts: GpioLineOptions): Promise<GpioLine> {
+    const pin = lineName(ref);
     const dir = join(this.root, `gpio${kernel}`);
     const write = async (file: string, text: string): Promise<void> => {
       try {
@@ -137,7 +142,7 @@ export class SysfsFileGpioPort implements GpioPort {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EACCES' || code === 'EPERM') throw permissionDenied(join(this.root, file), err);
-        throw new GpioSetupError('io', `GPIO ${pin} (gpio${kernel}): writing ${file} failed: ${describeError(err)}`);
+        throw new GpioSetupError('io', `${pin} (gpio${kernel}): writing ${file} failed: ${describeError(err)}`);
       }
     };
     if (!exported) {
@@ -145,14 +150,14 @@ export class SysfsFileGpioPort implements GpioPort {
       const end = Date.now() + (this.opts.exportWaitMs ?? 1000);
       while (!(await isExported(this.root, kernel))) {
         if (Date.now() > end) {
-          throw new GpioSetupError('io', `GPIO ${pin}: exported gpio${kernel} but ${dir} did not appear`);
+          throw new GpioSetupError('io', `${pin}: exported gpio${kernel} but ${dir} did not appear`);
         }
         await new Promise((r) => setTimeout(r, 10));
       }
     }
     const rel = `gpio${kernel}`;
     await write(`${rel}/active_low`, opts.activeLow ? '1' : '0');
-    const line = new FileLine(pin, dir, this.root, kernel, opts, this.opts.pollMs ?? 5, exported, () => this.open_.delete(pin));
+    const line = new FileLine(ref, dir, this.root, kernel, opts, this.opts.pollMs ?? 5, exported, () => this.open_.delete(kernel));
     if (opts.direction === 'out') {
       await write(`${rel}/direction`, 'out');
       await line.write(opts.initial ?? 0);

@@ -5,13 +5,20 @@
  * #200, #197; the fix in onoff PR #204 is unmerged). We find the controller by its
  * `label` and add its `base`, so config keeps the BCM numbers printed on pinout diagrams.
  *
+ * On any other board a line is named by chip and offset, as libgpiod names them: the chip
+ * by its label (`gpio-sim.0-node0`) or its character-device name (`gpiochip2`, the
+ * /dev/gpiochip2 that `gpiodetect` lists — not the sysfs `gpiochip<base>` directory name).
+ * sysfs links each `gpiochip<base>` to its device: `device` points at the `gpiochipN`
+ * directory of the character device, which is how the two names meet.
+ *
  * Functions here only read the directory they are given (default /sys/class/gpio), so
  * tests run them against trees they build (test/unit/gpio/sysfs.test.ts).
  */
 import { constants } from 'node:fs';
-import { access, readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { noController, noSuchPin, permissionDenied, sysfsMissing } from './errors.js';
+import { access, readFile, readdir, realpath, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { noController, noSuchChip, noSuchLine, noSuchPin, permissionDenied, sysfsMissing } from './errors.js';
+import type { LineRef } from './port.js';
 
 export const DEFAULT_SYSFS_ROOT = '/sys/class/gpio';
 
@@ -19,8 +26,10 @@ export const DEFAULT_SYSFS_ROOT = '/sys/class/gpio';
 export const PI_CONTROLLER_LABELS = ['pinctrl-rp1', 'pinctrl-bcm2711', 'pinctrl-bcm2835'] as const;
 
 export interface GpioChip {
-  /** Directory name, e.g. `gpiochip512`. */
+  /** sysfs directory name, e.g. `gpiochip512` (named by base). */
   name: string;
+  /** Character-device name, e.g. `gpiochip0` for /dev/gpiochip0, when sysfs links it. */
+  device?: string;
   label: string;
   base: number;
   ngpio: number;
@@ -55,7 +64,17 @@ export async function listChips(root = DEFAULT_SYSFS_ROOT): Promise<GpioChip[]> 
         readTrim(join(dir, 'ngpio')).catch(() => '0'),
       ]);
       if (!/^\d+$/.test(base)) continue;
-      chips.push({ name, label, base: Number(base), ngpio: /^\d+$/.test(ngpio) ? Number(ngpio) : 0 });
+      const device = await realpath(join(dir, 'device')).then(
+        (p) => basename(p),
+        () => undefined,
+      );
+      chips.push({
+        name,
+        ...(device !== undefined && /^gpiochip\d+$/.test(device) ? { device } : {}),
+        label,
+        base: Number(base),
+        ngpio: /^\d+$/.test(ngpio) ? Number(ngpio) : 0,
+      });
     } catch {
       // a chip we cannot read is not one we can use; the others may still be fine
     }
@@ -79,6 +98,33 @@ export function kernelNumber(controller: GpioController, pin: number): number {
     throw noSuchPin(pin, controller.label, controller.ngpio || 54);
   }
   return controller.base + pin;
+}
+
+/** How messages list a chip: `gpiochip2 "gpio-sim.0-node0" (8 lines, sysfs base 512)`. */
+export function describeChip(c: GpioChip): string {
+  return `${c.device ?? c.name} "${c.label}" (${c.ngpio} line${c.ngpio === 1 ? '' : 's'}, sysfs base ${c.base})`;
+}
+
+/** The chip named `chip` (label or character-device name) under `root`. */
+export async function resolveChip(root: string, chip: string): Promise<GpioController> {
+  const chips = await listChips(root);
+  const found = chips.find((c) => c.label === chip) ?? chips.find((c) => c.device === chip);
+  if (!found) throw noSuchChip(root, chip, chips.map(describeChip));
+  return { ...found, root };
+}
+
+/** The chip a line is on and the line's sysfs number; rejects chips and lines that do not exist. */
+export async function resolveLine(root: string, ref: LineRef): Promise<{ controller: GpioController; kernel: number }> {
+  if (typeof ref === 'number') {
+    const controller = await resolveController(root);
+    return { controller, kernel: kernelNumber(controller, ref) };
+  }
+  const controller = await resolveChip(root, ref.chip);
+  if (!Number.isInteger(ref.line) || ref.line < 0 || ref.line >= controller.ngpio) {
+    const named = controller.device !== undefined && controller.device !== ref.chip ? `${ref.chip} (${controller.device})` : ref.chip;
+    throw noSuchLine(named, ref.line, controller.ngpio);
+  }
+  return { controller, kernel: controller.base + ref.line };
 }
 
 /**
@@ -119,14 +165,13 @@ export async function isExported(root: string, kernel: number): Promise<boolean>
 }
 
 /**
- * Everything a port checks before opening BCM `pin`: sysfs present, controller found, pin
- * valid, export (or the already exported line) writable. `exported` says whether the line
+ * Everything a port checks before opening a line (BCM `pin`, or chip and offset): sysfs
+ * present, chip found, line valid, export (or the already exported line) writable. `exported` says whether the line
  * was already exported — by an earlier run that crashed, or by another program (a running
  * gateway, when this is the probe) — so the port knows not to unexport it on close.
  */
-export async function preflight(root: string, pin: number): Promise<{ controller: GpioController; kernel: number; exported: boolean }> {
-  const controller = await resolveController(root);
-  const kernel = kernelNumber(controller, pin);
+export async function preflight(root: string, pin: LineRef): Promise<{ controller: GpioController; kernel: number; exported: boolean }> {
+  const { controller, kernel } = await resolveLine(root, pin);
   const exported = await isExported(root, kernel);
   if (!exported) await checkExportAccess(root);
   else await checkLineAccess(root, kernel);

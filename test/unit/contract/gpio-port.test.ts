@@ -15,7 +15,7 @@ gpioPortContract('FakeGpioPort', async () => {
   return {
     port,
     async drive(pin, level) {
-      const line = port.lines.get(pin);
+      const line = port.lines.get(String(pin));
       if (line && !line.closed) await line.drive(level);
       else port.initialLevels.set(pin, level);
     },

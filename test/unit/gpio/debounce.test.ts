@@ -52,10 +52,28 @@ describe('Debouncer (settle rule on the injected clock)', () => {
 
   it('with debounce 0 passes every real change straight through', () => {
     const { d, changes } = setup(0, 0);
+    const spans: number[] = [];
+    d.onRejected = (span) => spans.push(span);
     d.raw(1);
-    d.raw(1);
+    d.raw(1); // the same level again: two edges merged, reported as a rejected burst of 0 ms
     d.raw(0);
     expect(changes.map((c) => c[0])).toEqual([1, 0]);
+    expect(spans).toEqual([0]);
+  });
+
+  it('reports each rejected burst with its length, first to last transition', () => {
+    const { clock, d } = setup(20, 1);
+    const spans: number[] = [];
+    d.onRejected = (span) => spans.push(span);
+    d.raw(0);
+    clock.advance(3);
+    d.raw(1);
+    clock.advance(50);
+    d.raw(0);
+    clock.advance(12);
+    d.raw(1);
+    clock.advance(50);
+    expect(spans).toEqual([3, 12]);
   });
 
   it('dispose() cancels a pending change', () => {
@@ -143,5 +161,32 @@ describe('Debouncer + isPulse: a bouncing rain gauge counts every tip exactly on
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('Debouncer with kernel timestamps', () => {
+  it('measures bursts on the edge times, however late the edges are handled', () => {
+    const { clock, d, changes } = setup(20, 1);
+    const rejected: number[] = [];
+    d.onRejected = (span) => rejected.push(span);
+    clock.advance(1000);
+    // three pulses (25 ms levels) that happened while the loop was stalled, handled at once
+    for (const [level, at] of [[0, 800], [1, 825], [0, 850], [1, 875], [0, 900], [1, 925]] as const) d.raw(level, at);
+    expect(changes).toEqual([[0, 800], [1, 825], [0, 850], [1, 875], [0, 900]]);
+    clock.advance(1); // the last edge's settle time (945) is past: it settles on the next turn
+    expect(changes.at(-1)).toEqual([1, 925]);
+    expect(rejected).toEqual([]);
+  });
+
+  it('reports an edge that arrives after the decision it belonged to', () => {
+    const { clock, d, changes } = setup(20, 1);
+    let late = 0;
+    d.onLate = () => late++;
+    clock.advance(100);
+    d.raw(0, 100);
+    clock.advance(30); // settled as 0 at 120 (plus a turn)
+    expect(changes).toEqual([[0, 100]]);
+    d.raw(1, 110); // the kernel saw this at 110: the level had not held 20 ms
+    expect(late).toBe(1);
   });
 });

@@ -3,8 +3,8 @@ import { FakeClock } from '../../../src/core/fake-clock.js';
 import { MemoryStateStore } from '../../../src/core/state-store.js';
 import { GpioDriver, gpioDriver } from '../../../src/drivers/gpio/index.js';
 import { TOTAL_KEY } from '../../../src/drivers/gpio/counter.js';
-import { gpioDeviceSchema, type GpioDeviceConfig } from '../../../src/drivers/gpio/schema.js';
-import { FakeGpioPort } from '../../../src/ports/gpio/fake-port.js';
+import { gpioDeviceSchema, gpioLineRef, type GpioDeviceConfig } from '../../../src/drivers/gpio/schema.js';
+import { FakeGpioPort, fakeKey } from '../../../src/ports/gpio/fake-port.js';
 import type { Level } from '../../../src/ports/gpio/port.js';
 import { testContext } from '../../helpers/driver-context.js';
 
@@ -18,11 +18,12 @@ async function started(raw: Record<string, unknown>, opts: { state?: MemoryState
   const clock = opts.clock ?? new FakeClock();
   const port = new FakeGpioPort();
   const cfg = config(raw);
-  if (opts.initial !== undefined) port.initialLevels.set(cfg.pin, opts.initial);
+  const ref = gpioLineRef(cfg);
+  if (opts.initial !== undefined) port.initialLevels.set(typeof ref === 'number' ? ref : fakeKey(ref), opts.initial);
   const ctx = testContext({ clock, device: cfg.id, ...(opts.state ? { state: opts.state } : {}) });
   const driver = new GpioDriver(cfg, () => port);
   await driver.start(ctx);
-  return { clock, port, ctx, driver, line: port.line(cfg.pin) };
+  return { clock, port, ctx, driver, line: port.line(ref) };
 }
 
 /** A reed switch closing: bounces for ~3 ms, then holds `holdMs`, then opens (bouncing too). */

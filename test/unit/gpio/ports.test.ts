@@ -146,7 +146,7 @@ describe('OnoffGpioPort adapter logic, with a stand-in for onoff\'s Gpio', () =>
       [588, 'in', 'both', true],
       [589, 'low', 'none', true],
     ]);
-    await expect(port.open(17, { direction: 'in' })).rejects.toThrow('GPIO 17 is already open');
+    await expect(port.open(17, { direction: 'in' })).rejects.toThrow('GPIO 17 (gpio588) is already open');
     const seen: number[] = [];
     const errors: string[] = [];
     input.watch((v) => seen.push(v), (e) => errors.push(e.message));

@@ -30,6 +30,25 @@ describe('citygate probe gpio', { timeout: 90_000 }, () => {
     expect(r.stdout).toContain('header GPIO: pinctrl-rp1; BCM pin N is sysfs gpio571+N (BCM 17 = gpio588)');
   });
 
+  it('info on a board that is not a Pi: every chip with its /dev name, and how to name lines', () => {
+    const r = cli(['probe', 'gpio', 'info', '--sysfs-root', buildTree(TREES['gpio-sim-qemu'] ?? [])]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('gpiochip504  base 504  ngpio 8  gpio-sim.0-node0  (/dev/gpiochip1)');
+    expect(r.stdout).toContain('no Raspberry Pi controller (pinctrl-*): name lines by chip and offset');
+  });
+
+  it('set --chip: drives a chip line by label, and names a missing line with the chip size', () => {
+    const root = buildTree(TREES['gpio-sim-qemu'] ?? [], { exported: [508] });
+    const r = cli(['probe', 'gpio', 'set', '4', '1', '--chip', 'gpio-sim.0-node0', '--sysfs-root', root]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('gpio-sim.0-node0 line 4 (sysfs gpio508, gpio-sim.0-node0 base 504) set to 1; reads back 1');
+    expect(readFileSync(join(root, 'gpio508', 'value'), 'utf8')).toBe('1');
+    const bad = cli(['probe', 'gpio', 'set', '9', '1', '--chip', 'gpiochip1', '--sysfs-root', root]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('line 9 does not exist on GPIO chip gpiochip1, which has 8 lines (offsets 0–7)');
+  });
+
   it('set: drives BCM 18 as sysfs gpio530 on a Bookworm Pi 4', () => {
     const root = buildTree(bcm2711(), { exported: [530] });
     const r = cli(['probe', 'gpio', 'set', '18', '1', '--sysfs-root', root]);

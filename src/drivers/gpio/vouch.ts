@@ -1,0 +1,79 @@
+/**
+ * Whether the gateway can vouch for a counter window's pulse count: pure logic, fed by
+ * the debouncer (rejected bursts) and the event-loop monitor (loop-lag.ts).
+ *
+ * Why a count can be wrong (sysfs GPIO, edges by epoll, no kernel timestamps):
+ * - the debouncer times an edge by when JavaScript handles it. A stall of the event loop
+ *   delays one edge's handling more than the next one's: the measured length of a level
+ *   shrinks by up to the stall, and a real pulse measured shorter than `debounce` is
+ *   dropped as a bounce;
+ * - the kernel signals "the value changed" by a flag that epoll reports once, however many
+ *   edges happened meanwhile, and the value is read when JavaScript gets round to it. A
+ *   whole pulse inside a stall arrives as one notification reading the level it started
+ *   from — again a burst that "ended where it began", dropped as a bounce.
+ * Either way every lost pulse leaves a rejected burst behind. What tells a lost pulse from
+ * a real bounce:
+ * - `loop_stall`: the loop stalled for at least half the debounce time in this window or
+ *   the one before (a stall of that size can shorten a pulse whose levels last up to 1.5 ×
+ *   debounce below the debounce), and a burst was rejected in this window or is still
+ *   settling when it closes;
+ * - `short_burst`: a rejected burst lasted at least half the debounce time — no contact
+ *   bounces that long (reed switches: 1-5 ms): it was a pulse shorter than the debounce
+ *   allows, or one cut short by a stall. A count that drops pulses is not exact.
+ * With kernel timestamps (gpiomon-port.ts) a stall delays edges but cannot merge or shorten
+ * them, so `loop_stall` does not apply; instead:
+ * - `late_edge`: an edge arrived after the debouncer had decided the burst it belonged to
+ *   (gpiomon itself was held up past the settle time).
+ * Without any of these, every rejected burst was shorter than half the debounce on a loop that
+ * was never late by that much, and the count is exact for pulses whose levels each last at
+ * least twice the debounce (the documented maximum rate).
+ */
+import type { Quality } from '../../core/reading.js';
+
+export type UncertainReason = 'loop_stall' | 'short_burst' | 'late_edge';
+
+export interface WindowVerdict {
+  quality: Extract<Quality, 'good' | 'uncertain'>;
+  reasons: UncertainReason[];
+}
+
+export class CountVouch {
+  private rejected = 0;
+  private shortBursts = 0;
+  private late = 0;
+  /** Edges carry the kernel's timestamps: stalls cannot merge them. */
+  timestamped = false;
+
+  constructor(private readonly debounceMs: number) {}
+
+  /** Bursts lasting this long, and stalls this long, make a window uncertain. */
+  get limitMs(): number {
+    return this.debounceMs / 2;
+  }
+
+  /** The debouncer dropped a burst that lasted `spanMs` (first to last transition). */
+  burstRejected(spanMs: number): void {
+    this.rejected++;
+    if (spanMs >= this.limitMs) this.shortBursts++;
+  }
+
+  /** A timestamped edge came after the decision it belonged to. */
+  lateEdge(): void {
+    this.late++;
+  }
+
+  /**
+   * Closes the window. `stallMs`: the longest event-loop stall over this window and the
+   * previous one (LoopLag.closeWindow); `settling`: a burst is still open.
+   */
+  close(stallMs: number, settling: boolean): WindowVerdict {
+    const reasons: UncertainReason[] = [];
+    if (!this.timestamped && stallMs >= this.limitMs && (this.rejected > 0 || settling)) reasons.push('loop_stall');
+    if (this.shortBursts > 0) reasons.push('short_burst');
+    if (this.late > 0) reasons.push('late_edge');
+    this.rejected = 0;
+    this.shortBursts = 0;
+    this.late = 0;
+    return { quality: reasons.length > 0 ? 'uncertain' : 'good', reasons };
+  }
+}
