@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 
-interface Def {
+export interface Def {
   type: string;
   shape?: Record<string, z.ZodType>;
   element?: z.ZodType;
@@ -17,7 +17,7 @@ interface Def {
   values?: unknown[];
 }
 
-function def(s: z.ZodType): Def {
+export function def(s: z.ZodType): Def {
   return (s as unknown as { _zod: { def: Def } })._zod.def;
 }
 

@@ -10,23 +10,11 @@
  * A mark on an object or list covers everything inside it (`uplink.tls`, `health.auth`).
  */
 import type { z } from 'zod';
-import { unwrap } from './schema-walk.js';
+import { def, unwrap } from './schema-walk.js';
 import type { SubstitutionKind } from '../core/secret-mark.js';
 
 export { address, credential, type SubstitutionKind } from '../core/secret-mark.js';
 
-interface Def {
-  type: string;
-  shape?: Record<string, z.ZodType>;
-  element?: z.ZodType;
-  valueType?: z.ZodType;
-  innerType?: z.ZodType;
-  in?: z.ZodType;
-  options?: z.ZodType[];
-  discriminator?: string;
-  values?: unknown[];
-}
-const def = (s: z.ZodType): Def => (s as unknown as { _zod: { def: Def } })._zod.def;
 
 /** The mark on this schema or any wrapper layer of it (optional, default, pipe…). */
 function markOf(s: z.ZodType): SubstitutionKind | undefined {
