@@ -90,6 +90,10 @@ verify_signed() { # bundle-copy sig-file
   echo "signed by key $ok"
 }
 
+# A gateway that never had a valid config of its own must not start on the example one
+# the bundle's installer puts in place (see the validation failure below).
+[ -f "$ROOT/etc/citygate/gateway.yaml" ] && had_config=1 || had_config=0
+
 # 1. the bundle, if one came with the card: copied off the card first, checked, and that copy unpacked
 bundle=$(find "$BOOT_DIR" -maxdepth 1 -name 'citygate-*.tar.gz' | sort | tail -1)
 if [ -n "$bundle" ]; then
@@ -151,6 +155,14 @@ log "$(echo "$out" | sed "s#^$BOOT_DIR/##; s/^/  /")"
 if [ $status -ne 0 ] || [ -n "${bundle_failed:-}" ]; then
   log ""
   log "not started: fix gateway.yaml on the card (the lines above say where) and reboot"
+  if [ "$had_config" = 0 ]; then
+    # Nothing valid was ever applied: take out the installer's example and keep the
+    # service from starting on it at the next boot (a valid card enables it again).
+    rm -f "$CONF/gateway.yaml"
+    if [ -z "$ROOT" ] && [ -d /run/systemd/system ]; then systemctl disable citygate.service >/dev/null 2>&1
+    else rm -f "$ROOT/etc/systemd/system/multi-user.target.wants/citygate.service"; fi
+    log "citygate.service is disabled until a valid gateway.yaml is applied"
+  fi
   finish FAILED
 fi
 if [ "$cfg" != "$CONF/gateway.yaml" ]; then

@@ -40,8 +40,8 @@ export function makeCa(dir: string, name = 'ca', cn = 'citygate test CA'): { cer
   return { cert, key };
 }
 
-/** A leaf certificate signed by the CA, with the given extensions. */
-function makeLeaf(dir: string, name: string, cn: string, ca: { cert: string; key: string }, ext: string[]): { cert: string; key: string } {
+/** A leaf certificate signed by the CA, with the given extensions (e.g. subjectAltName=IP:…). */
+export function makeLeaf(dir: string, name: string, cn: string, ca: { cert: string; key: string }, ext: string[]): { cert: string; key: string } {
   const cert = join(dir, `${name}.pem`);
   const key = join(dir, `${name}.key`);
   const csr = join(dir, `${name}.csr`);

@@ -14,6 +14,14 @@ const HINTS: Record<string, string> = {
   pymodbus: 'apt-get install -y python3-pymodbus (run with /usr/bin/python3)',
   promtool: 'apt-get install -y prometheus (it brings promtool)',
   'arm-linux-gnueabihf-g++': 'apt-get install -y g++-arm-linux-gnueabihf',
+  'qemu-system-x86_64': 'apt-get install -y qemu-system-x86',
+  'qemu-img': 'apt-get install -y qemu-utils',
+  'mkfs.vfat': 'apt-get install -y dosfstools',
+  mcopy: 'apt-get install -y mtools',
+  mtype: 'apt-get install -y mtools',
+  mdir: 'apt-get install -y mtools',
+  mmd: 'apt-get install -y mtools',
+  debootstrap: 'apt-get install -y debootstrap',
 };
 
 const SEARCH = ['/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin', '/bin', '/sbin'];

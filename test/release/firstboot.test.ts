@@ -8,10 +8,11 @@
  * modes, no secret is left on the boot partition, the units are enabled, and
  * REPORT.txt says OK; a broken gateway.yaml next time is reported with file:line:col,
  * and its secrets are still taken off the card; a bundle no trusted key signed is
- * not installed.
+ * not installed; on a gateway that never had a valid config the service is left
+ * disabled (found on a real boot: docs/machine.md).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +29,7 @@ const boot = join(root, 'boot/firmware/citygate');
 function firstboot() {
   return spawnSync('bash', [join(REPO, 'deploy/firstboot.sh')], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ROOT: root } });
 }
+const isLink = (f: string) => lstatSync(f, { throwIfNoEntry: false })?.isSymbolicLink() === true;
 const mode = (f: string) => (statSync(f).mode & 0o777).toString(8);
 const uidOf = (name: string) => Number(readFileSync(join(root, 'etc/passwd'), 'utf8').split('\n').find((l) => l.startsWith(`${name}:`))!.split(':')[2]);
 
@@ -92,6 +94,21 @@ describe('first boot from the boot partition', () => {
     expect(existsSync(join(boot, 'env'))).toBe(false);
     expect(existsSync(join(boot, 'gateway.yaml'))).toBe(true);
     expect(readFileSync(join(root, 'etc/citygate/gateway.yaml'), 'utf8')).toBe(before);
+    // A config had been applied before: the service stays enabled on it.
+    expect(isLink(join(root, 'etc/systemd/system/multi-user.target.wants/citygate.service'))).toBe(true);
+  });
+
+  it('on a gateway that never had a valid config, a broken gateway.yaml leaves the service disabled and no config to start on', () => {
+    // No config applied yet (on a fresh card the bundle's installer then puts the example in place).
+    rmSync(join(root, 'etc/citygate/gateway.yaml'));
+    writeFileSync(join(boot, 'env'), 'MQTT_PASSWORD=third\n');
+    const r = firstboot();
+    const report = readFileSync(join(boot, 'REPORT.txt'), 'utf8');
+    expect(r.status).toBe(1);
+    expect(report).toContain('citygate.service is disabled until a valid gateway.yaml is applied');
+    expect(existsSync(join(root, 'etc/citygate/gateway.yaml'))).toBe(false);
+    expect(isLink(join(root, 'etc/systemd/system/multi-user.target.wants/citygate.service'))).toBe(false);
+    expect(existsSync(join(boot, 'env'))).toBe(false);
   });
 
   it('does not install a bundle that no trusted key signed, nor one altered after signing', async () => {

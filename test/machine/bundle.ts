@@ -1,0 +1,54 @@
+/**
+ * The release bundle the machine test installs in its guest (an x86-64 Debian).
+ *
+ * `MACHINE_BUNDLE=/path/citygate-…-linux-x64.tar.gz` (its .sha256 beside it) uses a bundle
+ * built elsewhere. Otherwise one is made here from this checkout in the layout
+ * deploy/release/build.sh produces (release.json, node/bin/node, dist/, production
+ * node_modules, boards/, deploy/, install.sh): deploy/release/build.sh only targets the
+ * Pi's architectures, so for x86-64 the runtime is a copy of the Node.js running this
+ * test and the native addons are the checkout's own (built for that Node, on this same
+ * Debian, so they load in the guest). Nothing is downloaded.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sha256File } from '../../src/release/checksum.js';
+import { BUFFER_FORMAT } from '../../src/buffer/sqlite-schema.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface Bundle {
+  tgz: string;
+  sha256: string;
+  id: string;
+}
+
+/** The bundle for the guest: MACHINE_BUNDLE if set, else built into `work`. */
+export async function guestBundle(work: string): Promise<Bundle> {
+  const given = process.env.MACHINE_BUNDLE;
+  if (given) {
+    if (!existsSync(given) || !existsSync(`${given}.sha256`)) throw new Error(`MACHINE_BUNDLE=${given}: the bundle or its .sha256 is missing`);
+    const manifest = execFileSync('tar', ['-xzOf', given, '--wildcards', '*/release.json'], { encoding: 'utf8', timeout: 120_000 });
+    return { tgz: given, sha256: `${given}.sha256`, id: (JSON.parse(manifest) as { id: string }).id };
+  }
+  execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'ignore', timeout: 300_000 });
+  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
+  const id = `${pkg.version}-linux-x64-machine`;
+  const stage = join(work, 'bundle', `citygate-${id}`);
+  mkdirSync(join(stage, 'node', 'bin'), { recursive: true });
+  for (const f of ['bin', 'dist', 'boards', 'deploy', 'package.json', 'package-lock.json', 'README.md']) cpSync(join(REPO, f), join(stage, f), { recursive: true });
+  // node_modules is a link in a worktree: copy what it points at, then keep production only.
+  execFileSync('cp', ['-a', `${join(REPO, 'node_modules')}/.`, join(stage, 'node_modules')], { timeout: 300_000 });
+  execFileSync('npm', ['prune', '--omit=dev', '--ignore-scripts', '--offline', '--no-audit', '--no-fund'], { cwd: stage, stdio: 'ignore', timeout: 300_000 });
+  copyFileSync(process.execPath, join(stage, 'node', 'bin', 'node'));
+  execFileSync('chmod', ['0755', join(stage, 'node', 'bin', 'node')]);
+  const manifest = { name: 'citygate', version: pkg.version, id, arch: 'x64', node: process.versions.node, buffer_format: BUFFER_FORMAT };
+  writeFileSync(join(stage, 'release.json'), `${JSON.stringify(manifest)}\n`);
+  symlinkSync('deploy/install-bundle.sh', join(stage, 'install.sh'));
+  const name = `citygate-${pkg.version}-linux-x64.tar.gz`;
+  const tgz = join(work, name);
+  execFileSync('tar', ['-C', join(work, 'bundle'), '--owner=0', '--group=0', '-czf', tgz, `citygate-${id}`], { timeout: 300_000 });
+  writeFileSync(`${tgz}.sha256`, `${await sha256File(tgz)}  ${name}\n`);
+  return { tgz, sha256: `${tgz}.sha256`, id };
+}

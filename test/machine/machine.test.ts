@@ -1,0 +1,245 @@
+/**
+ * citygate on a real machine (docs/machine.md): Debian bookworm under qemu with systemd
+ * as PID 1, installed the way a technician does it — a boot partition with `citygate/`
+ * (config, secrets, CA, the release bundle, firstboot.sh) and `systemd.run=` in
+ * cmdline.txt — reporting over mqtts to a Mosquitto this test runs on the host.
+ *
+ * One guest, one story, in order: first boot provisions and reboots into service; the
+ * unit as shipped reaches READY under systemd and passes its own security bar; what the
+ * sandboxed service can see; kill -9 and Restart=always; systemctl reload; the
+ * watchdog against a hung event loop; a clean reboot. Every step accounts for seq on the
+ * host broker: no seq carries two readings, and none goes missing unannounced.
+ */
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/gateway-config.js';
+import { seededRandom } from '../../src/core/seeded-random.js';
+import { guestBundle, type Bundle } from './bundle.js';
+import type { BootFs } from './bootfs.js';
+import { Collector } from './collector.js';
+import { BASE_CMDLINE, GATEWAY_ID, MQTT_PASSWORD, gatewayYaml, startSite, writeCard, type Site } from './card.js';
+import { cutPlan, powerCut, type CutResult } from './cuts.js';
+import { serviceState, waitForService } from './guest.js';
+import { baseImage, Vm, type BaseImage } from './vm.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const work = tempDir('cg-machine-');
+let base: BaseImage;
+let site: Site;
+let bundle: Bundle;
+let card: BootFs;
+let vm: Vm;
+const collector = new Collector(`citygate/${GATEWAY_ID}`);
+const times: Record<string, number> = {};
+
+beforeAll(async () => {
+  const t0 = Date.now();
+  base = baseImage();
+  times.image_s = Math.round((Date.now() - t0) / 1000);
+  site = await startSite();
+  await collector.start(`mqtts://127.0.0.1:${site.broker.port}`, site.hostClient);
+  const t1 = Date.now();
+  bundle = await guestBundle(work);
+  times.bundle_s = Math.round((Date.now() - t1) / 1000);
+  card = writeCard(join(work, 'bootfs.img'), site, bundle, gatewayYaml(site.broker.port));
+  vm = new Vm(base, work, card);
+});
+
+afterAll(async () => {
+  await vm?.powerCut();
+  await collector.stop();
+  await site?.broker.stop();
+  console.log(`machine test times: ${JSON.stringify(times)} (base image ${base?.built ? 'built' : 'cached'}, built in ${base?.buildSeconds} s)`);
+  if (process.env.KEEP === '1') console.log(`kept ${work} and ${site?.dir}`);
+  else for (const d of [work, site?.dir]) if (d) rmSync(d, { recursive: true, force: true });
+});
+
+/** No seq below the newest delivered one is missing unannounced, and none carries two readings. */
+function expectSeqAccounted(what: string): void {
+  expect(collector.conflicts, `${what}: seqs given to two readings`).toEqual([]);
+  expect(collector.missing(collector.maxSeq + 1), `${what}: seqs neither delivered nor announced lost`).toEqual([]);
+}
+
+async function readingsPast(seq: number, what: string, timeoutMs = 180_000): Promise<void> {
+  await collector.waitFor(() => collector.maxSeq > seq + 10, timeoutMs, `${what}: readings past seq ${seq}`);
+}
+
+describe('a real machine: first boot from the card, then the unit as shipped under systemd', () => {
+  it('first boot provisions from the boot partition, reports OK, takes the secrets off the card and reboots into service', async () => {
+    const poweredOn = Date.now();
+    await vm.powerOn();
+    // firstboot.sh runs as systemd.run=, then systemd.run_success_action=reboot ends qemu (-no-reboot).
+    await vm.waitPowerOff(900_000);
+    times.first_boot_provisioning_s = Math.round((Date.now() - poweredOn) / 1000);
+    const report = card.read('citygate/REPORT.txt');
+    expect(report, report).toContain('result: OK');
+    expect(report).toContain(`installed: ${bundle.id}`);
+    expect(report).not.toContain(MQTT_PASSWORD);
+    expect(card.list('citygate')).toEqual(['ca.pem', 'client.pem', 'firstboot.sh', 'gateway.yaml.applied', 'REPORT.txt'].sort());
+    expect(card.cmdline()).toBe(BASE_CMDLINE);
+    // The second power-on is an ordinary boot (the entry is gone from cmdline.txt).
+    await vm.powerOn();
+    await collector.waitFor(() => collector.firstReadingAt !== undefined, 600_000, 'the first reading on the host broker');
+    times.power_on_to_first_reading_s = Math.round((collector.firstReadingAt! - poweredOn) / 1000);
+    await vm.waitForAgent();
+  });
+
+  it('runs under systemd as PID 1, with the unit exactly as shipped, READY and within its security bar', async () => {
+    expect((await vm.run('cat /proc/1/comm')).trim()).toBe('systemd');
+    expect(await vm.run('cat /etc/systemd/system/citygate.service')).toBe(readFileSync(join(REPO, 'deploy/citygate.service'), 'utf8'));
+    const st = await waitForService(vm, (s) => s.ActiveState === 'active' && s.SubState === 'running', 120_000);
+    expect(st.Type).toBe('notify');
+    // Type=notify: systemd logs "Started" only once READY=1 arrived.
+    expect(await vm.run('journalctl -b -u citygate --no-pager -o cat')).toMatch(/Started citygate/);
+    const sec = await vm.run('systemd-analyze security citygate.service --no-pager | tail -1');
+    const m = /Overall exposure level for citygate\.service: ([\d.]+)/.exec(sec);
+    expect(m, sec).not.toBeNull();
+    times.security_exposure = Number(m![1]);
+    expect(Number(m![1])).toBeLessThanOrEqual(2.0);
+    await readingsPast(0, 'steady running');
+    expectSeqAccounted('first boot');
+  });
+
+  it('reports its vitals from inside the sandbox (health JSON)', async () => {
+    await collector.waitFor(() => collector.health !== undefined, 60_000, 'a retained health payload');
+    const system = collector.health!.system as Record<string, number | null>;
+    console.log(`health.system seen by the sandboxed service: ${JSON.stringify(system)}`);
+    for (const k of ['load_1m', 'mem_free_bytes', 'mem_total_bytes', 'rss_bytes', 'disk_free_bytes', 'disk_total_bytes']) {
+      expect(system[k], `health.system.${k}`).not.toBeNull();
+    }
+    expect(system.mem_total_bytes).toBeGreaterThan(512 * 1024 * 1024);
+  });
+
+  let killedAtSeq = -1;
+  let eventsBeforeKill = 0;
+  it('kill -9: Restart=always brings it back, and seq continues with none reused', async () => {
+    const before = await serviceState(vm);
+    killedAtSeq = collector.maxSeq;
+    eventsBeforeKill = collector.events.length;
+    await vm.run(`kill -9 ${before.MainPID}`);
+    const after = await waitForService(vm, (s) => s.ActiveState === 'active' && s.MainPID !== before.MainPID && s.MainPID !== '0', 120_000);
+    expect(Number(after.NRestarts)).toBe(Number(before.NRestarts) + 1);
+    await readingsPast(killedAtSeq, 'after kill -9');
+    expectSeqAccounted('kill -9');
+  });
+
+  it('tells the crash of the process from a reboot: the ledger holds the kernel boot id, and kill -9 announced no unclean_shutdown', async () => {
+    // Needs the boot id inside the sandbox (ProcSubset=pid hides /proc/sys/kernel/random/boot_id).
+    // The ledger's text, whatever its layout, must name this boot (dashed, as /proc has it).
+    const bootId = (await vm.run('cat /proc/sys/kernel/random/boot_id')).trim();
+    const ledger = await vm.run('cat /var/lib/citygate/seq.ledger');
+    const falseLoss = collector.events.slice(eventsBeforeKill).filter((e) => e.type === 'buffer_lost');
+    expect({ ledgerNamesThisBoot: ledger.includes(bootId), lossAfterKill: falseLoss }, ledger).toEqual({ ledgerNamesThisBoot: true, lossAfterKill: [] });
+  });
+
+  it('systemctl reload applies an edited config in place', async () => {
+    const before = await serviceState(vm);
+    const yaml = gatewayYaml(site.broker.port, ['  - { id: second, driver: sim, poll: 500ms, points: [ { name: m, wave: counter } ] }']);
+    await vm.run(`cat > /etc/citygate/gateway.yaml.new <<'EOF'\n${yaml}EOF\nchmod 0640 /etc/citygate/gateway.yaml.new && chgrp citygate /etc/citygate/gateway.yaml.new && mv /etc/citygate/gateway.yaml.new /etc/citygate/gateway.yaml && systemctl reload citygate`);
+    await collector.waitFor(() => collector.events.some((e) => e.type === 'config_applied' && (e.added as string[]).includes('second')), 120_000, 'config_applied adding "second"');
+    await collector.waitFor(() => [...collector.delivered.values()].some((v) => v.startsWith('second/')), 120_000, 'readings of the added device');
+    expect((await serviceState(vm)).MainPID).toBe(before.MainPID);
+    expectSeqAccounted('reload');
+  });
+
+  it('the watchdog (WatchdogSec=60, as shipped) kills and restarts a gateway whose event loop hangs', async () => {
+    const before = await serviceState(vm);
+    await vm.run(`cat > /run/hang-loop.mjs <<'EOF'\n${readFileSync(join(REPO, 'test/machine/hang-loop.mjs'), 'utf8')}EOF\n/opt/citygate/current/node/bin/node /run/hang-loop.mjs ${before.MainPID}`, 60_000);
+    const hungAt = Date.now();
+    const hungSeq = collector.maxSeq;
+    // Still "active" while hung: only the missing pings can tell.
+    expect((await serviceState(vm)).MainPID).toBe(before.MainPID);
+    const after = await waitForService(vm, (s) => s.ActiveState === 'active' && s.MainPID !== before.MainPID && s.MainPID !== '0', 240_000);
+    times.watchdog_restart_s = Math.round((Date.now() - hungAt) / 1000);
+    expect(Number(after.NRestarts)).toBe(Number(before.NRestarts) + 1);
+    expect(await vm.run('journalctl -b -u citygate --no-pager -o cat')).toMatch(/[Ww]atchdog timeout/);
+    // Pings go every 20 s, so the last one came 0-20 s before the hang: systemd acts 40-60 s after it.
+    expect(times.watchdog_restart_s).toBeGreaterThanOrEqual(35);
+    await readingsPast(hungSeq, 'after the watchdog restart');
+    expectSeqAccounted('watchdog');
+  });
+
+  it('a clean reboot: the service comes back by itself and seq continues', async () => {
+    const seq = collector.maxSeq;
+    await vm.sh('systemctl --no-block reboot', 10_000);
+    await vm.waitPowerOff(300_000);
+    await vm.powerOn();
+    await readingsPast(seq, 'after the reboot', 600_000);
+    await vm.waitForAgent();
+    await waitForService(vm, (s) => s.ActiveState === 'active', 180_000);
+    expectSeqAccounted('reboot');
+    const { delivered, announced } = collector.account(collector.maxSeq + 1);
+    console.log(`machine test: seqs 1..${collector.maxSeq}: ${delivered} delivered, ${announced} announced lost, ${collector.duplicates} duplicates`);
+  });
+});
+
+describe('power cuts, bounded', () => {
+  const plan = cutPlan();
+  it(`${plan.cuts} power cuts while ingesting or draining: every seq delivered or announced lost, none given to two readings`, async () => {
+    console.log(`power cuts: ${plan.cuts}, seed ${plan.seed} (MACHINE_SEED=${plan.seed} repeats the moments)`);
+    const rand = seededRandom(plan.seed);
+    const results: CutResult[] = [];
+    for (let n = 1; n <= plan.cuts; n++) {
+      results.push(await powerCut(n, vm, site.broker, collector, rand, (s) => console.log(s)));
+      expectSeqAccounted(`cut ${n}`);
+    }
+    // Settle: everything up to now delivered or announced.
+    const last = collector.maxSeq;
+    await readingsPast(last, 'after the last cut');
+    expectSeqAccounted('after the cuts');
+    const acc = collector.account(collector.maxSeq + 1);
+    const recover = results.map((r) => r.recoverS).sort((a, b) => a - b);
+    const reasons: Record<string, number> = {};
+    for (const a of collector.announced) reasons[`${a.type}/${a.reason}`] = (reasons[`${a.type}/${a.reason}`] ?? 0) + (a.last - a.first + 1);
+    console.log(`power cuts: ${plan.cuts} (seed ${plan.seed}); seqs 1..${collector.maxSeq}: ${acc.delivered} delivered, ${acc.announced} announced lost ${JSON.stringify(reasons)}, ${acc.missing} missing, ${collector.duplicates} duplicates, ${collector.conflicts.length} conflicts; power-on to first new reading: median ${recover[Math.floor(recover.length / 2)] ?? '-'} s, max ${recover.at(-1) ?? '-'} s`);
+    expect(acc.missing).toBe(0);
+  });
+});
+
+describe('a broken gateway.yaml on a fresh card', () => {
+  it('first boot reports it with file:line:col, removes the secrets, and leaves no gateway running, even after the next boot', async () => {
+    await vm.shutdown();
+    const dir = join(work, 'broken');
+    mkdirSync(dir);
+    // Line 3, column 10: a duration the schema refuses.
+    const broken = gatewayYaml(site.broker.port).replace('health: { interval: 5s }', 'health: { interval: soon }');
+    const card2 = writeCard(join(dir, 'bootfs.img'), site, bundle, broken);
+    const vm2 = new Vm(base, dir, card2);
+    try {
+      await vm2.powerOn();
+      // firstboot.sh fails: no reboot follows (systemd.run_success_action only); the REPORT is synced.
+      await collector.waitFor(() => reportOf(card2).includes('result: FAILED'), 900_000, 'REPORT.txt with result: FAILED');
+      const report = reportOf(card2);
+      expect(report, report).toMatch(/gateway\.yaml:\d+:\d+/);
+      expect(report).not.toContain(MQTT_PASSWORD);
+      expect(card2.list('citygate')).not.toContain('env');
+      expect(card2.list('citygate')).not.toContain('client.key');
+      expect(card2.list('citygate')).toContain('gateway.yaml');
+      await vm2.powerCut();
+      // The technician reboots without fixing the card: still no gateway may run.
+      await vm2.powerOn();
+      await vm2.waitForAgent();
+      await waitForService(vm2, (s) => s.ActiveState !== 'activating', 120_000, 'citygate-firstboot.service');
+      // Give a wrongly enabled service time to show itself (it would start after the firstboot unit).
+      await new Promise((r) => setTimeout(r, 20_000));
+      const st = await serviceState(vm2);
+      const journal = await vm2.run('journalctl -b -u citygate -u citygate-firstboot --no-pager -o cat | tail -20; systemctl is-enabled citygate.service || true');
+      expect({ ActiveState: st.ActiveState, MainPID: st.MainPID, NRestarts: st.NRestarts }, journal).toEqual({ ActiveState: 'inactive', MainPID: '0', NRestarts: '0' });
+      expect(journal).toContain('disabled');
+      expect(reportOf(card2)).toContain('result: FAILED');
+    } finally {
+      await vm2.powerCut();
+    }
+  });
+});
+
+/** REPORT.txt as the card has it now ('' while there is none). */
+function reportOf(card: BootFs): string {
+  try {
+    return card.read('citygate/REPORT.txt');
+  } catch {
+    return '';
+  }
+}
