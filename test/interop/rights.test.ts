@@ -7,6 +7,7 @@
  * expected; the rows run in order against the same gateway and every refusal also checks
  * that the gateway's file did not change.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,16 +17,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gateway } from '../../src/runtime/gateway.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { pendingRequest } from '../../src/release/request.js';
+import { signPayload } from '../../src/release/signature.js';
+import { BUFFER_FORMAT } from '../../src/buffer/sqlite-schema.js';
 import { clientCertFor, makeTestCerts, type TestCerts } from '../helpers/certs.js';
 import { tempDir } from '../helpers/gateway-config.js';
 import { Mosquitto, closeClient, withTimeout } from '../helpers/mosquitto.js';
 import { documentedAcl } from '../helpers/broker-acl.js';
 import { freePort } from '../helpers/net.js';
 import { startWithOperator, until, type Commander } from '../helpers/commander.js';
-import { testKey, trustDir } from '../unit/release/sign-helpers.js';
+import { testKey, trustDir, type TestKey } from '../unit/release/sign-helpers.js';
 
 const TOKEN = 'status-token-8c1f2d9e7a';
 const BUNDLE = 'citygate-9.9.9-linux-arm64.tar.gz';
+const BUNDLE_BYTES = Buffer.alloc(4096, 1);
+const [trusted, stranger] = [testKey(), testKey()];
+/** A valid signature file for BUNDLE_BYTES, newer than the running version, by `key`. */
+function signedBy(key: TestKey): string {
+  const sha256 = createHash('sha256').update(BUNDLE_BYTES).digest('hex');
+  const m = { format: 1, name: 'citygate', bundle: BUNDLE, sha256, bytes: BUNDLE_BYTES.length, version: '99.0.0', id: '99.0.0-rights', arch: process.arch, buffer_format: BUFFER_FORMAT, signed_at: new Date(0).toISOString(), next_keys: [] };
+  return signPayload(JSON.stringify(m), [key.priv]);
+}
 
 interface World {
   dir: string;
@@ -37,7 +48,8 @@ interface World {
   /** Everything the operator identity saw under citygate/#. */
   seen: string[];
   statusUrl: string;
-  bundleUrl: string;
+  /** The https server's base: /unsigned/<bundle> has no .sig, /stranger/<bundle> one by a key the gateway does not trust. */
+  bundleBase: string;
   /** A client holding gateway A's certificate (its broker identity), not the gateway itself. */
   asGatewayA(): Promise<MqttClient>;
 }
@@ -169,14 +181,20 @@ const RIGHTS: Right[] = [
     },
   },
   // (d) update: only signed bundles
-  {
-    right: 'operator (update allowed)', action: 'sends update with an unsigned bundle', expected: 'refused, nothing handed to root',
+  ...(
+    [
+      ['unsigned', `update refused: ${BUNDLE} is unsigned (no ${BUNDLE}.sig beside it): gateways install only signed releases`],
+      ['stranger', `signed by key ${stranger.id}, which this gateway does not trust (trusted: ${trusted.id})`],
+    ] as const
+  ).map(([kind, why]): Right => ({
+    right: 'operator (update allowed)', action: `sends update with a${kind === 'unsigned' ? 'n unsigned' : ' stranger-signed'} bundle`, expected: 'refused, nothing handed to root',
     async run(w) {
-      const r = await w.op.request('update', { id: 'unsigned', args: { url: w.bundleUrl } }, { timeoutMs: 20_000 });
-      expect(r).toMatchObject({ ok: false, error: `update refused: ${BUNDLE} is unsigned (no ${BUNDLE}.sig beside it): gateways install only signed releases` });
+      const r = await w.op.request('update', { id: `update-${kind}`, args: { url: `${w.bundleBase}/${kind}/${BUNDLE}` } }, { timeoutMs: 20_000 });
+      expect(r.ok).toBe(false);
+      expect(r.error).toContain(why);
       expect(pendingRequest(join(w.dir, 'data'))).toBeFalsy();
     },
-  },
+  })),
   // (e) the status page's readers
   {
     right: 'status page reader', action: 'reads /, /health, /metrics without the token', expected: '401, no data',
@@ -228,7 +246,8 @@ describe('each right, acted out on Mosquitto with the documented ACL over TLS', 
     cleanup.push(() => broker.stop());
 
     const bundles: Server = createServer({ cert: readFileSync(certs.serverCert), key: readFileSync(certs.serverKey) }, (req, res) => {
-      if (req.url === `/${BUNDLE}`) res.writeHead(200, { 'content-length': '4096' }).end(Buffer.alloc(4096, 1));
+      if (req.url === `/unsigned/${BUNDLE}` || req.url === `/stranger/${BUNDLE}`) res.writeHead(200, { 'content-length': String(BUNDLE_BYTES.length) }).end(BUNDLE_BYTES);
+      else if (req.url === `/stranger/${BUNDLE}.sig`) res.writeHead(200).end(signedBy(stranger));
       else res.writeHead(404).end();
     });
     await new Promise<void>((r) => bundles.listen(0, '127.0.0.1', r));
@@ -243,8 +262,8 @@ describe('each right, acted out on Mosquitto with the documented ACL over TLS', 
       commands: { allow: ['ping', 'health', 'restart_device', 'reload_config', 'config', 'update'], update: { ca: certs.ca } },
       devices: [sim('sim-a')],
     }));
-    // The keys `update` trusts: one the stranger bundle's signer is not (an unsigned bundle needs no key to be refused).
-    const keys = trustDir(join(dir, 'keys'), [testKey()]);
+    // The keys `update` trusts: `trusted` only, never `stranger`.
+    const keys = trustDir(join(dir, 'keys'), [trusted]);
     const gw = new Gateway(loadConfigFile(file).config, { configFile: file, reloadGraceMs: 300, trustDir: keys });
     const commander = await startWithOperator(gw, broker.url, 5, cleanup, { ca: readFileSync(certs.ca), cert: readFileSync(op.cert), key: readFileSync(op.key) });
     const seen: string[] = [];
@@ -255,7 +274,7 @@ describe('each right, acted out on Mosquitto with the documented ACL over TLS', 
     w = {
       dir, file, certs, broker, gw, op: commander, seen,
       statusUrl: `http://127.0.0.1:${statusPort}`,
-      bundleUrl: `https://127.0.0.1:${(bundles.address() as { port: number }).port}/${BUNDLE}`,
+      bundleBase: `https://127.0.0.1:${(bundles.address() as { port: number }).port}`,
       async asGatewayA() {
         if (asA) return asA;
         asA = await withTimeout(mqtt.connectAsync(broker.url, {
