@@ -38,7 +38,8 @@ export interface CommandGatewayView {
   readonly reloader: ConfigReloader | undefined;
 }
 
-export function wireCommands(g: CommandGatewayView): CommandDispatcher {
+/** `trustDir`: the release keys `update` trusts (default /etc/citygate/keys). */
+export function wireCommands(g: CommandGatewayView, trustDir?: string): CommandDispatcher {
   const log = g.log.child({ part: 'commands' });
   const handlers = builtinCommands(
     {
@@ -49,6 +50,7 @@ export function wireCommands(g: CommandGatewayView): CommandDispatcher {
       driver: (id) => g.driver(id),
       reloader: () => g.reloader,
       dataDir: () => g.config.gateway.data_dir,
+      ...(trustDir ? { trustDir } : {}),
       async restartDevice(id) {
         const d = g.devices.find((x) => x.id === id);
         if (!d) throw new Error(`restart_device: no device "${id}"`);

@@ -46,6 +46,8 @@ export interface GatewayOptions {
   configFile?: string;
   /** How long a changed config must stay healthy before it is kept (default 60 s). */
   reloadGraceMs?: number;
+  /** The trusted release keys for the `update` command (default /etc/citygate/keys; never from the config). */
+  trustDir?: string;
 }
 
 export class Gateway {
@@ -178,7 +180,7 @@ export class Gateway {
     });
     this.events.emit({ type: 'gateway_started', version: VERSION });
     this.uplink.start();
-    this.commands = wireCommands(this); // downlink commands (src/commands)
+    this.commands = wireCommands(this, this.opts.trustDir); // downlink commands (src/commands)
     this.homeassistant = new HomeAssistantPublisher({
       config: () => this.config,
       topics: this.topics,

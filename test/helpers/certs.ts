@@ -62,6 +62,11 @@ export function makeTestCerts(clientCn = 'citygate-test-gw'): TestCerts {
   return { dir, ca: ca.cert, caKey: ca.key, serverCert: server.cert, serverKey: server.key, clientCert: client.cert, clientKey: client.key };
 }
 
+/** Another client certificate (clientAuth) signed by the same test CA, with CN `cn`: one identity per gateway. */
+export function clientCertFor(certs: TestCerts, cn: string): { cert: string; key: string } {
+  return makeLeaf(certs.dir, `client-${cn}`, cn, { cert: certs.ca, key: certs.caKey }, ['extendedKeyUsage=clientAuth']);
+}
+
 /** An unrelated CA (and a client certificate it signed), for negative tests. */
 export function otherCa(dir = tempDir('cg-certs-other-')): { ca: string; clientCert: string; clientKey: string } {
   const ca = makeCa(dir, 'other-ca', 'some other CA');

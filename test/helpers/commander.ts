@@ -3,10 +3,13 @@
  * for the matching answer — by `id` on `cmd/<name>/reply` (3.1.1), or on its own
  * response topic with correlation data (MQTT 5).
  */
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { CommandReplyPayload, EventPayload } from '../../src/uplink/topics.js';
 import type { Gateway } from '../../src/runtime/gateway.js';
 import { withTimeout } from './mosquitto.js';
+
+/** How the operator logs in: username and password, or a TLS client certificate (PEM contents). */
+export type OperatorAuth = Pick<IClientOptions, 'username' | 'password' | 'ca' | 'cert' | 'key'>;
 
 export interface Commander {
   client: MqttClient;
@@ -19,7 +22,7 @@ export interface Commander {
   close(): Promise<void>;
 }
 
-export async function commander(url: string, root: string, protocolVersion: 4 | 5, auth: { username?: string; password?: string } = {}): Promise<Commander> {
+export async function commander(url: string, root: string, protocolVersion: 4 | 5, auth: OperatorAuth = {}): Promise<Commander> {
   const client = await mqtt.connectAsync(url, {
     protocolVersion,
     reconnectPeriod: 0,
@@ -30,7 +33,10 @@ export async function commander(url: string, root: string, protocolVersion: 4 | 
   const events: Commander['events'] = [];
   const waiters: ((r: Commander['replies'][number]) => void)[] = [];
   const responseTopic = `${root}/cmd/_/reply/operator`;
+  const isReply = (topic: string): boolean => topic === responseTopic || (topic.startsWith(`${root}/cmd/`) && topic.endsWith('/reply'));
   client.on('message', (topic, payload, packet) => {
+    // The client may subscribe to more (citygate/#): its own requests and data are no replies.
+    if (topic !== `${root}/events` && !isReply(topic)) return;
     const body = JSON.parse(payload.toString()) as Record<string, unknown>;
     if (topic === `${root}/events`) {
       if (body.type === 'command') events.push(body as Commander['events'][number]);
@@ -104,7 +110,7 @@ export async function startWithOperator(
   url: string,
   protocolVersion: 4 | 5,
   cleanup: (() => Promise<void> | void)[],
-  auth: { username?: string; password?: string } = {},
+  auth: OperatorAuth = {},
 ): Promise<Commander> {
   const op = await commander(url, gw.topics.root, protocolVersion, auth);
   cleanup.push(() => op.close());

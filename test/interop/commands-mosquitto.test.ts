@@ -12,6 +12,7 @@ import mqtt from 'mqtt';
 import { simDevice, tempDir, testConfig } from '../helpers/gateway-config.js';
 import { Mosquitto, closeClient } from '../helpers/mosquitto.js';
 import { startWithOperator, until } from '../helpers/commander.js';
+import { documentedAcl } from '../helpers/broker-acl.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -23,7 +24,7 @@ for (const protocolVersion of [5, 4] as const) {
   describe(`downlink commands on Mosquitto, MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}`, () => {
     it('answers ping and restart_device where the requester asked, refuses what is not allowed', async () => {
       const acl = join(tempDir('cg-acl-'), 'acl');
-      writeFileSync(acl, aclFile());
+      writeFileSync(acl, documentedAcl());
       const broker = new Mosquitto({ users: { 'cmd-gw': 'gw-secret', 'other-gw': 'x', operator: 'op-secret' }, extra: [`acl_file ${acl}`] });
       await broker.start();
       cleanup.push(() => broker.stop());
@@ -74,21 +75,4 @@ for (const protocolVersion of [5, 4] as const) {
       expect(seen.filter((t) => t.startsWith('citygate/other-gw/'))).toEqual(['citygate/other-gw/cmd/ping']); // the operator's own; the rogue status never arrived
     });
   });
-}
-
-/** The ACL from docs/operations.md, for the gateway `cmd-gw` under citygate/cmd-gw. */
-function aclFile(): string {
-  return [
-    '# gateways: publish under their own root, read only their own cmd/',
-    'pattern write citygate/%u/#',
-    'pattern read citygate/%u/cmd/+',
-    '# (only with homeassistant.enabled: its discovery entries)',
-    'pattern write homeassistant/sensor/%u/#',
-    '# (MQTT 5 requesters pick a response topic under the root: citygate/<id>/cmd/<name>/reply/<them>)',
-    '',
-    '# operators: send commands, read everything',
-    'user operator',
-    'topic readwrite citygate/#',
-    '',
-  ].join('\n');
 }

@@ -15,6 +15,7 @@ import { COMMAND_NAMES } from '../../src/commands/schema.js';
 import { tempDir } from '../helpers/gateway-config.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { startWithOperator, until } from '../helpers/commander.js';
+import { documentedAcl } from '../helpers/broker-acl.js';
 
 const PASSWORD = 'gw-Pass-51c0ffee42';
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -26,14 +27,13 @@ afterEach(async () => {
   else process.env.MQTT_PASSWORD = savedEnv;
 });
 
-const ACL = ['pattern write citygate/%u/#', 'pattern read citygate/%u/cmd/+', '', 'user operator', 'topic readwrite citygate/#', ''].join('\n');
 const sim = (id: string, point: Record<string, unknown> = {}) => ({ id, driver: 'sim', poll: '100ms', points: [{ name: 't', wave: 'counter', ...point }] });
 
 describe('a config right is not a root right (Mosquitto)', () => {
   it('refuses the widened and the leaking config; the password never reaches the broker', async () => {
     process.env.MQTT_PASSWORD = PASSWORD;
     const dir = tempDir('cg-rc-mosq-');
-    writeFileSync(join(dir, 'acl'), ACL);
+    writeFileSync(join(dir, 'acl'), documentedAcl());
     const broker = new Mosquitto({ users: { 'rc-gw': PASSWORD, operator: 'op-secret' }, extra: [`acl_file ${join(dir, 'acl')}`] });
     await broker.start();
     cleanup.push(() => broker.stop());
