@@ -30,6 +30,11 @@ export class BootFs {
     return fs;
   }
 
+  /** Makes a folder (e.g. citygate/keys). */
+  mkdir(dest: string): void {
+    mtool('mmd', ['-i', this.file, `::${dest}`]);
+  }
+
   /** Copies a host file to `dest` (a path under the partition's root, e.g. citygate/env). */
   put(hostFile: string, dest: string): void {
     mtool('mcopy', ['-o', '-i', this.file, hostFile, `::${dest}`]);

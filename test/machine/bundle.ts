@@ -1,19 +1,23 @@
 /**
  * The release bundle the machine test installs in its guest (an x86-64 Debian).
  *
- * `MACHINE_BUNDLE=/path/citygate-…-linux-x64.tar.gz` (its .sha256 beside it) uses a bundle
- * built elsewhere. Otherwise one is made here from this checkout in the layout
+ * `MACHINE_BUNDLE=/path/citygate-…-linux-x64.tar.gz` (its .sha256 and .sig beside it, and
+ * `MACHINE_BUNDLE_KEY=` the public key that signed it) uses a bundle built elsewhere. Otherwise one is made here from this checkout in the layout
  * deploy/release/build.sh produces (release.json, node/bin/node, dist/, production
  * node_modules, boards/, deploy/, install.sh): deploy/release/build.sh only targets the
  * Pi's architectures, so for x86-64 the runtime is a copy of the Node.js running this
  * test and the native addons are the checkout's own (built for that Node, on this same
- * Debian, so they load in the guest). Nothing is downloaded.
+ * Debian, so they load in the guest). Nothing is downloaded. It is signed with a key made
+ * for the run, whose public half goes on the card (citygate/keys/), as a release key would.
  */
 import { execFileSync } from 'node:child_process';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256File } from '../../src/release/checksum.js';
+import { generateKeys, keyId } from '../../src/release/signature.js';
+import { signBundle } from '../../src/release/signed-manifest.js';
 import { BUFFER_FORMAT } from '../../src/buffer/sqlite-schema.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -21,6 +25,10 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export interface Bundle {
   tgz: string;
   sha256: string;
+  /** `<tgz>.sig`: the signed manifest first boot checks. */
+  sig: string;
+  /** The public key (PEM) that signed it, and its id (the name of its .pub file). */
+  key: { id: string; publicPem: string };
   id: string;
 }
 
@@ -28,9 +36,12 @@ export interface Bundle {
 export async function guestBundle(work: string): Promise<Bundle> {
   const given = process.env.MACHINE_BUNDLE;
   if (given) {
-    if (!existsSync(given) || !existsSync(`${given}.sha256`)) throw new Error(`MACHINE_BUNDLE=${given}: the bundle or its .sha256 is missing`);
+    const keyFile = process.env.MACHINE_BUNDLE_KEY;
+    if (!existsSync(given) || !existsSync(`${given}.sha256`) || !existsSync(`${given}.sig`)) throw new Error(`MACHINE_BUNDLE=${given}: the bundle, its .sha256 or its .sig is missing`);
+    if (!keyFile || !existsSync(keyFile)) throw new Error('MACHINE_BUNDLE needs MACHINE_BUNDLE_KEY=<the public key that signed it>');
+    const publicPem = readFileSync(keyFile, 'utf8');
     const manifest = execFileSync('tar', ['-xzOf', given, '--wildcards', '*/release.json'], { encoding: 'utf8', timeout: 120_000 });
-    return { tgz: given, sha256: `${given}.sha256`, id: (JSON.parse(manifest) as { id: string }).id };
+    return { tgz: given, sha256: `${given}.sha256`, sig: `${given}.sig`, key: { id: keyId(createPublicKey(publicPem)), publicPem }, id: (JSON.parse(manifest) as { id: string }).id };
   }
   execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'ignore', timeout: 300_000 });
   const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
@@ -50,5 +61,7 @@ export async function guestBundle(work: string): Promise<Bundle> {
   const tgz = join(work, name);
   execFileSync('tar', ['-C', join(work, 'bundle'), '--owner=0', '--group=0', '-czf', tgz, `citygate-${id}`], { timeout: 300_000 });
   writeFileSync(`${tgz}.sha256`, `${await sha256File(tgz)}  ${name}\n`);
-  return { tgz, sha256: `${tgz}.sha256`, id };
+  const key = generateKeys();
+  const sig = await signBundle(tgz, [createPrivateKey(key.privatePem)]);
+  return { tgz, sha256: `${tgz}.sha256`, sig, key: { id: key.id, publicPem: key.publicPem }, id };
 }

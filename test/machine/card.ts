@@ -87,6 +87,10 @@ export function writeCard(file: string, site: Site, bundle: Bundle, yaml: string
   const sha = join(dirname(file), 'bundle.sha256');
   copyFileSync(bundle.sha256, sha);
   fs.put(sha, `citygate/${basename(bundle.tgz)}.sha256`);
+  // Signed: the bundle's .sig, and the release key first boot installs and checks it with.
+  fs.put(bundle.sig, `citygate/${basename(bundle.tgz)}.sig`);
+  fs.mkdir('citygate/keys');
+  fs.write(`citygate/keys/${bundle.key.id}.pub`, bundle.key.publicPem);
   fs.put(join(REPO, 'deploy/firstboot.sh'), 'citygate/firstboot.sh');
   return fs;
 }
