@@ -11,9 +11,9 @@
  * for the run, whose public half goes on the card (citygate/keys/), as a release key would.
  */
 import { execFileSync } from 'node:child_process';
-import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256File } from '../../src/release/checksum.js';
 import { generateKeys, keyId } from '../../src/release/signature.js';
@@ -64,4 +64,49 @@ export async function guestBundle(work: string): Promise<Bundle> {
   const key = generateKeys();
   const sig = await signBundle(tgz, [createPrivateKey(key.privatePem)]);
   return { tgz, sha256: `${tgz}.sha256`, sig, key: { id: key.id, publicPem: key.publicPem }, id };
+}
+
+export interface Release {
+  tgz: string;
+  sig: string;
+  id: string;
+  version: string;
+}
+
+/** The next patch version of `v` ("0.1.0" → "0.1.1"): a release newer than the running one. */
+export function nextVersion(v: string): string {
+  const [core, ...rest] = v.split('-');
+  const parts = core!.split('.').map(Number);
+  parts[parts.length - 1]! += 1;
+  return [parts.join('.'), ...rest].join('-');
+}
+
+/**
+ * The same bundle again as release `version` (release.json's and package.json's version and
+ * the id changed, its top folder renamed), signed by `signer`, in `dir`: what the update step installs.
+ */
+export async function rebundle(from: Bundle, dir: string, version: string, signer: KeyObject): Promise<Release> {
+  const unpack = join(dir, 'unpack');
+  mkdirSync(unpack, { recursive: true });
+  execFileSync('tar', ['-C', unpack, '-xzf', from.tgz], { timeout: 300_000 });
+  const [top] = readdirSync(unpack);
+  const manifest = JSON.parse(readFileSync(join(unpack, top!, 'release.json'), 'utf8')) as { version: string; id: string };
+  const id = manifest.id.replace(manifest.version, version);
+  writeFileSync(join(unpack, top!, 'release.json'), `${JSON.stringify({ ...manifest, version, id })}\n`);
+  // The running gateway reports package.json's version; the update's health gate waits for it.
+  const pkgFile = join(unpack, top!, 'package.json');
+  writeFileSync(pkgFile, `${JSON.stringify({ ...(JSON.parse(readFileSync(pkgFile, 'utf8')) as object), version }, null, 2)}\n`);
+  renameSync(join(unpack, top!), join(unpack, `citygate-${id}`));
+  const tgz = join(dir, `citygate-${version}-linux-x64.tar.gz`);
+  execFileSync('tar', ['-C', unpack, '--owner=0', '--group=0', '-czf', tgz, `citygate-${id}`], { timeout: 300_000 });
+  execFileSync('rm', ['-rf', unpack]);
+  return { tgz, sig: await signBundle(tgz, [signer]), id, version };
+}
+
+/** A copy of `r` in `dir`, signed by `signer` instead (a stranger's signature). */
+export async function resigned(r: Release, dir: string, signer: KeyObject): Promise<Release> {
+  mkdirSync(dir, { recursive: true });
+  const tgz = join(dir, basename(r.tgz));
+  copyFileSync(r.tgz, tgz);
+  return { ...r, tgz, sig: await signBundle(tgz, [signer]) };
 }

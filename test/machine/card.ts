@@ -74,8 +74,15 @@ export function gatewayYaml(port: number, extraDevices: string[] = []): string {
   ].join('\n');
 }
 
+/** Besides the technician's folder: more trusted keys, and files elsewhere on the card. */
+export interface CardExtras {
+  keys?: { id: string; publicPem: string }[];
+  /** [host file, path on the card]; folders are made as needed. */
+  files?: [string, string][];
+}
+
 /** A fresh boot partition with the technician's citygate/ folder and cmdline.txt entry. */
-export function writeCard(file: string, site: Site, bundle: Bundle, yaml: string): BootFs {
+export function writeCard(file: string, site: Site, bundle: Bundle, yaml: string, extras: CardExtras = {}): BootFs {
   const fs = BootFs.create(file, `${BASE_CMDLINE} ${FIRSTBOOT_CMDLINE}`);
   fs.write('citygate/gateway.yaml', yaml);
   fs.write('citygate/env', `MQTT_PASSWORD=${MQTT_PASSWORD}\n`);
@@ -90,7 +97,17 @@ export function writeCard(file: string, site: Site, bundle: Bundle, yaml: string
   // Signed: the bundle's .sig, and the release key first boot installs and checks it with.
   fs.put(bundle.sig, `citygate/${basename(bundle.tgz)}.sig`);
   fs.mkdir('citygate/keys');
-  fs.write(`citygate/keys/${bundle.key.id}.pub`, bundle.key.publicPem);
+  for (const k of [bundle.key, ...(extras.keys ?? [])]) fs.write(`citygate/keys/${k.id}.pub`, k.publicPem);
+  const made = new Set<string>();
+  for (const [host, dest] of extras.files ?? []) {
+    const parts = dest.split('/').slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+      const d = parts.slice(0, i).join('/');
+      if (!made.has(d)) fs.mkdir(d);
+      made.add(d);
+    }
+    fs.put(host, dest);
+  }
   fs.put(join(REPO, 'deploy/firstboot.sh'), 'citygate/firstboot.sh');
   return fs;
 }

@@ -11,12 +11,14 @@
  * host broker: no seq carries two readings, and none goes missing unannounced.
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/gateway-config.js';
 import { seededRandom } from '../../src/core/seeded-random.js';
-import { guestBundle, type Bundle } from './bundle.js';
+import { createPrivateKey } from 'node:crypto';
+import { generateKeys } from '../../src/release/signature.js';
+import { guestBundle, nextVersion, rebundle, resigned, type Bundle, type Release } from './bundle.js';
 import type { BootFs } from './bootfs.js';
 import { Collector } from './collector.js';
 import { BASE_CMDLINE, GATEWAY_ID, MQTT_PASSWORD, gatewayYaml, startSite, writeCard, type Site } from './card.js';
@@ -29,6 +31,9 @@ const work = tempDir('cg-machine-');
 let base: BaseImage;
 let site: Site;
 let bundle: Bundle;
+/** The update step's releases: a newer one signed by a trusted key, and the same signed by a stranger. */
+let update: Release;
+let strangers: Release;
 let card: BootFs;
 let vm: Vm;
 const collector = new Collector(`citygate/${GATEWAY_ID}`);
@@ -42,8 +47,17 @@ beforeAll(async () => {
   await collector.start(`mqtts://127.0.0.1:${site.broker.port}`, site.hostClient);
   const t1 = Date.now();
   bundle = await guestBundle(work);
+  const updateKey = generateKeys();
+  const version = nextVersion((JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version);
+  update = await rebundle(bundle, join(work, 'update'), version, createPrivateKey(updateKey.privatePem));
+  strangers = await resigned(update, join(work, 'stranger'), createPrivateKey(generateKeys().privatePem));
   times.bundle_s = Math.round((Date.now() - t1) / 1000);
-  card = writeCard(join(work, 'bootfs.img'), site, bundle, gatewayYaml(site.broker.port));
+  // The releases for the update step ride on the card outside citygate/ (first boot ignores them).
+  const files: [string, string][] = [];
+  for (const [r, dir] of [[update, 'update'], [strangers, 'update/stranger']] as const) {
+    for (const f of [r.tgz, r.sig]) files.push([f, `${dir}/${basename(f)}`]);
+  }
+  card = writeCard(join(work, 'bootfs.img'), site, bundle, gatewayYaml(site.broker.port), { keys: [{ id: updateKey.id, publicPem: updateKey.publicPem }], files });
   vm = new Vm(base, work, card);
 });
 
@@ -159,6 +173,34 @@ describe('a real machine: first boot from the card, then the unit as shipped und
     expect(times.watchdog_restart_s).toBeGreaterThanOrEqual(35);
     await readingsPast(hungSeq, 'after the watchdog restart');
     expectSeqAccounted('watchdog');
+  });
+
+  it('an update through the root helper as shipped (citygate-update.path, then the sandboxed citygate-update.service): a stranger-signed bundle is refused, a newer signed one installed behind its health gate', async () => {
+    const current = async (): Promise<string> => (await vm.run('readlink /opt/citygate/current')).trim();
+    const before = await current();
+    const results = (): { outcome: string; detail?: string }[] => collector.events.filter((e) => e.type === 'update_result') as unknown as { outcome: string; detail?: string }[];
+    // What the gateway's `update` command leaves after a download: the bundle, its .sig and
+    // request.json in updates/, all the citygate user's. The path unit starts the root helper.
+    const handOver = (from: string, r: Release): Promise<string> => {
+      const name = basename(r.tgz);
+      const dest = `/var/lib/citygate/updates/${name}`;
+      const req = JSON.stringify({ bundle: dest, sha256: '', request_id: `machine-${r.id}`, requested_at: Date.now() });
+      return vm.run(`runuser -u citygate -- sh -c 'mkdir -p /var/lib/citygate/updates && cp /boot/firmware/${from}/${name} /boot/firmware/${from}/${name}.sig /var/lib/citygate/updates/ && printf %s ${JSON.stringify(req).replace(/'/g, '')} > /var/lib/citygate/updates/.request.tmp && mv /var/lib/citygate/updates/.request.tmp /var/lib/citygate/updates/request.json'`, 120_000);
+    };
+    await handOver('update/stranger', strangers);
+    await collector.waitFor(() => results().length >= 1, 600_000, 'update_result for the stranger-signed bundle');
+    const journal = (): Promise<string> => vm.run('journalctl -b -u citygate-update --no-pager -o cat | tail -30');
+    expect(results()[0], await journal()).toMatchObject({ outcome: 'refused' });
+    expect(await current()).toBe(before);
+
+    const seq = collector.maxSeq;
+    await handOver('update', update);
+    await collector.waitFor(() => results().length >= 2, 900_000, 'update_result for the signed bundle');
+    expect(results()[1], await journal()).toMatchObject({ outcome: 'updated' });
+    expect(await current()).toBe(`releases/${update.id}`);
+    await waitForService(vm, (st) => st.ActiveState === 'active', 180_000);
+    await readingsPast(seq, 'after the update');
+    expectSeqAccounted('update');
   });
 
   it('a clean reboot: the service comes back by itself and seq continues', async () => {
