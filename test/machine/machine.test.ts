@@ -91,7 +91,9 @@ describe('a real machine: first boot from the card, then the unit as shipped und
     expect(report, report).toContain('result: OK');
     expect(report).toContain(`installed: ${bundle.id}`);
     expect(report).not.toContain(MQTT_PASSWORD);
-    expect(card.list('citygate')).toEqual(['ca.pem', 'client.pem', 'firstboot.sh', 'gateway.yaml.applied', 'REPORT.txt'].sort());
+    // Left on the card: no secret, no bundle; the public CA and certificate and the release
+    // keys (public, kept so a later card edit can be checked against them).
+    expect(card.list('citygate')).toEqual(['ca.pem', 'client.pem', 'firstboot.sh', 'gateway.yaml.applied', 'keys/', 'REPORT.txt'].sort());
     expect(card.cmdline()).toBe(BASE_CMDLINE);
     // The second power-on is an ordinary boot (the entry is gone from cmdline.txt).
     await vm.powerOn();
