@@ -205,6 +205,25 @@ describe('a real machine: first boot from the card, then the unit as shipped und
     expectSeqAccounted('update');
   });
 
+  it('a new gateway.yaml on the card of a running gateway: citygate-firstboot.service, sandboxed as shipped, applies it at the next boot', async () => {
+    const seq = collector.maxSeq;
+    await vm.shutdown();
+    // The technician edits the card in a laptop: a device added.
+    card.write('citygate/gateway.yaml', gatewayYaml(site.broker.port, ['  - { id: from-card, driver: sim, poll: 500ms, points: [ { name: c, wave: counter } ] }']));
+    await vm.powerOn();
+    await collector.waitFor(() => [...collector.delivered.values()].some((v) => v.startsWith('from-card/')), 600_000, 'readings of the device the card added');
+    await vm.waitForAgent();
+    const fb = await serviceState(vm, 'citygate-firstboot.service');
+    const journal = await vm.run('journalctl -b -u citygate-firstboot --no-pager -o cat | tail -30');
+    expect(fb.Result, journal).toBe('success');
+    const report = card.read('citygate/REPORT.txt');
+    expect(report, report).toContain('result: OK');
+    expect(card.list('citygate')).toContain('gateway.yaml.applied');
+    expect(card.list('citygate')).not.toContain('gateway.yaml');
+    await readingsPast(seq, 'after the card edit');
+    expectSeqAccounted('card edit');
+  });
+
   it('a clean reboot: the service comes back by itself and seq continues', async () => {
     const seq = collector.maxSeq;
     await vm.sh('systemctl --no-block reboot', 10_000);
