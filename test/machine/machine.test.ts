@@ -212,7 +212,7 @@ describe('a real machine: first boot from the card, then the unit as shipped und
     card.write('citygate/gateway.yaml', gatewayYaml(site.broker.port, ['  - { id: from-card, driver: sim, poll: 500ms, points: [ { name: c, wave: counter } ] }']));
     await vm.powerOn();
     await collector.waitFor(() => [...collector.delivered.values()].some((v) => v.startsWith('from-card/')), 600_000, 'readings of the device the card added');
-    await vm.waitForAgent();
+    await vm.waitForAgent(600_000);
     const fb = await serviceState(vm, 'citygate-firstboot.service');
     const journal = await vm.run('journalctl -b -u citygate-firstboot --no-pager -o cat | tail -30');
     expect(fb.Result, journal).toBe('success');
@@ -230,7 +230,7 @@ describe('a real machine: first boot from the card, then the unit as shipped und
     await vm.waitPowerOff(300_000);
     await vm.powerOn();
     await readingsPast(seq, 'after the reboot', 600_000);
-    await vm.waitForAgent();
+    await vm.waitForAgent(600_000);
     await waitForService(vm, (s) => s.ActiveState === 'active', 180_000);
     expectSeqAccounted('reboot');
     const { delivered, announced } = collector.account(collector.maxSeq + 1);
@@ -283,7 +283,7 @@ describe('a broken gateway.yaml on a fresh card', () => {
       await vm2.powerCut();
       // The technician reboots without fixing the card: still no gateway may run.
       await vm2.powerOn();
-      await vm2.waitForAgent();
+      await vm2.waitForAgent(600_000); // TCG on a loaded 2-core host: seen at 240 s and over
       await waitForService(vm2, (s) => s.ActiveState !== 'activating', 120_000, 'citygate-firstboot.service');
       // Give a wrongly enabled service time to show itself (it would start after the firstboot unit).
       await new Promise((r) => setTimeout(r, 20_000));
