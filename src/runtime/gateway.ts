@@ -124,7 +124,12 @@ export class Gateway {
       this.lock.release();
       throw err;
     }
-    writePid(c.gateway.data_dir);
+    try {
+      writePid(c.gateway.data_dir);
+    } catch (err) {
+      // Advisory only (the data_dir lock keeps `queue purge` out): never a reason not to start.
+      this.log.warn(`could not write ${join(c.gateway.data_dir, 'citygate.pid')}: ${describeError(err)} — continuing`);
+    }
     const opened = this.buffer.stats();
     this.log.info({ file: join(c.gateway.data_dir, 'buffer.db'), readings: opened.readings, next_seq: opened.nextSeq, disk: opened.disk }, 'buffer open');
     if (this.buffer.replaced) {
