@@ -30,6 +30,11 @@ export function isLoopbackListen(host: string): boolean {
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 const same = (a: string, b: string): boolean => timingSafeEqual(digest(a), digest(b));
 
+/** Whether the request offers any credentials at all (a header or ?token=): only those count as guesses. */
+export function presentsCredentials(req: IncomingMessage): boolean {
+  return Boolean(req.headers.authorization) || new URL(req.url ?? '/', 'http://x').searchParams.has('token');
+}
+
 /** True when the request carries the configured credentials (always true without auth). */
 export function authorized(req: IncomingMessage, auth: HttpAuth | undefined): boolean {
   if (!auth) return true;

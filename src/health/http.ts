@@ -14,7 +14,8 @@ import type { Logger } from 'pino';
 import type { HealthPayload } from '../core/payloads.js';
 import { renderStatusPage } from './page.js';
 import type { StatusView } from './live.js';
-import { authorized, isLoopbackListen, type HttpAuth } from './http-auth.js';
+import { authorized, isLoopbackListen, presentsCredentials, type HttpAuth } from './http-auth.js';
+import { LoginThrottle } from './login-throttle.js';
 
 export interface StatusServerOptions {
   /** The page's data; default: the health snapshot alone. */
@@ -22,6 +23,8 @@ export interface StatusServerOptions {
   /** A counter that moves when the view changed (LiveState.version). */
   changed?: () => number;
   auth?: HttpAuth;
+  /** Failed logins are slowed down per source (login-throttle.ts); tests pass their own clock. */
+  throttle?: LoginThrottle;
 }
 
 /** Most /live listeners at once (each costs a socket and a JSON render per push). */
@@ -34,13 +37,16 @@ export class StatusServer {
   private readonly live = new Set<ServerResponse>();
   private pushTimer: NodeJS.Timeout | undefined;
   private lastPushed = { version: -1, at: 0 };
+  private readonly throttle: LoginThrottle;
 
   constructor(
     private readonly listen: string,
     private readonly snapshot: () => HealthPayload,
     private readonly log: Logger,
     private readonly opts: StatusServerOptions = {},
-  ) {}
+  ) {
+    this.throttle = opts.throttle ?? new LoginThrottle();
+  }
 
   private view(): StatusView {
     return this.opts.view?.() ?? { health: this.snapshot(), points: [], events: [] };
@@ -61,9 +67,8 @@ export class StatusServer {
       try {
         if (req.method !== 'GET') {
           res.writeHead(405).end();
-        } else if (!authorized(req, this.opts.auth)) {
-          const challenge = this.opts.auth?.username ? { 'www-authenticate': 'Basic realm="citygate", charset="UTF-8"' } : {};
-          res.writeHead(401, challenge).end('login required (health.auth)\n');
+        } else if (!this.admit(req, res)) {
+          // answered: 401 or 429
         } else if (path === '/health') {
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.snapshot()));
         } else if (path === '/metrics') {
@@ -90,6 +95,31 @@ export class StatusServer {
       this.server?.listen(port, host, () => resolve());
     });
     this.log.info(`status page on http://${this.address() ?? this.listen}/`);
+  }
+
+  /**
+   * Whether the request may be served; otherwise it has been answered: 429 while its source
+   * is locked out for guessing (credentials not checked), else 401 with the challenge.
+   */
+  private admit(req: IncomingMessage, res: ServerResponse): boolean {
+    if (!this.opts.auth) return true;
+    const from = req.socket.remoteAddress;
+    const verdict = this.throttle.check(from);
+    if (!verdict.allowed) {
+      res.writeHead(429, { 'retry-after': String(verdict.retryAfterS) }).end(`too many failed logins: try again in ${verdict.retryAfterS} s\n`);
+      return false;
+    }
+    if (authorized(req, this.opts.auth)) {
+      this.throttle.succeeded(from);
+      return true;
+    }
+    if (presentsCredentials(req) && this.throttle.failed(from)) {
+      // The address is the operator's clue; the credentials tried are never logged.
+      this.log.warn({ from }, 'status page: repeated failed logins, this source is slowed down');
+    }
+    const challenge = this.opts.auth.username ? { 'www-authenticate': 'Basic realm="citygate", charset="UTF-8"' } : {};
+    res.writeHead(401, challenge).end('login required (health.auth)\n');
+    return false;
   }
 
   private openLive(req: IncomingMessage, res: ServerResponse): void {
