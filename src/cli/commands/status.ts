@@ -98,6 +98,11 @@ async function fetchHealth(base: string, authorization: string | undefined): Pro
         : `the status page at ${base} needs a login (health.auth, HTTP ${res.status}) — ${HOW_TO_LOGIN}`,
     );
   }
+  if (res.status === 429) {
+    await res.body?.cancel();
+    const wait = res.headers.get('retry-after') ?? 'a few';
+    throw new UserError(`the status page at ${base} is refusing logins from here for ${wait} s after too many failed ones — wait, then try with the right login (health.auth)`);
+  }
   if (!res.ok) {
     await res.body?.cancel();
     throw new UserError(`the status page at ${base} answered HTTP ${res.status} — check the gateway's log (journalctl -u citygate -n 50)`);

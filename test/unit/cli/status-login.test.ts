@@ -3,7 +3,8 @@
  * health.auth: without a login it says that a login is needed and how to give one
  * (not "no gateway answering"); a token from the environment or a file, a basic-auth
  * user with its password from the environment, or the config's own health.auth get
- * the table; a wrong login is named as such. The secret is in no output.
+ * the table; a wrong login is named as such, and a source locked out after too many wrong
+ * ones is told how long to wait. The secret is in no output.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { StatusServer } from '../../../src/health/http.js';
+import { LoginThrottle } from '../../../src/health/login-throttle.js';
 import type { HealthPayload } from '../../../src/uplink/topics.js';
 import { STACK, runCli } from '../../helpers/cli.js';
 import { tempDir } from '../../helpers/gateway-config.js';
@@ -107,6 +109,19 @@ describe('citygate status with a login', () => {
     const r = await runCli(['status', '--config', file], { env: { ...clean, STATUS_TOKEN: TOKEN } });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^gateway login-gw/m);
+    noSecret(r);
+  }, 60_000);
+
+  it('locked out after too many wrong logins: says so and how long to wait (exit 1)', async () => {
+    const port = await freePort();
+    const locked = new StatusServer(`127.0.0.1:${port}`, () => health, pino({ level: 'silent' }), { auth: { token: TOKEN }, throttle: new LoginThrottle({ now: () => 0 }) });
+    await locked.start();
+    servers.push(locked);
+    const url = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 6; i++) await (await fetch(`${url}/health`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).body?.cancel();
+    const r = await runCli(['status', '--url', url], { env: { ...clean, CITYGATE_STATUS_TOKEN: TOKEN } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the status page at ${url} is refusing logins from here for 1 s after too many failed ones`);
     noSecret(r);
   }, 60_000);
 });
