@@ -112,7 +112,18 @@ validate_given() {
   local node="$1" cli="$2" given="$3" out
   [ -n "$given" ] || return 0
   if [ "$DRY_RUN" = 1 ] && [ ! -e "$cli" ]; then echo "+ citygate validate $given"; return 0; fi
-  if ! out=$(CITYGATE_USE_DIST=1 "$node" "$cli" validate "$given" 2>&1); then
+  local run=("$node")
+  if [ "${CITYGATE_CROSS_INSTALL:-0}" = 1 ] && ! "$node" -e 0 2>/dev/null; then
+    # Preparing another architecture's image: its runtime runs here only under qemu-user.
+    local qemu
+    qemu=$(command -v "qemu-$(file -b "$node" 2>/dev/null | sed -n 's/.*ARM aarch64.*/aarch64/p; s/.*ARM, EABI.*/arm/p')-static" 2>/dev/null || true)
+    if [ -z "$qemu" ]; then
+      say "warning: $given NOT validated: this bundle's Node.js does not run here and qemu-user-static is not installed; the gateway validates it before every start (or run citygate validate on it)"
+      return 0
+    fi
+    run=("$qemu" -L "${ROOT:-/}" "$node")
+  fi
+  if ! out=$(CITYGATE_USE_DIST=1 "${run[@]}" "$cli" validate "$given" 2>&1); then
     printf '%s\n' "$out" >&2
     die "$given is not a valid gateway config (above): the installed config and the current release are unchanged — fix it and run again"
   fi
