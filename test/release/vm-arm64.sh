@@ -50,6 +50,9 @@ mkdir -p "$G"
 (cd "$TREE" && tar --exclude=./var/lib/apt/lists --exclude=./var/cache --exclude=./usr/share/doc \
   --exclude=./usr/share/man --exclude=./usr/share/locale --exclude=./usr/bin/qemu-aarch64-static -cf - .) | tar -C "$G" -xf -
 cp -a "$KDIR/lib/modules" "$G/lib/"
+# A fresh gateway: the chroot stage ran citygate as root in this tree, its buffer and lock
+# (root's, 0600) would stand in the citygate user's way. The directory is install.sh's.
+find "$G/var/lib/citygate" -mindepth 1 -delete
 KVER=$(ls "$KDIR/lib/modules")
 depmod -b "$G" "$KVER"
 install -m 0644 "$V/ca.pem" "$G/etc/citygate/ca.pem"
@@ -117,7 +120,7 @@ node "$REPO/test/release/count-messages.mjs" "mqtt://127.0.0.1:$PLAIN" "citygate
 step "power on: qemu-system-aarch64 -M virt -cpu cortex-a72 (TCG), 2 cpus, 3 GiB"
 qemu-system-aarch64 -M virt -cpu cortex-a72 -accel tcg -smp 2 -m 3072 -nodefaults -display none -no-reboot \
   -kernel "$KDIR/vmlinuz" -initrd "$V/initrd.cpio" -append "console=ttyAMA0 rdinit=/cg-init panic=-1 quiet" \
-  -netdev "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:8883-tcp:127.0.0.1:$PORT" -device virtio-net-pci,netdev=n0 \
+  -netdev "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:8883-tcp:127.0.0.1:$PORT" -device virtio-net-pci,netdev=n0,romfile= \
   -device virtio-rng-pci -serial "file:$V/console.log" & qemu=$!
 code=0
 timeout $((BOOT_LIMIT_S + RUN_SECONDS + 60)) tail --pid=$qemu -f /dev/null || code=$?
