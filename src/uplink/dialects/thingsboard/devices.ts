@@ -59,6 +59,11 @@ export class DeviceLinks {
     return this.told.get(device)?.up === true;
   }
 
+  /** The devices ThingsBoard was told are connected on this connection. */
+  connectedDevices(): string[] {
+    return [...this.told].filter(([, t]) => t.up).map(([d]) => d);
+  }
+
   private tell(device: string, state: string, first: boolean): TbPublish[] {
     const name = this.names.name(device);
     const up = isUp(state);

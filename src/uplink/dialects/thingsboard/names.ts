@@ -7,19 +7,9 @@
  * Pure.
  */
 
-export const DEFAULT_DEVICE_NAME = '{gateway}.{device}';
+import { deviceNameProblem } from '../../../config/thingsboard.js';
 
-/** What is wrong with a name template, or undefined when it is usable. */
-export function deviceNameProblem(template: string): string | undefined {
-  const devices = template.split('{device}').length - 1;
-  if (devices !== 1) return `the device name must contain {device} exactly once (every device needs its own ThingsBoard name), got ${JSON.stringify(template)}`;
-  const gateways = template.split('{gateway}').length - 1;
-  if (gateways > 1) return `{gateway} may appear at most once, got ${JSON.stringify(template)}`;
-  const rest = template.replace('{device}', '').replace('{gateway}', '');
-  if (/[{}]/.test(rest)) return `only {gateway} and {device} may appear in braces, got ${JSON.stringify(template)}`;
-  if (rest.length + 128 > 255) return 'the device name template is too long (ThingsBoard names are at most 255 characters)';
-  return undefined;
-}
+export { DEFAULT_DEVICE_NAME, deviceNameProblem } from '../../../config/thingsboard.js';
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
