@@ -4,7 +4,7 @@
  * and dashboards see it on the gateway's timeline:
  *
  * - every event: `citygate_event` (its type) and `citygate_event_body` (the whole event
- *   as a JSON value, as on citygate's own `events` topic);
+ *   as a JSON value, its own `ts` included, as on citygate's own `events` topic);
  * - loss announcements — `buffer_dropped`, `buffer_lost`, `buffer_purged` — also as flat
  *   keys a rule chain can alarm on without parsing JSON: `citygate_loss_kind` (dropped,
  *   lost, purged), `citygate_loss_reason`, `citygate_loss_first_seq`,
@@ -54,8 +54,8 @@ export function lossValues(ev: LossEvent): Record<string, TbValue> {
 
 /** The gateway telemetry entry of one event, at `ts` (the event's own, unless EventStamps moved it). */
 export function eventEntry(ev: EventPayload, ts: number = ev.ts): GatewayEntry {
-  const { ts: _ts, ...body } = ev;
-  const values: GatewayEntry['values'] = { [EVENT_KEY]: ev.type, [EVENT_BODY_KEY]: body };
+  // The body keeps the event's own ts: the entry's may have been moved by EventStamps.
+  const values: GatewayEntry['values'] = { [EVENT_KEY]: ev.type, [EVENT_BODY_KEY]: { ...ev } };
   if (isLoss(ev)) Object.assign(values, lossValues(ev));
   if (ev.type === 'buffer_rejected') values.citygate_rejected_count = ev.count;
   if (ev.type === 'events_evicted') values.citygate_events_evicted = ev.count;
