@@ -54,6 +54,15 @@ export class DeviceLinks {
     return this.tell(device, to, false);
   }
 
+  /**
+   * Before telemetry of `device`: if ThingsBoard has not heard of it on this connection
+   * (the link came up before the devices were built, or a reload added it), say it now,
+   * in its current state, so connect comes before its first telemetry.
+   */
+  before(device: string, state: string): TbPublish[] {
+    return this.told.has(device) ? [] : this.tell(device, state, true);
+  }
+
   /** Whether ThingsBoard was told on this connection that `device` is connected. */
   connected(device: string): boolean {
     return this.told.get(device)?.up === true;
