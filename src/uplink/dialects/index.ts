@@ -1,0 +1,36 @@
+/**
+ * The dialect a config asks for (`uplink.dialect`; the seam: dialect.ts).
+ *
+ *   dialect.ts     the Dialect interface and its contract
+ *   citygate.ts    citygate's own topics (the default)
+ *   sparkplug/     a Sparkplug B 3.0 edge node (docs/sparkplug.md)
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../../core/clock.js';
+import { UserError } from '../../core/errors.js';
+import type { GatewayConfig } from '../../config/schema.js';
+import type { Topics } from '../topics.js';
+import type { Dialect } from './dialect.js';
+import { CitygateDialect } from './citygate.js';
+
+export type { Dialect, DialectName, CommandRoute, CommandRequest, WireMessage, DialectLink } from './dialect.js';
+
+export interface DialectContext {
+  config: GatewayConfig;
+  topics: Topics;
+  version: string;
+  /** Epoch ms when this run of the gateway started. */
+  startedAt: number;
+  clock: Clock;
+  log: Logger;
+}
+
+export function createDialect(ctx: DialectContext): Dialect {
+  const name = ctx.config.uplink.dialect;
+  switch (name) {
+    case 'citygate':
+      return new CitygateDialect({ topics: ctx.topics, version: ctx.version, startedAt: ctx.startedAt });
+    default:
+      throw new UserError(`uplink.dialect: ${name} is not built yet in this version — use citygate`);
+  }
+}
