@@ -14,6 +14,7 @@ import { commandsSchema } from '../commands/schema.js';
 import { httpAuthSchema, isLoopbackListen } from '../health/http-auth.js';
 import { homeAssistantSchema } from '../homeassistant/schema.js';
 import { DIALECTS, sparkplugSchema } from './dialects.js';
+import { thingsboardIssues, thingsboardSchema } from './thingsboard.js';
 
 const tlsSchema = credential(z
   .strictObject({
@@ -129,6 +130,7 @@ export const uplinkSchema = z.strictObject({
     .default('citygate')
     .meta({ description: "What goes on the wire and how commands come in: citygate (its own topics, docs/architecture.md), sparkplug (a Sparkplug B 3.0 edge node, docs/sparkplug.md) or thingsboard (the ThingsBoard gateway API). The buffer, seq, send order and loss announcements are the same underneath." }),
   sparkplug: sparkplugSchema.optional().meta({ description: 'The Sparkplug B edge node (dialect: sparkplug).' }),
+  thingsboard: thingsboardSchema.optional(),
 })
   .meta({
     allOf: [
@@ -150,10 +152,8 @@ export const uplinkSchema = z.strictObject({
   );
 
 /** The dialect's own section must match `dialect` (a section for another dialect is a mistake, not a no-op). */
-function dialectIssues(u: { dialect?: unknown; sparkplug?: unknown; encoding?: unknown }, ctx: z.RefinementCtx): void {
-  if (u.dialect === 'thingsboard') {
-    ctx.addIssue({ code: 'custom', path: ['dialect'], message: 'dialect: thingsboard is not built yet in this version — use citygate or sparkplug' });
-  }
+function dialectIssues(u: { dialect?: unknown; sparkplug?: unknown; thingsboard?: { access_token?: unknown }; encoding?: unknown; topic_root?: unknown; username?: unknown }, ctx: z.RefinementCtx): void {
+  thingsboardIssues(u, ctx);
   if (u.dialect === 'sparkplug' && u.sparkplug === undefined) {
     ctx.addIssue({ code: 'custom', path: ['dialect'], message: 'dialect: sparkplug needs an uplink.sparkplug section with at least group_id (docs/sparkplug.md)' });
   }

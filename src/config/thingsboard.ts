@@ -43,3 +43,17 @@ export const thingsboardSchema = z
   .meta({ description: 'The ThingsBoard dialect (uplink.dialect: thingsboard): how the gateway signs in and names its devices.' });
 
 export type ThingsboardConfig = z.output<typeof thingsboardSchema>;
+
+/** `uplink` settings that make no sense with (or without) the ThingsBoard dialect: config errors naming the fix. */
+export function thingsboardIssues(u: { dialect?: unknown; thingsboard?: { access_token?: unknown }; topic_root?: unknown; username?: unknown }, ctx: z.RefinementCtx): void {
+  const tb = u.dialect === 'thingsboard';
+  if (!tb && u.thingsboard !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['thingsboard'], message: `uplink.thingsboard applies to dialect: thingsboard only (dialect is ${String(u.dialect ?? 'citygate')}) — set dialect: thingsboard or remove the section` });
+  }
+  if (tb && u.topic_root !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['topic_root'], message: 'topic_root does not apply to dialect: thingsboard (ThingsBoard fixes its topics: v1/gateway/…) — remove it' });
+  }
+  if (tb && u.thingsboard?.access_token !== undefined && u.username !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['username'], message: 'the access token is the MQTT user name: give uplink.thingsboard.access_token or uplink.username (ThingsBoard basic MQTT credentials), not both' });
+  }
+}

@@ -145,7 +145,16 @@ export class Gateway {
         `buffer: ${this.buffer.file} was ${this.buffer.replaced.detail}: moved aside as ${this.buffer.replaced.movedTo} and a new buffer started (the seqs it may have held are announced as buffer_lost)`,
       );
     }
-    this.dialect = createDialect({ config: c, topics: this.topics, version: VERSION, startedAt: this.startedAt, clock: this.clock, log: this.log.child({ part: 'dialect' }) });
+    this.dialect = createDialect({
+      config: c,
+      topics: this.topics,
+      version: VERSION,
+      startedAt: this.startedAt,
+      clock: this.clock,
+      log: this.log.child({ part: 'dialect' }),
+      // Read when the link comes up: the devices as they are then (built after the uplink starts).
+      deviceStates: () => Object.fromEntries(this.devices.map((d) => [d.id, d.health.state()])),
+    });
     this.uplink = new MqttUplink({
       dialect: this.dialect,
       config: c.uplink,

@@ -49,7 +49,9 @@ export function clientOptions(cfg: UplinkConfig, gatewayId: string, topics: Topi
   // The dialect's will (dialects/dialect.ts); null: none; undefined: citygate's status.
   const w = will === undefined ? { topic: topics.status, payload: Buffer.from(JSON.stringify({ state: 'offline' })), qos: 1 as const, retain: true } : will;
   if (w) opts.will = { topic: w.topic, payload: Buffer.from(w.payload), qos: w.qos, retain: w.retain === true };
-  if (cfg.username !== undefined) opts.username = cfg.username;
+  // ThingsBoard takes a device's access token as the MQTT user name (docs/thingsboard.md).
+  const username = cfg.thingsboard?.access_token ?? cfg.username;
+  if (username !== undefined) opts.username = username;
   if (cfg.password !== undefined) opts.password = cfg.password;
   if (version === 5) opts.properties = { receiveMaximum: 16, maximumPacketSize: 1 << 20 };
   if (url.protocol === 'mqtts:' || url.protocol === 'wss:') {

@@ -23,9 +23,18 @@ describe('uplink.dialect', () => {
     expect(r.config?.uplink.sparkplug).toEqual({ group_id: 'City.North' });
   });
 
+  it('thingsboard needs no section; device_name defaults to {gateway}.{device}', () => {
+    expect(check(', dialect: thingsboard')).toMatchObject({ errors: [] });
+    expect(check(', dialect: thingsboard, thingsboard: { access_token: abc }').config?.uplink.thingsboard).toEqual({ access_token: 'abc', device_name: '{gateway}.{device}' });
+  });
+
   it.each([
     ['an unknown dialect', ', dialect: opcua', /uplink\.dialect:.*citygate.*sparkplug.*thingsboard/],
-    ['thingsboard before it is built', ', dialect: thingsboard', /not built yet/],
+    ['a thingsboard section under citygate', ', thingsboard: { device_name: "{device}" }', /uplink\.thingsboard applies to dialect: thingsboard only/],
+    ['a topic root with thingsboard', ', dialect: thingsboard, topic_root: city/x', /topic_root does not apply to dialect: thingsboard/],
+    ['an access token and a user name', ', dialect: thingsboard, username: u, thingsboard: { access_token: t }', /give uplink.thingsboard.access_token or uplink.username/],
+    ['compact encoding with thingsboard', ', dialect: thingsboard, encoding: compact', /encoding: compact is citygate's own data format/],
+    ['a device name that cannot tell devices apart', ', dialect: thingsboard, thingsboard: { device_name: "{gateway}" }', /must contain \{device\} exactly once/],
     ['sparkplug without its section', ', dialect: sparkplug', /needs an uplink.sparkplug section with at least group_id/],
     ['a sparkplug section under citygate', ', sparkplug: { group_id: g }', /applies to dialect: sparkplug only/],
     ['compact encoding with sparkplug', ', dialect: sparkplug, encoding: compact, sparkplug: { group_id: g }', /encoding: compact is citygate's own data format/],
