@@ -17,11 +17,17 @@ export type Cleanup = (() => Promise<void> | void)[];
 
 const GW = 'tb-gw';
 
-/**
- * `uplink`: more uplink settings (the access token); `platform`: how the ThingsBoard side
- * signs in to the broker.
- */
-export async function thingsboardScenario(url: string, protocolVersion: 4 | 5, cleanup: Cleanup, uplink: Record<string, unknown> = {}, platform: { username?: string } = {}): Promise<void> {
+export interface ScenarioOptions {
+  /** More uplink settings (the access token). */
+  uplink?: Record<string, unknown>;
+  /** How the ThingsBoard side signs in to the broker. */
+  platform?: { username?: string };
+  /** More sim devices beside sim-1 and the pump (each is connected at link up). */
+  moreDevices?: number;
+}
+
+export async function thingsboardScenario(url: string, protocolVersion: 4 | 5, cleanup: Cleanup, o: ScenarioOptions = {}): Promise<void> {
+  const { uplink = {}, platform = {}, moreDevices = 0 } = o;
   const plc = new ModbusTcpServer();
   plc.slave(1).setRegisters('holding', 10, [7]);
   const plcPort = await plc.start(0);
@@ -38,6 +44,7 @@ export async function thingsboardScenario(url: string, protocolVersion: 4 | 5, c
     protocolVersion,
     devices: [
       simDevice('sim-1', '100ms', 2),
+      ...Array.from({ length: moreDevices }, (_, k) => simDevice(`sim-more-${k}`, '100ms', 1)),
       { id: 'pump', driver: 'modbus', bus: 'plc', poll: '100ms', points: [{ name: 'speed', table: 'holding', address: 10, type: 'uint16', writable: true }] },
     ],
     uplink: { dialect: 'thingsboard', thingsboard: { device_name: '{gateway}.{device}' }, ...uplink },
@@ -53,6 +60,7 @@ export async function thingsboardScenario(url: string, protocolVersion: 4 | 5, c
   const sim = `${GW}.sim-1`;
   const pump = `${GW}.pump`;
   await until(() => tb.telemetry(sim).length >= 3 && tb.telemetry(pump).length >= 3, 15_000, 'telemetry of both devices');
+  for (let k = 0; k < moreDevices; k++) expect(tb.seen, `connect of sim-more-${k}`).toContainEqual({ kind: 'connect', device: `${GW}.sim-more-${k}` });
 
   // Connect comes before a device's first telemetry (ThingsBoard routes RPC to connected devices only).
   for (const name of [sim, pump]) {

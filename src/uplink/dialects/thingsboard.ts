@@ -15,7 +15,8 @@
  * - health: `v1/devices/me/telemetry`, the buffer depth and every loss counter;
  * - RPC on `v1/gateway/rpc` (to a device) and `v1/devices/me/rpc/request/+` (to the
  *   gateway) → citygate command requests, answered as ThingsBoard expects;
- * - no will, no retained messages: ThingsBoard tracks the gateway's connection itself.
+ * - no will, no retained messages: ThingsBoard tracks the gateway's connection itself;
+ * - QoS: see `wire` below.
  * The buffer, seq, lanes and PUBACK rules underneath are the uplink's, unchanged.
  */
 import type { DeviceState } from '../../core/health-reporter.js';
@@ -44,8 +45,15 @@ export interface ThingsboardDialectOptions {
   warn?(text: string): void;
 }
 
-function wire(p: TbPublish): WireMessage {
-  return { topic: p.topic, payload: p.payload, qos: 1 };
+/**
+ * QoS 1 for what the buffer holds until PUBACK (telemetry, events) and for RPC answers.
+ * QoS 0 for state (connect, disconnect, attributes, health): it is sent again in full at
+ * every link up, so a lost one is repaired by the next connection, and QoS 0 keeps it out
+ * of the broker's Receive Maximum, which the data window already fills (a burst of connects
+ * for many devices at link up would exceed it).
+ */
+function wire(p: TbPublish, qos: 0 | 1 = 1): WireMessage {
+  return { topic: p.topic, payload: p.payload, qos };
 }
 
 export class ThingsboardDialect implements Dialect {
@@ -111,7 +119,7 @@ export class ThingsboardDialect implements Dialect {
 
   health(text: string): WireMessage | undefined {
     const p = healthPublish(text);
-    return p && wire(p);
+    return p && wire(p, 0);
   }
 
   closing(): WireMessage | undefined {
@@ -122,7 +130,7 @@ export class ThingsboardDialect implements Dialect {
       .map((d) => ({ topic: TB.disconnect, payload: JSON.stringify({ device: this.names.name(d) }) }));
     const last = out.pop();
     for (const p of out) this.send(p);
-    return last && wire(last);
+    return last && wire(last, 0);
   }
 
   down(): void {
@@ -130,7 +138,7 @@ export class ThingsboardDialect implements Dialect {
   }
 
   private send(p: TbPublish): void {
-    this.link?.publish(wire(p));
+    this.link?.publish(wire(p, 0));
   }
 
   private requests(topic: string, payload: Buffer): CommandRequest[] {

@@ -34,7 +34,8 @@ describe('ThingsBoard dialect', () => {
       'v1/gateway/attributes {"gw-1.meter-1":{"active":true,"citygate_state":"ok"}}',
       'v1/gateway/attributes {"gw-1.air-1":{"active":false,"citygate_state":"down"}}',
     ]);
-    expect(sent.every((m) => m.qos === 1 && !m.retain)).toBe(true);
+    // State goes QoS 0 (sent again at every link up, kept out of the broker's Receive Maximum).
+    expect(sent.every((m) => m.qos === 0 && !m.retain)).toBe(true);
     expect(d.ready()).toBe(true);
   });
 
@@ -64,7 +65,7 @@ describe('ThingsBoard dialect', () => {
     sent.length = 0;
     const ev = d.event(JSON.stringify({ type: 'device_state', device: 'meter-1', from: 'ok', to: 'down', reason: 'timeout', ts: 5000 }));
     expect(lines()).toEqual(['v1/gateway/disconnect {"device":"gw-1.meter-1"}', 'v1/gateway/attributes {"gw-1.meter-1":{"active":false,"citygate_state":"down"}}']);
-    expect(ev?.topic).toBe('v1/devices/me/telemetry');
+    expect(ev).toMatchObject({ topic: 'v1/devices/me/telemetry', qos: 1 }); // deleted from the buffer on its PUBACK
     expect(JSON.parse(String(ev?.payload))).toEqual({ ts: 5000, values: { citygate_event: 'device_state', citygate_event_body: { type: 'device_state', device: 'meter-1', from: 'ok', to: 'down', reason: 'timeout', ts: 5000 } } });
     sent.length = 0;
     d.event(JSON.stringify({ type: 'device_state', device: 'meter-1', from: 'down', to: 'ok', ts: 6000 }));
@@ -89,7 +90,7 @@ describe('ThingsBoard dialect', () => {
   it('health: flat numbers on the gateway; something else is not sent', () => {
     const { d } = setup();
     const h = d.health(JSON.stringify({ ts: 9, buffer: { readings: 1, bytes: 2, next_seq: 3, dropped: 4, rejected: 5, lost: 6, events_evicted: 7, oldest_age_s: 8 } }));
-    expect(h?.topic).toBe('v1/devices/me/telemetry');
+    expect(h).toMatchObject({ topic: 'v1/devices/me/telemetry', qos: 0 });
     expect(JSON.parse(String(h?.payload)).values).toMatchObject({ citygate_dropped: 4, citygate_lost: 6, citygate_next_seq: 3 });
     expect(d.health('nope')).toBeUndefined();
   });
@@ -120,7 +121,7 @@ describe('ThingsBoard dialect', () => {
     sent.length = 0;
     const last = d.closing();
     expect(lines()).toEqual(['v1/gateway/disconnect {"device":"gw-1.a"}']);
-    expect(last).toEqual({ topic: 'v1/gateway/disconnect', payload: '{"device":"gw-1.b"}', qos: 1 });
+    expect(last).toEqual({ topic: 'v1/gateway/disconnect', payload: '{"device":"gw-1.b"}', qos: 0 });
     expect(setup({}).d.closing()).toBeUndefined();
   });
 });
