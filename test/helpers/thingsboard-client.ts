@@ -31,6 +31,8 @@ export class ThingsboardPlatform {
   readonly seen: Seen[] = [];
   /** Messages that do not follow the documented format, with why. */
   readonly violations: string[] = [];
+  /** Every message as received: topic and payload text. */
+  readonly raw: { topic: string; text: string }[] = [];
   private nextId = 1;
 
   private constructor(readonly client: MqttClient) {
@@ -49,6 +51,7 @@ export class ThingsboardPlatform {
   }
 
   private take(topic: string, text: string): void {
+    this.raw.push({ topic, text });
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -112,11 +115,14 @@ export class ThingsboardPlatform {
   }
 
   /** Server-side RPC to a device behind the gateway; resolves with the reply's `data`. */
-  async rpc(device: string, method: string, params: unknown, ms = 10_000): Promise<unknown> {
-    const id = this.nextId++;
+  async rpc(device: string, method: string, params: unknown, o: { id?: number; ms?: number } = {}): Promise<unknown> {
+    const id = o.id ?? this.nextId++;
+    const ms = o.ms ?? 10_000;
+    const before = this.seen.length;
     await this.client.publishAsync('v1/gateway/rpc', JSON.stringify({ device, data: { id, method, params } }), { qos: 1 });
     let reply: Extract<Seen, { kind: 'rpc_reply' }> | undefined;
-    await until(() => (reply = this.seen.find((s): s is Extract<Seen, { kind: 'rpc_reply' }> => s.kind === 'rpc_reply' && s.device === device && s.id === id)) !== undefined, ms, `the reply to RPC ${id} (${method} to ${device})`);
+    const mine = (s: Seen, k: number): s is Extract<Seen, { kind: 'rpc_reply' }> => k >= before && s.kind === 'rpc_reply' && s.device === device && s.id === id;
+    await until(() => (reply = this.seen.find(mine)) !== undefined, ms, `the reply to RPC ${id} (${method} to ${device})`);
     return reply?.data;
   }
 

@@ -50,7 +50,7 @@ export async function thingsboardScenario(url: string, protocolVersion: 4 | 5, c
     uplink: { dialect: 'thingsboard', thingsboard: { device_name: '{gateway}.{device}' }, ...uplink },
     extra: {
       buses: { plc: { type: 'modbus-tcp', host: '127.0.0.1', port: plcPort, timeout: '200ms', reconnect: { min: '100ms', max: '1s' } } },
-      commands: { allow: ['ping', 'modbus_write'], writes: { pump: ['speed'] } },
+      commands: { allow: ['ping', 'modbus_write'], writes: { pump: ['speed'] }, rate: { max: 4, per: '1m' } },
     },
   });
   const gw = new Gateway(config);
@@ -88,7 +88,7 @@ export async function thingsboardScenario(url: string, protocolVersion: 4 | 5, c
   expect(Object.keys(tb.telemetry(sim)[0]?.values ?? {}).filter((k) => !k.startsWith('citygate_')).length).toBeGreaterThan(0);
 
   // RPC to a device: a write that reaches the PLC, answered as ThingsBoard expects.
-  const write = await tb.rpc(pump, 'modbus_write', { point: 'speed', value: 1450 });
+  const write = await tb.rpc(pump, 'modbus_write', { point: 'speed', value: 1450 }, { id: 1000 });
   expect(write).toMatchObject({ success: true, result: { point: 'speed', value: 1450, verified: true } });
   expect(plc.slave(1).holding[10]).toBe(1450);
   // A refused RPC gets the refusal (not in commands.allow).
@@ -97,8 +97,20 @@ export async function thingsboardScenario(url: string, protocolVersion: 4 | 5, c
   // A write to a point commands.writes does not list: refused by the same rule as cmd/modbus_write.
   const notWritable = await tb.rpc(sim, 'modbus_write', { point: 'p', value: 1 });
   expect(notWritable).toMatchObject({ success: false, error: expect.stringMatching(/not writable from the downlink/) });
+  // The same RPC again (ThingsBoard resending a persistent RPC): the first answer, marked
+  // duplicate, and the PLC is not written again.
+  plc.slave(1).setRegisters('holding', 10, [99]);
+  const again = await tb.rpc(pump, 'modbus_write', { point: 'speed', value: 1450 }, { id: 1000 });
+  expect(again).toMatchObject({ success: true, duplicate: true, result: { verified: true } });
+  expect(plc.slave(1).holding[10]).toBe(99);
   // RPC to the gateway itself (device API).
   expect(await tb.rpcToGateway('ping', {})).toMatchObject({ success: true, result: { pong: true } });
+  // The rate limit (4 a minute) is the dispatcher's, whatever the dialect: 1450, the write to
+  // sim-1 and the ping above were executed (refusals and duplicates are not counted), so one
+  // more passes and the next is refused, not executed.
+  expect(await tb.rpc(pump, 'modbus_write', { point: 'speed', value: 1500 })).toMatchObject({ success: true });
+  expect(await tb.rpc(pump, 'modbus_write', { point: 'speed', value: 1600 })).toMatchObject({ success: false, error: expect.stringMatching(/rate limited: at most 4 commands per 60s/) });
+  expect(plc.slave(1).holding[10]).toBe(1500);
   // The executed command is announced on the gateway's timeline, like any event.
   await until(() => tb.seen.some((s) => s.kind === 'me_telemetry' && s.values.citygate_event === 'command'), 10_000, 'the command event');
 
@@ -112,6 +124,8 @@ export async function thingsboardScenario(url: string, protocolVersion: 4 | 5, c
   const downEvent = (s: (typeof tb.seen)[number]): boolean => s.kind === 'me_telemetry' && s.values.citygate_event === 'device_state' && (s.values.citygate_event_body as { to?: string }).to === 'down';
   await until(() => tb.seen.some(downEvent), 10_000, 'the device_state event on the gateway');
 
-  // Nothing the gateway sent strays from the documented formats.
+  // Nothing the gateway sent strays from the documented formats, and no payload carries the access token.
   expect(tb.violations).toEqual([]);
+  const token = (uplink.thingsboard as { access_token?: string } | undefined)?.access_token;
+  if (token) expect(tb.raw.filter((m) => m.text.includes(token))).toEqual([]);
 }
