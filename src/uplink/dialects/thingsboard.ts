@@ -58,6 +58,8 @@ function wire(p: TbPublish, qos: 0 | 1 = 1): WireMessage {
 
 export class ThingsboardDialect implements Dialect {
   readonly name = 'thingsboard' as const;
+  /** End a clean stop with an MQTT DISCONNECT (where the seam supports it): there is no will to fire, and ThingsBoard closes the session at once. */
+  readonly disconnectCleanly = true;
   readonly names: DeviceNames;
   readonly commands: CommandRoute;
   private link: DialectLink | undefined;
