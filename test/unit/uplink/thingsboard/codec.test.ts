@@ -5,8 +5,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ReadingPayload } from '../../../../src/core/payloads.js';
-import { SEQ_KEY, SEQ_LAST_KEY, telemetryEntries } from '../../../../src/uplink/dialects/thingsboard/telemetry.js';
+import type { DataPayload, ReadingPayload } from '../../../../src/core/payloads.js';
+import type { Reading } from '../../../../src/core/reading.js';
+import { dataMessage, readingJson } from '../../../../src/buffer/codec.js';
+import { SEQ_KEY, SEQ_LAST_KEY, encodeTelemetry, telemetryEntries } from '../../../../src/uplink/dialects/thingsboard/telemetry.js';
 import { DeviceLinks } from '../../../../src/uplink/dialects/thingsboard/devices.js';
 import { EventStamps, eventEntry } from '../../../../src/uplink/dialects/thingsboard/events.js';
 import { DeviceNames, deviceNameProblem } from '../../../../src/uplink/dialects/thingsboard/names.js';
@@ -191,5 +193,19 @@ describe('health', () => {
     const compact = JSON.parse(healthPublish(JSON.stringify({ ts: 6, device_states: { ok: 7, degraded: 1, down: 0 } }))?.payload ?? '');
     expect(compact.values).toEqual({ citygate_devices_ok: 7, citygate_devices_degraded: 1, citygate_devices_down: 0 });
     expect(healthPublish('nope')).toBeUndefined();
+  });
+});
+
+describe('size against citygate JSON (the figures in docs/thingsboard.md#limits)', () => {
+  it('100 readings: 0.26× with 10 points per poll, up to 1.47× with one point per poll, no unit, bad quality', () => {
+    const T = 1_764_600_000_000;
+    const ratio = (pointsPerPoll: number, unit: string | undefined, quality: 'good' | 'bad'): string => {
+      const bodies = Array.from({ length: 100 }, (_, k) =>
+        readingJson({ ts: T + Math.floor(k / pointsPerPoll) * 1000, point: `point_${k % pointsPerPoll}`, value: 230.1 + k, ...(unit ? { unit } : {}), quality } as Reading, 1_000_000 + k),
+      );
+      const json = dataMessage('cs-yuelu-0042', 'meter-1', bodies);
+      return (encodeTelemetry('cs-yuelu-0042.meter-1', JSON.parse(json) as DataPayload).length / json.length).toFixed(2);
+    };
+    expect([ratio(10, 'V', 'good'), ratio(1, 'V', 'good'), ratio(1, undefined, 'good'), ratio(1, undefined, 'bad')]).toEqual(['0.26', '1.04', '1.17', '1.47']);
   });
 });
