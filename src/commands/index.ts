@@ -1,5 +1,5 @@
 /**
- * Downlink commands: `<root>/cmd/<name>` requests, allow-listed in the config's
+ * Downlink commands: `<root>/cmd/<name>` requests (or the uplink dialect's form of them), allow-listed in the config's
  * `commands:` section, answered on the MQTT 5 response topic or `cmd/<name>/reply`.
  *
  *   schema.ts        the `commands:` config section
@@ -7,7 +7,7 @@
  *   limits.ts        rate limit and remembered request ids (bounded)
  *   dispatcher.ts    one request → one answer, events and log for each
  *   builtins.ts      ping, health, restart_device, reload_config, config, gpio_set, modbus_write, update
- *   mqtt-downlink.ts subscription and reply routing over the uplink's connection
+ *   mqtt-downlink.ts subscription and reply routing over the uplink's connection (the dialect's route)
  *
  * `wireCommands` is the one call the gateway makes.
  */
@@ -20,12 +20,16 @@ import type { ConfigReloader } from '../control/reload.js';
 import { CommandDispatcher } from './dispatcher.js';
 import { builtinCommands } from './builtins.js';
 import { attachCommands, type ReplyChannel } from './mqtt-downlink.js';
+import type { CommandRoute } from '../uplink/dialects/dialect.js';
+import { citygateCommands } from '../uplink/dialects/citygate.js';
 
 /** What of the gateway the commands need. */
 export interface CommandGatewayView {
   readonly config: { commands: CommandsConfig; gateway: { data_dir: string } };
   readonly topics: Topics;
   readonly uplink: ReplyChannel;
+  /** How commands come in and replies go out (the uplink dialect's); default citygate's `cmd/<name>`. */
+  readonly commandRoute?: CommandRoute;
   /** Records an event for `events` and wakes the uplink. */
   readonly events: { emit(e: EventBody): void };
   readonly clock: Clock;
@@ -67,7 +71,7 @@ export function wireCommands(g: CommandGatewayView, trustDir?: string): CommandD
     log,
     event: (e) => g.events.emit(e),
   });
-  attachCommands(g.uplink, g.topics, dispatcher, log);
+  attachCommands(g.uplink, g.commandRoute ?? citygateCommands(g.topics), dispatcher, log);
   return dispatcher;
 }
 

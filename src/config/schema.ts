@@ -13,6 +13,8 @@ import { address, credential } from './secret-fields.js';
 import { commandsSchema } from '../commands/schema.js';
 import { httpAuthSchema, isLoopbackListen } from '../health/http-auth.js';
 import { homeAssistantSchema } from '../homeassistant/schema.js';
+import { DIALECTS, sparkplugSchema } from './dialects.js';
+import { thingsboardIssues, thingsboardSchema } from './thingsboard.js';
 
 const tlsSchema = credential(z
   .strictObject({
@@ -123,6 +125,12 @@ export const uplinkSchema = z.strictObject({
   live_age: duration({ min: 1000, why: 'younger than the reconnect itself: nearly everything would be backlog' })
     .prefault('10s')
     .meta({ description: 'Readings committed after the link came back, or at most this long before, are live; older ones are backlog (sent with "replay": true).' }),
+  dialect: z
+    .enum(DIALECTS)
+    .default('citygate')
+    .meta({ description: "What goes on the wire and how commands come in: citygate (its own topics, docs/architecture.md), sparkplug (a Sparkplug B 3.0 edge node, docs/sparkplug.md) or thingsboard (the ThingsBoard gateway API). The buffer, seq, send order and loss announcements are the same underneath." }),
+  sparkplug: sparkplugSchema.optional().meta({ description: 'The Sparkplug B edge node (dialect: sparkplug).' }),
+  thingsboard: thingsboardSchema.optional(),
 })
   .meta({
     allOf: [
@@ -138,9 +146,24 @@ export const uplinkSchema = z.strictObject({
       if (u.tls !== undefined && first !== undefined && all.every((x) => typeof x === 'string' && /^(mqtt|ws):/i.test(x))) {
         ctx.addIssue({ code: 'custom', path: ['tls'], message: `tls: settings are ignored with ${first.split(':')[0]}:// — use ${first.startsWith('ws') ? 'wss' : 'mqtts'}:// to connect with TLS` });
       }
+      dialectIssues(u, ctx);
     },
     { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
   );
+
+/** The dialect's own section must match `dialect` (a section for another dialect is a mistake, not a no-op). */
+function dialectIssues(u: { dialect?: unknown; sparkplug?: unknown; thingsboard?: { access_token?: unknown }; encoding?: unknown; topic_root?: unknown; username?: unknown }, ctx: z.RefinementCtx): void {
+  thingsboardIssues(u, ctx);
+  if (u.dialect === 'sparkplug' && u.sparkplug === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['dialect'], message: 'dialect: sparkplug needs an uplink.sparkplug section with at least group_id (docs/sparkplug.md)' });
+  }
+  if (u.dialect !== 'sparkplug' && u.sparkplug !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['sparkplug'], message: `uplink.sparkplug applies to dialect: sparkplug only (dialect is ${String(u.dialect ?? 'citygate')}) — set dialect: sparkplug or remove the section` });
+  }
+  if (u.dialect !== undefined && u.dialect !== 'citygate' && u.encoding === 'compact') {
+    ctx.addIssue({ code: 'custom', path: ['encoding'], message: `encoding: compact is citygate's own data format; dialect ${String(u.dialect)} has its own payloads — remove encoding or use dialect: citygate` });
+  }
+}
 
 export const bufferSchema = z.strictObject({
   max_bytes: size({ min: 1024 ** 2, why: 'every file counts (database, WAL, reserve): less cannot hold the database itself' }).prefault('256MiB').meta({ description: 'Most disk space the buffer uses, all its files counted (database, WAL, reserve); past it, or past the free space, the policy in on_full applies.' }),

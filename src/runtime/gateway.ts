@@ -31,6 +31,7 @@ import { TimeWatch } from './time-watch.js';
 import { compactHealth } from '../health/compact.js';
 import { GatewayEvents } from './events.js';
 import { wireCommands } from '../commands/index.js';
+import { createDialect, type CommandRoute, type Dialect } from '../uplink/dialects/index.js';
 import { LiveState } from '../health/live.js';
 import { ConfigReloader } from '../control/reload.js';
 import type { ConfigDiff } from '../control/diff.js';
@@ -76,6 +77,12 @@ export class Gateway {
   /** Set when started from a file: applies config changes (src/control/reload.ts). */
   reloader: ConfigReloader | undefined;
   private commands: CommandDispatcher | undefined;
+  /** What goes on the wire (uplink.dialect); fixed for the run (a dialect change needs a restart). */
+  dialect!: Dialect;
+  /** How commands come in (the dialect's), for wireCommands. */
+  get commandRoute(): CommandRoute {
+    return this.dialect.commands;
+  }
   private wiring: DeviceWiring | undefined;
   private homeassistant: HomeAssistantPublisher | undefined;
   /** Monotonic time of the last commit attempt that finished (committed or failed and handled). */
@@ -138,7 +145,18 @@ export class Gateway {
         `buffer: ${this.buffer.file} was ${this.buffer.replaced.detail}: moved aside as ${this.buffer.replaced.movedTo} and a new buffer started (the seqs it may have held are announced as buffer_lost)`,
       );
     }
+    this.dialect = createDialect({
+      config: c,
+      topics: this.topics,
+      version: VERSION,
+      startedAt: this.startedAt,
+      clock: this.clock,
+      log: this.log.child({ part: 'dialect' }),
+      // Read when the link comes up: the devices as they are then (built after the uplink starts).
+      deviceStates: () => Object.fromEntries(this.devices.map((d) => [d.id, d.health.state()])),
+    });
     this.uplink = new MqttUplink({
+      dialect: this.dialect,
       config: c.uplink,
       gatewayId: c.gateway.id,
       topics: this.topics,

@@ -5,7 +5,7 @@
  *   zigbee2mqtt #33150) is never reused and mqtt.js never replays its own store.
  * - `queueQoSZero: false`: nothing queues inside mqtt.js while offline.
  * - `rejectUnauthorized: true`: certificates are always verified; there is no switch.
- * - The will is the retained `status` {"state":"offline"}.
+ * - The will is the dialect's (dialects/dialect.ts): by default the retained `status` {"state":"offline"}.
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -13,6 +13,7 @@ import type { IClientOptions } from 'mqtt';
 import type { UplinkConfig } from '../config/schema.js';
 import { UserError } from '../core/errors.js';
 import type { Topics } from './topics.js';
+import type { WireMessage } from './dialects/dialect.js';
 
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
@@ -33,7 +34,7 @@ function readPem(what: string, path: string | undefined): Buffer | undefined {
  * default); `version` the MQTT version to offer (the configured one, or 3.1.1 after a
  * broker refused 5: protocol-choice.ts).
  */
-export function clientOptions(cfg: UplinkConfig, gatewayId: string, topics: Topics, brokerUrl?: string, version: 4 | 5 = cfg.protocol_version): IClientOptions {
+export function clientOptions(cfg: UplinkConfig, gatewayId: string, topics: Topics, brokerUrl?: string, version: 4 | 5 = cfg.protocol_version, will?: WireMessage | null): IClientOptions {
   const url = new URL(brokerUrl ?? (typeof cfg.url === 'string' ? cfg.url : (cfg.url[0] as string)));
   const opts: IClientOptions = {
     protocolVersion: version,
@@ -44,9 +45,13 @@ export function clientOptions(cfg: UplinkConfig, gatewayId: string, topics: Topi
     reconnectPeriod: 0,
     queueQoSZero: false,
     resubscribe: false,
-    will: { topic: topics.status, payload: Buffer.from(JSON.stringify({ state: 'offline' })), qos: 1, retain: true },
   };
-  if (cfg.username !== undefined) opts.username = cfg.username;
+  // The dialect's will (dialects/dialect.ts); null: none; undefined: citygate's status.
+  const w = will === undefined ? { topic: topics.status, payload: Buffer.from(JSON.stringify({ state: 'offline' })), qos: 1 as const, retain: true } : will;
+  if (w) opts.will = { topic: w.topic, payload: Buffer.from(w.payload), qos: w.qos, retain: w.retain === true };
+  // ThingsBoard takes a device's access token as the MQTT user name (docs/thingsboard.md).
+  const username = cfg.thingsboard?.access_token ?? cfg.username;
+  if (username !== undefined) opts.username = username;
   if (cfg.password !== undefined) opts.password = cfg.password;
   if (version === 5) opts.properties = { receiveMaximum: 16, maximumPacketSize: 1 << 20 };
   if (url.protocol === 'mqtts:' || url.protocol === 'wss:') {

@@ -16,7 +16,8 @@ import { describeError } from '../core/errors.js';
  * correlation data, if any. It must not throw.
  */
 export interface DownlinkListener {
-  filter: string;
+  /** One filter, or several (one SUBSCRIBE). */
+  filter: string | string[];
   onMessage(topic: string, payload: Buffer, props: { responseTopic?: string; correlationData?: Buffer }): void;
 }
 

@@ -35,7 +35,9 @@ import { failureKind } from './reconnect-policy.js';
 import { NetWatch } from './net-watch.js';
 import { explainMqttError } from './mqtt-errors.js';
 import { AckWatch, SESSION_TAKEN_OVER, TakeoverWatch, stallAfter, takeoverHint } from './link-state.js';
-import type { Topics, StatusPayload } from './topics.js';
+import type { Topics } from './topics.js';
+import type { Dialect, DialectLink, WireMessage } from './dialects/dialect.js';
+import { CitygateDialect } from './dialects/citygate.js';
 import type { Uplink, UplinkState, UplinkStats } from './uplink.js';
 
 export type { DownlinkListener };
@@ -51,6 +53,8 @@ export interface MqttUplinkOptions {
   startedAt: number;
   /** Called each time the link comes up, after the retained status is sent (the gateway publishes its health then); must not throw. */
   onOnline?: () => void;
+  /** What goes on the wire (src/uplink/dialects/dialect.ts); default citygate's own topics. */
+  dialect?: Dialect;
 }
 
 
@@ -115,8 +119,18 @@ export class MqttUplink implements Uplink {
   private readonly wire = new WireBytes();
   /** PUBACK latency of data messages, ms (bounds fit a LAN to a 2G link). */
   private readonly ackLatency = new Histogram([25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000]);
+  /** What goes on the wire; the buffer, lanes and acknowledgements below it are the same for all. */
+  readonly dialect: Dialect;
 
   constructor(private readonly o: MqttUplinkOptions) {
+    this.dialect = o.dialect ?? new CitygateDialect({ topics: o.topics, version: o.version, startedAt: o.startedAt });
+    const link: DialectLink = {
+      publish: (m, done) => this.publishWire(m, done),
+      reconnect: (reason, last) => this.reconnectFor(reason, last),
+      wake: () => this.pump(),
+      protocolVersion: () => this.protocol.version,
+    };
+    this.dialect.attach(link);
     this.window = o.config.inflight;
     this.protocol = new ProtocolChoice(o.config.protocol_version);
     this.lanes = new LanePump(o.config, o.gatewayId, o.buffer, o.clock, () => this.pump());
@@ -163,7 +177,7 @@ export class MqttUplink implements Uplink {
     this.offlineSince ??= this.o.clock.mono();
     let client: MqttClient;
     try {
-      client = mqtt.connect(broker.url, clientOptions(this.o.config, this.o.gatewayId, this.o.topics, broker.url, this.protocol.version));
+      client = mqtt.connect(broker.url, clientOptions(this.o.config, this.o.gatewayId, this.o.topics, broker.url, this.protocol.version, this.dialect.will() ?? null));
     } catch (err) {
       this.noteError(`cannot connect: ${describeError(err)}`);
       this.st = 'offline';
@@ -226,8 +240,7 @@ export class MqttUplink implements Uplink {
     this.offlineSince = undefined;
     this.lastLoggedError = undefined;
     this.errorLog.clear();
-    const status: StatusPayload = { state: 'online', version: this.o.version, started: this.o.startedAt };
-    this.client?.publish(this.o.topics.status, JSON.stringify(status), { qos: 1, retain: true });
+    this.dialect.online();
     this.o.onOnline?.();
     this.subscribeDownlink();
     this.lanes.linkUp();
@@ -296,10 +309,33 @@ export class MqttUplink implements Uplink {
 
   /** Publish a command reply (QoS 1, not retained); false when offline. */
   publishReply(topic: string, payload: string, correlationData?: Buffer): boolean {
-    if (this.st !== 'online' || !this.client) return false;
-    const opts = correlationData && this.protocol.version === 5 ? { qos: 1 as const, properties: { correlationData } } : { qos: 1 as const };
-    this.client.publish(topic, payload, opts);
+    return this.publishWire({ topic, payload, qos: 1, ...(correlationData ? { correlationData } : {}) });
+  }
+
+  /**
+   * Publish one message of the dialect on the current connection; false when offline.
+   * `done` gets its PUBACK (or write, QoS 0), unless the connection died first.
+   */
+  publishWire(m: WireMessage, done?: (err?: Error) => void): boolean {
+    const client = this.client;
+    if (this.st !== 'online' || !client) return false;
+    const properties = { ...m.properties, ...(m.correlationData && this.protocol.version === 5 ? { correlationData: m.correlationData } : {}) };
+    const opts = { qos: m.qos, ...(m.retain ? { retain: true } : {}), ...(Object.keys(properties).length > 0 ? { properties } : {}) };
+    const g = this.gen;
+    client.publish(m.topic, m.payload, opts, done ? (err) => g === this.gen && done(err ?? undefined) : undefined);
     return true;
+  }
+
+  /** The dialect asks for a new session: publish `last`, wait (≤ 1 s) for its PUBACK, drop the connection, redial. */
+  private reconnectFor(reason: string, last?: WireMessage): void {
+    if (this.st !== 'online') return;
+    const g = this.gen;
+    const end = (): void => {
+      if (g === this.gen) this.down(g, new Error(reason));
+    };
+    this.o.log.warn({ broker: this.broker.url }, `uplink: reconnecting: ${reason}`);
+    if (!last || !this.publishWire(last, end)) return end();
+    this.o.clock.setTimer(1000, end);
   }
 
   /** Publish a retained message (Home Assistant discovery and state); false when offline. */
@@ -337,6 +373,7 @@ export class MqttUplink implements Uplink {
     this.sentAt.clear();
     this.eventsInflight.clear();
     this.lanes.linkDown();
+    this.dialect.down();
     try {
       this.o.buffer.flushAcks();
     } catch (err) {
@@ -380,6 +417,8 @@ export class MqttUplink implements Uplink {
     const stream = (this.client as unknown as { stream?: { cork?: () => void; uncork?: () => void } } | undefined)?.stream;
     stream?.cork?.();
     try {
+      // The dialect's gate (Sparkplug: births first, nothing while the primary host is offline).
+      if (!this.dialect.ready()) return;
       this.pumpEvents();
       const maxBytes = Math.min(this.maxPacket, MQTT_MAX_PACKET) - 64 - Buffer.byteLength(this.o.topics.data('x')) - 64;
       while (this.sentAt.size < this.window) {
@@ -404,7 +443,8 @@ export class MqttUplink implements Uplink {
     const sentAt = this.o.clock.mono();
     this.sentAt.set(id, sentAt);
     this.lanes.sent(id, m);
-    client.publish(this.o.topics.data(m.device), m.payload, m.properties ? { qos: 1, properties: m.properties } : { qos: 1 }, (err) => {
+    const wire = this.dialect.data(m);
+    client.publish(wire.topic, wire.payload, { qos: 1, ...(wire.retain ? { retain: true } : {}), ...(wire.properties ? { properties: wire.properties } : {}) }, (err) => {
       if (g !== this.gen) return;
       this.sentAt.delete(id);
       if (err) return this.down(g, err);
@@ -420,29 +460,38 @@ export class MqttUplink implements Uplink {
 
   private pumpEvents(): void {
     if (this.eventsInflight.size > 0 || !this.client || !this.o.buffer.hasEvents()) return;
-    const [ev] = this.o.buffer.readEvents(1);
-    if (!ev) return;
-    const g = this.gen;
-    this.eventsInflight.add(ev.id);
-    this.client.publish(this.o.topics.events, ev.payload, { qos: 1 }, (err) => {
-      if (g !== this.gen) return;
-      this.eventsInflight.delete(ev.id);
-      if (err) return this.down(g, err);
+    // Events without a wire form in this dialect are done at once (bounded: a few per pump).
+    let ev = this.o.buffer.readEvents(1)[0];
+    let wire = ev && this.dialect.event(ev.payload);
+    for (let skipped = 0; ev && !wire && skipped < 16; skipped++) {
       this.o.buffer.ackEvent(ev.id);
+      ev = this.o.buffer.readEvents(1)[0];
+      wire = ev && this.dialect.event(ev.payload);
+    }
+    if (!ev || !wire) return;
+    const g = this.gen;
+    const id = ev.id;
+    this.eventsInflight.add(id);
+    this.client.publish(wire.topic, wire.payload, { qos: 1, ...(wire.retain ? { retain: true } : {}) }, (err) => {
+      if (g !== this.gen) return;
+      this.eventsInflight.delete(id);
+      if (err) return this.down(g, err);
+      this.o.buffer.ackEvent(id);
       this.pump();
     });
   }
 
   publishHealth(payload: string | (() => string)[]): void {
-    if (this.st !== 'online') return;
+    if (this.st !== 'online' || !this.dialect.ready()) return;
     // Candidates from most to least detailed: the first that fits the broker's
     // Maximum Packet Size is sent (an oversize packet gets us disconnected).
     const candidates = typeof payload === 'string' ? [() => payload] : payload;
     for (const make of candidates) {
-      const text = make();
-      const size = Buffer.byteLength(text) + Buffer.byteLength(this.o.topics.health) + 16;
+      const wire = this.dialect.health(make());
+      if (!wire) return;
+      const size = Buffer.byteLength(wire.payload) + Buffer.byteLength(wire.topic) + 16;
       if (size <= this.maxPacket) {
-        this.client?.publish(this.o.topics.health, text, { qos: 0, retain: true });
+        this.publishWire(wire);
         return;
       }
     }
@@ -465,11 +514,11 @@ export class MqttUplink implements Uplink {
     this.lanes.close();
     this.cancelWatchdog?.();
     const client = this.client;
-    if (client && this.st === 'online') {
-      const offline: StatusPayload = { state: 'offline', version: this.o.version, started: this.o.startedAt };
+    const last = this.dialect.closing();
+    if (client && this.st === 'online' && last) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 1000);
-        client.publish(this.o.topics.status, JSON.stringify(offline), { qos: 1, retain: true }, () => {
+        client.publish(last.topic, last.payload, { qos: last.qos, ...(last.retain ? { retain: true } : {}) }, () => {
           clearTimeout(t);
           resolve();
         });
