@@ -331,7 +331,9 @@ export class MqttUplink implements Uplink {
     if (this.st !== 'online') return;
     const g = this.gen;
     const end = (): void => {
-      if (g === this.gen) this.down(g, new Error(reason));
+      if (g !== this.gen) return;
+      if (this.dialect.disconnectCleanly) this.client?.end(false);
+      this.down(g, new Error(reason));
     };
     this.o.log.warn({ broker: this.broker.url }, `uplink: reconnecting: ${reason}`);
     if (!last || !this.publishWire(last, end)) return end();
@@ -523,6 +525,15 @@ export class MqttUplink implements Uplink {
           resolve();
         });
       });
+      if (this.dialect.disconnectCleanly) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 1000);
+          client.end(false, {}, () => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+      }
     }
     this.down(this.gen, new Error('stopped'));
     this.st = 'stopped';

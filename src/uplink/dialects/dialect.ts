@@ -110,4 +110,11 @@ export interface Dialect {
   closing(): WireMessage | undefined;
   down(): void;
   readonly commands: CommandRoute;
+  /**
+   * After `closing()` (or a `reconnect` with a last message): end with an MQTT DISCONNECT,
+   * so the broker discards the will (Sparkplug: the NDEATH was just published, a second one
+   * would be noise). Absent or false: the connection is dropped and the will fires too
+   * (citygate: its offline status again, harmless).
+   */
+  readonly disconnectCleanly?: boolean;
 }

@@ -12,6 +12,7 @@ import type { GatewayConfig } from '../../config/schema.js';
 import type { Topics } from '../topics.js';
 import type { Dialect } from './dialect.js';
 import { CitygateDialect } from './citygate.js';
+import { SparkplugDialect } from './sparkplug/edge-node.js';
 
 export type { Dialect, DialectName, CommandRoute, CommandRequest, WireMessage, DialectLink } from './dialect.js';
 
@@ -30,7 +31,21 @@ export function createDialect(ctx: DialectContext): Dialect {
   switch (name) {
     case 'citygate':
       return new CitygateDialect({ topics: ctx.topics, version: ctx.version, startedAt: ctx.startedAt });
+    case 'sparkplug': {
+      const sp = ctx.config.uplink.sparkplug;
+      if (!sp) throw new UserError('uplink.dialect: sparkplug needs an uplink.sparkplug section with at least group_id (docs/sparkplug.md)');
+      return new SparkplugDialect({
+        group: sp.group_id,
+        edgeNode: sp.edge_node_id ?? ctx.config.gateway.id,
+        ...(sp.primary_host !== undefined ? { primaryHost: sp.primary_host } : {}),
+        devices: ctx.config.devices,
+        dataDir: ctx.config.gateway.data_dir,
+        version: ctx.version,
+        clock: ctx.clock,
+        log: ctx.log,
+      });
+    }
     default:
-      throw new UserError(`uplink.dialect: ${name} is not built yet in this version — use citygate`);
+      throw new UserError(`uplink.dialect: ${name} is not built yet in this version — use citygate or sparkplug`);
   }
 }
