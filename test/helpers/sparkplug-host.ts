@@ -123,9 +123,10 @@ export class SparkplugHost {
     return out;
   }
 
+  /** `id`: a TCK statement id (without `tck-id-`), or `citygate-…` for citygate's own promises. */
   private check(id: string, ok: boolean, what: string): void {
     this.checked.set(id, (this.checked.get(id) ?? 0) + 1);
-    if (!ok) this.violations.push(`[tck-id-${id}] ${what}`);
+    if (!ok) this.violations.push(`[${id.startsWith('citygate-') ? id : `tck-id-${id}`}] ${what}`);
   }
 
   private view(node: string): NodeView {
@@ -145,7 +146,7 @@ export class SparkplugHost {
     try {
       payload = spb.decodePayload(raw);
     } catch (err) {
-      this.violations.push(`[tck-id-payloads-sparkplug-b-encoding] ${topic}: not a Sparkplug B payload: ${(err as Error).message}`);
+      this.violations.push(`[citygate-decodes] ${topic}: not a Sparkplug B payload: ${(err as Error).message}`);
       return;
     }
     const v = this.view(node);
@@ -193,7 +194,7 @@ export class SparkplugHost {
         this.birthMetrics(where, metrics, v, device);
         v.devices.add(device);
       } else if (type === 'DDEATH' && device) {
-        this.check('payloads-ddeath-order', v.devices.has(device), `${where}: device was not born`);
+        this.check('citygate-ddeath-after-dbirth', v.devices.has(device), `${where}: device was not born`);
         v.devices.delete(device);
       } else if (type === 'DDATA' && device) {
         this.check('payloads-dbirth-order', v.devices.has(device), `${where}: DDATA before the device's DBIRTH (or after its DDEATH)`);
@@ -201,7 +202,11 @@ export class SparkplugHost {
         for (const m of metrics) {
           const alias = num(m.alias);
           this.check('payloads-alias-data-cmd-requirement', alias !== undefined && own.has(alias) && !m.name, `${where}: metric ${m.name ?? alias}: must be an alias of this device's DBIRTH, without name`);
-          this.check('payloads-metric-timestamp-in-UTC', num(m.timestamp) !== undefined, `${where}: metric without timestamp`);
+          this.check('citygate-metric-timestamp', num(m.timestamp) !== undefined, `${where}: metric without timestamp`);
+          const q = m.properties?.Quality;
+          this.check('payloads-propertyset-quality-value-type', q?.type === 'Int32', `${where}: Quality property must be Int32, is ${q?.type}`);
+          this.check('payloads-propertyset-quality-value-value', q !== undefined && [0, 192, 500].includes(num(q.value) ?? -1), `${where}: Quality ${String(q?.value)} is not 0, 192 or 500`);
+          this.check('citygate-seq-property', num(m.properties?.['citygate/seq']?.value) !== undefined, `${where}: no citygate/seq property`);
         }
       } else if (type === 'NDATA') {
         for (const m of metrics) this.check('payloads-alias-data-cmd-requirement', num(m.alias) !== undefined && v.aliases.has(num(m.alias) as number) && !m.name, `${where}: metric must be a birth alias, without name`);

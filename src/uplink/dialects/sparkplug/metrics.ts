@@ -48,6 +48,8 @@ const INTEGER: Partial<Record<TypeStr, [number, number]>> = {
 
 /** The datatype a point config states, when its values keep it (no scale or offset). */
 export function configuredType(point: Record<string, unknown>): TypeStr | undefined {
+  // Modbus bits (a bit of a register, a coil, a discrete input) read as booleans.
+  if (point.bit !== undefined || point.table === 'coil' || point.table === 'discrete') return 'Boolean';
   const t = point.type;
   if (typeof t !== 'string' || !(t in FROM_CONFIG)) return undefined;
   const scaled = (point.scale !== undefined && point.scale !== 1) || (point.offset !== undefined && point.offset !== 0);
