@@ -31,6 +31,8 @@ interface NodeView {
   bdSeq?: number;
   nextSeq?: number;
   devices: Set<string>;
+  /** The host lost its connection since the node's last NBIRTH: its view is unknown until the next one. */
+  unknown?: boolean;
   /** alias → metric name (node and device metrics; unique across the node). */
   aliases: Map<number, string>;
   deviceAliases: Map<string, Set<number>>;
@@ -47,6 +49,10 @@ export class SparkplugHost {
   readonly violations: string[] = [];
   readonly checked = new Map<string, number>();
   readonly nodes = new Map<string, NodeView>();
+  /** Messages of nodes whose view was unknown (after the host's own reconnect), not checked. */
+  skipped = 0;
+  /** The host's own reconnects. */
+  reconnects = 0;
   private constructor(
     readonly client: MqttClient,
     readonly group: string,
@@ -59,6 +65,16 @@ export class SparkplugHost {
     const client = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: `${hostId}-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, reconnectPeriod: 200, clean: true, ...(state !== undefined ? { will } : {}) });
     const host = new SparkplugHost(client, group, hostId);
     client.on('message', (topic, payload, packet) => host.receive(topic, payload, packet));
+    // A host that was away missed messages: as a real one, it forgets its view and asks every
+    // node it knew for a rebirth (NCMD); until that NBIRTH, the node's messages are not judged.
+    client.on('connect', () => {
+      host.reconnects++;
+      for (const [node, v] of host.nodes) {
+        v.unknown = true;
+        v.born = false;
+        void host.rebirth(node).catch(() => undefined);
+      }
+    });
     await client.subscribeAsync(`spBv1.0/${group}/#`, { qos: 1 });
     if (state !== undefined) await host.setState(state);
     return host;
@@ -150,6 +166,11 @@ export class SparkplugHost {
       return;
     }
     const v = this.view(node);
+    if (v.unknown && type !== 'NBIRTH') {
+      this.skipped++;
+      return;
+    }
+    v.unknown = false;
     const seq = num(payload.seq);
     const metrics = (payload.metrics ?? []) as UMetric[];
     const where = `${type} ${node}${device ? `/${device}` : ''}`;
