@@ -241,8 +241,10 @@ export class MqttUplink implements Uplink {
     this.lastLoggedError = undefined;
     this.errorLog.clear();
     this.dialect.online();
-    this.o.onOnline?.();
+    // SUBSCRIBE before anything the gateway publishes on going online (health): a Sparkplug
+    // node's first ready() sends NBIRTH, which must follow its NCMD/DCMD subscription.
     this.subscribeDownlink();
+    this.o.onOnline?.();
     this.lanes.linkUp();
     this.pump();
   }

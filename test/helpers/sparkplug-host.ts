@@ -57,13 +57,16 @@ export class SparkplugHost {
     readonly client: MqttClient,
     readonly group: string,
     readonly hostId: string,
+    /** The STATE timestamp of this host session: its will's, as Sparkplug 3.0 wants for every STATE it publishes. */
+    readonly stateTs: number,
   ) {}
 
   /** Connects, subscribes to the group; with `state`, publishes its STATE (retained) and a will saying offline. */
   static async connect(url: string, group: string, hostId = 'test-host', state?: boolean): Promise<SparkplugHost> {
-    const will = { topic: `spBv1.0/STATE/${hostId}`, payload: Buffer.from(JSON.stringify({ online: false, timestamp: Date.now() })), qos: 1 as const, retain: true };
+    const stateTs = Date.now();
+    const will = { topic: `spBv1.0/STATE/${hostId}`, payload: Buffer.from(JSON.stringify({ online: false, timestamp: stateTs })), qos: 1 as const, retain: true };
     const client = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: `${hostId}-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, reconnectPeriod: 200, clean: true, ...(state !== undefined ? { will } : {}) });
-    const host = new SparkplugHost(client, group, hostId);
+    const host = new SparkplugHost(client, group, hostId, stateTs);
     client.on('message', (topic, payload, packet) => host.receive(topic, payload, packet));
     // A host that was away missed messages: as a real one, it forgets its view and asks every
     // node it knew for a rebirth (NCMD); until that NBIRTH, the node's messages are not judged.
@@ -81,7 +84,7 @@ export class SparkplugHost {
   }
 
   async setState(online: boolean): Promise<void> {
-    await this.client.publishAsync(`spBv1.0/STATE/${this.hostId}`, JSON.stringify({ online, timestamp: Date.now() }), { qos: 1, retain: true });
+    await this.client.publishAsync(`spBv1.0/STATE/${this.hostId}`, JSON.stringify({ online, timestamp: this.stateTs }), { qos: 1, retain: true });
   }
 
   async rebirth(node: string): Promise<void> {

@@ -18,7 +18,8 @@
  *                  connection's bdSeq). Undefined: no will.
  * - `online()`     the connection is up (CONNACK). Publish the session's opening messages
  *                  that need no gate (citygate: the retained status online). Called before the
- *                  downlink subscription is made and before the first `ready()`.
+ *                  downlink subscription is made and before the first `ready()`; the SUBSCRIBE
+ *                  goes out before anything `ready()` may publish.
  * - `ready()`      asked before anything is published from the buffer (data, events) and before
  *                  health: false holds everything in the buffer (Sparkplug: primary host
  *                  offline). It may publish what must come first (births) through the link

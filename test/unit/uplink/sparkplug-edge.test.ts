@@ -159,6 +159,27 @@ describe('Sparkplug B edge node (aedes, checked by a host application)', () => {
     expectClean(h);
   });
 
+  it("the primary host dies (its will: STATE offline, same timestamp as its online): the node dies with it and waits for the host's next session", async () => {
+    const b = await broker();
+    const observer = await SparkplugHost.connect(b.url, GROUP, 'observer');
+    cleanup.push(() => observer.close());
+    const scada = await SparkplugHost.connect(b.url, GROUP, 'scada', true);
+    const gw = gateway(b.url, { primaryHost: 'scada' });
+    await gw.start();
+    await until(() => observer.of('DDATA', NODE).length > 3, 10_000, 'data while the host is online');
+    scada.client.stream.destroy(); // the host crashes: the broker publishes its will
+    await until(() => observer.of('NDEATH', NODE).length === 1, 10_000, 'NDEATH after the host died');
+    await scada.client.endAsync(true);
+    const quietFrom = observer.messages.length;
+    await new Promise((r) => setTimeout(r, 800));
+    expect(observer.messages.slice(quietFrom).filter((m) => m.node === NODE)).toEqual([]);
+    // The host's next session (a newer timestamp): the node is born again.
+    const again = await host(b.url, true);
+    await until(() => observer.of('NBIRTH', NODE).length === 2, 15_000, 'birth for the next host session');
+    await until(() => again.of('DDATA', NODE).length > 0, 10_000, 'data to the new host session');
+    expect(observer.violations).toEqual([]);
+  });
+
   it('Rebirth NCMD: NBIRTH (seq 0, same bdSeq) and DBIRTHs again', async () => {
     const b = await broker();
     const h = await host(b.url);
