@@ -442,12 +442,13 @@ export class MqttUplink implements Uplink {
   private send(m: LaneMessage): void {
     const client = this.client;
     if (!client) return;
+    // The dialect's form first: should it throw, no flight is left waiting for a PUBACK.
+    const wire = this.dialect.data(m);
     const g = this.gen;
     const id = ++this.serial;
     const sentAt = this.o.clock.mono();
     this.sentAt.set(id, sentAt);
     this.lanes.sent(id, m);
-    const wire = this.dialect.data(m);
     client.publish(wire.topic, wire.payload, { qos: 1, ...(wire.retain ? { retain: true } : {}), ...(wire.properties ? { properties: wire.properties } : {}) }, (err) => {
       if (g !== this.gen) return;
       this.sentAt.delete(id);
