@@ -103,6 +103,7 @@ export class SparkplugDialect implements Dialect {
     this.deviceBorn.clear();
     // Each connection learns the host's state afresh (the retained STATE arrives on subscribe).
     this.hostOnline = this.o.primaryHost === undefined;
+    if (!this.hostOnline) this.o.log.info(`sparkplug: connected; waiting for primary host ${this.o.primaryHost} to be online (${SparkplugTopics.state(this.o.primaryHost as string)}) before NBIRTH — readings are kept meanwhile`);
   }
 
   ready(): boolean {
