@@ -144,7 +144,8 @@ async function checkOneBroker(c: GatewayConfig, urlText: string): Promise<CheckR
 
   let opts;
   try {
-    opts = clientOptions(c.uplink, c.gateway.id, Topics.forGateway(c.gateway.id, c.uplink.topic_root), urlText);
+    // No will but citygate's own: a doctor's test connection must not announce a Sparkplug death.
+    opts = clientOptions(c.uplink, c.gateway.id, Topics.forGateway(c.gateway.id, c.uplink.topic_root), urlText, undefined, c.uplink.dialect === 'citygate' ? undefined : null);
   } catch (err) {
     return [...out, fail('broker tls', describeError(err))];
   }

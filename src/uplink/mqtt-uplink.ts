@@ -241,8 +241,10 @@ export class MqttUplink implements Uplink {
     this.lastLoggedError = undefined;
     this.errorLog.clear();
     this.dialect.online();
-    this.o.onOnline?.();
+    // SUBSCRIBE before anything the gateway publishes on going online (health): a Sparkplug
+    // node's first ready() sends NBIRTH, which must follow its NCMD/DCMD subscription.
     this.subscribeDownlink();
+    this.o.onOnline?.();
     this.lanes.linkUp();
     this.pump();
   }
@@ -331,7 +333,9 @@ export class MqttUplink implements Uplink {
     if (this.st !== 'online') return;
     const g = this.gen;
     const end = (): void => {
-      if (g === this.gen) this.down(g, new Error(reason));
+      if (g !== this.gen) return;
+      if (this.dialect.disconnectCleanly) this.client?.end(false);
+      this.down(g, new Error(reason));
     };
     this.o.log.warn({ broker: this.broker.url }, `uplink: reconnecting: ${reason}`);
     if (!last || !this.publishWire(last, end)) return end();
@@ -438,12 +442,13 @@ export class MqttUplink implements Uplink {
   private send(m: LaneMessage): void {
     const client = this.client;
     if (!client) return;
+    // The dialect's form first: should it throw, no flight is left waiting for a PUBACK.
+    const wire = this.dialect.data(m);
     const g = this.gen;
     const id = ++this.serial;
     const sentAt = this.o.clock.mono();
     this.sentAt.set(id, sentAt);
     this.lanes.sent(id, m);
-    const wire = this.dialect.data(m);
     client.publish(wire.topic, wire.payload, { qos: 1, ...(wire.retain ? { retain: true } : {}), ...(wire.properties ? { properties: wire.properties } : {}) }, (err) => {
       if (g !== this.gen) return;
       this.sentAt.delete(id);
@@ -523,6 +528,15 @@ export class MqttUplink implements Uplink {
           resolve();
         });
       });
+      if (this.dialect.disconnectCleanly) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 1000);
+          client.end(false, {}, () => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+      }
     }
     this.down(this.gen, new Error('stopped'));
     this.st = 'stopped';

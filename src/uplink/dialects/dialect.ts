@@ -18,7 +18,8 @@
  *                  connection's bdSeq). Undefined: no will.
  * - `online()`     the connection is up (CONNACK). Publish the session's opening messages
  *                  that need no gate (citygate: the retained status online). Called before the
- *                  downlink subscription is made and before the first `ready()`.
+ *                  downlink subscription is made and before the first `ready()`; the SUBSCRIBE
+ *                  goes out before anything `ready()` may publish.
  * - `ready()`      asked before anything is published from the buffer (data, events) and before
  *                  health: false holds everything in the buffer (Sparkplug: primary host
  *                  offline). It may publish what must come first (births) through the link
@@ -110,4 +111,11 @@ export interface Dialect {
   closing(): WireMessage | undefined;
   down(): void;
   readonly commands: CommandRoute;
+  /**
+   * After `closing()` (or a `reconnect` with a last message): end with an MQTT DISCONNECT,
+   * so the broker discards the will (Sparkplug: the NDEATH was just published, a second one
+   * would be noise). Absent or false: the connection is dropped and the will fires too
+   * (citygate: its offline status again, harmless).
+   */
+  readonly disconnectCleanly?: boolean;
 }

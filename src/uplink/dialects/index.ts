@@ -14,6 +14,7 @@ import type { Topics } from '../topics.js';
 import type { Dialect } from './dialect.js';
 import { CitygateDialect } from './citygate.js';
 import { ThingsboardDialect } from './thingsboard.js';
+import { SparkplugDialect } from './sparkplug/edge-node.js';
 import type { DeviceState } from '../../core/health-reporter.js';
 import { LogLimiter } from '../../core/log-limiter.js';
 import { DEFAULT_DEVICE_NAME } from '../../config/thingsboard.js';
@@ -51,7 +52,21 @@ export function createDialect(ctx: DialectContext): Dialect {
         },
       });
     }
+    case 'sparkplug': {
+      const sp = ctx.config.uplink.sparkplug;
+      if (!sp) throw new UserError('uplink.dialect: sparkplug needs an uplink.sparkplug section with at least group_id (docs/sparkplug.md)');
+      return new SparkplugDialect({
+        group: sp.group_id,
+        edgeNode: sp.edge_node_id ?? ctx.config.gateway.id,
+        ...(sp.primary_host !== undefined ? { primaryHost: sp.primary_host } : {}),
+        devices: ctx.config.devices,
+        dataDir: ctx.config.gateway.data_dir,
+        version: ctx.version,
+        clock: ctx.clock,
+        log: ctx.log,
+      });
+    }
     default:
-      throw new UserError(`uplink.dialect: ${name} is not built yet in this version — use citygate`);
+      throw new UserError(`uplink.dialect: ${name} is not built in this version — use citygate, sparkplug or thingsboard`);
   }
 }
