@@ -34,6 +34,7 @@ import { Redialer } from './redial.js';
 import { failureKind } from './reconnect-policy.js';
 import { NetWatch } from './net-watch.js';
 import { explainMqttError } from './mqtt-errors.js';
+import { RefusalHold, describeRefusal, pubackRefusal } from './publish-refusal.js';
 import { AckWatch, SESSION_TAKEN_OVER, TakeoverWatch, stallAfter, takeoverHint } from './link-state.js';
 import type { Topics } from './topics.js';
 import type { Dialect, DialectLink, WireMessage } from './dialects/dialect.js';
@@ -121,6 +122,8 @@ export class MqttUplink implements Uplink {
   private readonly ackLatency = new Histogram([25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000]);
   /** What goes on the wire; the buffer, lanes and acknowledgements below it are the same for all. */
   readonly dialect: Dialect;
+  /** Data and events the broker refused (PUBACK ≥ 0x80) wait here, the link kept (publish-refusal.ts). */
+  private readonly held = { data: new RefusalHold(), events: new RefusalHold() };
 
   constructor(private readonly o: MqttUplinkOptions) {
     this.dialect = o.dialect ?? new CitygateDialect({ topics: o.topics, version: o.version, startedAt: o.startedAt });
@@ -425,7 +428,7 @@ export class MqttUplink implements Uplink {
       if (!this.dialect.ready()) return;
       this.pumpEvents();
       const maxBytes = Math.min(this.maxPacket, MQTT_MAX_PACKET) - 64 - Buffer.byteLength(this.o.topics.data('x')) - 64;
-      while (this.sentAt.size < this.window) {
+      while (this.sentAt.size < this.window && !this.held.data.holding(this.o.clock.mono())) {
         const m = this.lanes.next({ inflight: this.sentAt.size, window: this.window, maxBytes, draining: this.draining });
         if (!m) break;
         this.send(m);
@@ -452,7 +455,8 @@ export class MqttUplink implements Uplink {
     client.publish(wire.topic, wire.payload, { qos: 1, ...(wire.retain ? { retain: true } : {}), ...(wire.properties ? { properties: wire.properties } : {}) }, (err) => {
       if (g !== this.gen) return;
       this.sentAt.delete(id);
-      if (err) return this.down(g, err);
+      if (err) return this.publishFailed(g, err, 'data', wire.topic);
+      this.held.data.accepted();
       this.lanes.acked(id);
       this.ackLatency.observe(this.o.clock.mono() - sentAt);
       this.o.buffer.ack(m.ackRows);
@@ -463,8 +467,29 @@ export class MqttUplink implements Uplink {
     });
   }
 
+  /**
+   * A QoS 1 publish from the buffer failed. A broken link goes down as ever; a broker that
+   * refused the message (PUBACK ≥ 0x80) keeps the link for replies and health while that
+   * kind waits, and the link is renewed after the wait so the refused rows are sent again.
+   */
+  private publishFailed(g: number, err: unknown, kind: 'data' | 'events', topic: string): void {
+    const code = pubackRefusal(err);
+    if (code === undefined) return this.down(g, err);
+    const now = this.o.clock.mono();
+    const hold = this.held[kind];
+    if (hold.holding(now)) return; // the rest of the window, refused with the first
+    const ms = hold.refused(now);
+    const text = `broker refused ${kind} on ${topic}: ${describeRefusal(code)}; nothing is deleted, sent again in ${Math.round(ms / 1000)} s`;
+    this.s.lastError = text;
+    this.s.lastErrorAt = this.o.clock.now();
+    this.o.log.error({ broker: this.broker.url, reason: code }, `uplink: ${text}`);
+    this.o.clock.setTimer(ms, () => {
+      if (g === this.gen) this.reconnectFor(`sending the ${kind} the broker refused again`);
+    });
+  }
+
   private pumpEvents(): void {
-    if (this.eventsInflight.size > 0 || !this.client || !this.o.buffer.hasEvents()) return;
+    if (this.eventsInflight.size > 0 || !this.client || this.held.events.holding(this.o.clock.mono()) || !this.o.buffer.hasEvents()) return;
     // Events without a wire form in this dialect are done at once (bounded: a few per pump).
     let ev = this.o.buffer.readEvents(1)[0];
     let wire = ev && this.dialect.event(ev.payload);
@@ -480,7 +505,8 @@ export class MqttUplink implements Uplink {
     this.client.publish(wire.topic, wire.payload, { qos: 1, ...(wire.retain ? { retain: true } : {}) }, (err) => {
       if (g !== this.gen) return;
       this.eventsInflight.delete(id);
-      if (err) return this.down(g, err);
+      if (err) return this.publishFailed(g, err, 'events', wire.topic);
+      this.held.events.accepted();
       this.o.buffer.ackEvent(id);
       this.pump();
     });

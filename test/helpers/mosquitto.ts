@@ -135,6 +135,11 @@ export class Mosquitto {
     await this.signal('SIGKILL', 5000);
   }
 
+  /** SIGHUP: Mosquitto reloads its ACL and password files, connections stay. */
+  reload(): void {
+    this.proc?.kill('SIGHUP');
+  }
+
   /** Stop, stay down for `downMs`, start again on the same port. */
   async restart(downMs = 0): Promise<void> {
     await this.stop();
