@@ -67,6 +67,7 @@ export class Gateway {
   private cancelExpire: (() => void) | undefined;
   private http: StatusServer | undefined;
   private running = false;
+  private stopping?: Promise<void>;
   private lock: DirLock | undefined;
   private readonly commitFaults: LogLimiter;
   private readonly bufferFaults: LogLimiter;
@@ -103,6 +104,7 @@ export class Gateway {
 
   async start(): Promise<void> {
     const c = this.config;
+    this.stopping = undefined;
     this.startedAt = this.clock.now();
     this.startedMono = this.clock.mono();
     // One owner per data_dir: a second gateway would hand out the same seqs.
@@ -396,8 +398,14 @@ export class Gateway {
 
   // ---- end of config changes --------------------------------------------------------
 
-  async stop(): Promise<void> {
-    if (!this.buffer) return;
+  /** Idempotent: a second call (a signal during a stop, a test's cleanup) waits for the first. */
+  stop(): Promise<void> {
+    if (!this.buffer) return Promise.resolve();
+    this.stopping ??= this.stopOnce();
+    return this.stopping;
+  }
+
+  private async stopOnce(): Promise<void> {
     this.running = false;
     this.reloader?.stop();
     this.homeassistant?.stop();

@@ -27,6 +27,9 @@ describe('status, health and events', () => {
     await gateway?.stop();
     await child?.kill('SIGKILL');
     await broker?.stop();
+    gateway = undefined;
+    child = undefined;
+    broker = undefined;
   });
 
   it('publishes a retained online status, periodic retained health, and offline on a clean stop', async () => {
@@ -48,8 +51,11 @@ describe('status, health and events', () => {
     expect(status.retain).toBe(true);
     expect(JSON.parse(status.payload.toString())).toMatchObject({ state: 'online', version: expect.any(String), started: expect.any(Number) });
 
-    await sleep(600);
-    const healthMsg = [...msgs].reverse().find((m) => m.topic === `${root}/health`)!;
+    // A loaded machine polls late: wait for the health snapshot that has seen three failures.
+    const latestHealth = () => [...msgs].reverse().find((m) => m.topic === `${root}/health`)!;
+    const flakyState = () => (JSON.parse(latestHealth().payload.toString()) as HealthPayload).devices['flaky']?.state;
+    await until(() => flakyState() === 'down', 10_000, 'a health snapshot with the flaky device down');
+    const healthMsg = latestHealth();
     expect(healthMsg.retain).toBe(true);
     const h = JSON.parse(healthMsg.payload.toString()) as HealthPayload;
     expect(h.uplink.state).toBe('online');
