@@ -55,6 +55,7 @@ const INSTALL: Record<string, string> = {
   'systemd-analyze': 'apt-get install -y systemd',
   chromium: 'apt-get install -y chromium (or set CITYGATE_CHROMIUM to a Chromium binary)',
   faketime: 'apt-get install -y faketime',
+  'qemu-io': 'apt-get install -y qemu-utils',
 };
 
 /** `tool` must be on PATH. */

@@ -7,7 +7,9 @@
  * delivered must have been delivered or announced lost on `events` (with
  * `buffer.synchronous: normal` a reboot after a cut announces `unclean_shutdown` for
  * the seqs the last commits may have held), and no seq may carry two readings.
- * MACHINE_CUTS (default 3) cuts; MACHINE_FULL=1 makes it 50. MACHINE_SEED repeats a run.
+ * MACHINE_CUTS (default 3) cuts; MACHINE_FULL=1 makes it 50. MACHINE_DRIVE_CUTS (default 2;
+ * 20 with MACHINE_FULL=1) more on the crash drive (crash-drive.ts), where the medium also
+ * loses what was not flushed. MACHINE_SEED repeats a run.
  */
 import type { Mosquitto } from '../helpers/mosquitto.js';
 import type { Collector } from './collector.js';
@@ -15,14 +17,23 @@ import type { Vm } from './vm.js';
 
 export interface CutPlan {
   cuts: number;
+  /** Cuts on the crash drive (the medium loses unflushed writes, tears the one in flight). */
+  driveCuts: number;
   seed: number;
 }
 
+function count(name: string, value: string | undefined, fallback: number): number {
+  const n = value === undefined ? fallback : Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 500) throw new Error(`${name}=${value}: expected an integer 0..500`);
+  return n;
+}
+
 export function cutPlan(env = process.env): CutPlan {
-  const cuts = env.MACHINE_FULL === '1' ? Math.max(50, Number(env.MACHINE_CUTS ?? 50)) : Number(env.MACHINE_CUTS ?? 3);
-  if (!Number.isInteger(cuts) || cuts < 0 || cuts > 500) throw new Error(`MACHINE_CUTS=${env.MACHINE_CUTS}: expected an integer 0..500`);
+  const full = env.MACHINE_FULL === '1';
+  const cuts = full ? Math.max(50, count('MACHINE_CUTS', env.MACHINE_CUTS, 50)) : count('MACHINE_CUTS', env.MACHINE_CUTS, 3);
+  const driveCuts = full ? Math.max(20, count('MACHINE_DRIVE_CUTS', env.MACHINE_DRIVE_CUTS, 20)) : count('MACHINE_DRIVE_CUTS', env.MACHINE_DRIVE_CUTS, 2);
   const seed = env.MACHINE_SEED !== undefined ? Number(env.MACHINE_SEED) : Math.floor(Math.random() * 2 ** 31);
-  return { cuts, seed };
+  return { cuts, driveCuts, seed };
 }
 
 export interface CutResult {
@@ -38,7 +49,7 @@ export interface CutResult {
  * One cut. Before it the guest is running and delivering. After it the guest is running
  * again and readings past the newest seq before the cut have arrived.
  */
-export async function powerCut(n: number, vm: Vm, broker: Mosquitto, collector: Collector, rand: () => number, log: (s: string) => void): Promise<CutResult> {
+export async function powerCut(n: number, vm: Vm, broker: Mosquitto, collector: Collector, rand: () => number, log: (s: string) => void, medium?: () => string): Promise<CutResult> {
   const phase = rand() < 0.5 ? 'ingesting' : 'draining';
   let afterMs: number;
   if (phase === 'draining') {
@@ -53,7 +64,8 @@ export async function powerCut(n: number, vm: Vm, broker: Mosquitto, collector: 
   await sleep(afterMs);
   const seqBefore = collector.maxSeq;
   await vm.powerCut();
-  log(`cut ${n}: ${phase}, ${afterMs} ms in, newest seq seen ${seqBefore}`);
+  const lost = medium?.();
+  log(`cut ${n}: ${phase}, ${afterMs} ms in, newest seq seen ${seqBefore}${lost ? `; the drive: ${lost}` : ''}`);
   const on = Date.now();
   await vm.powerOn();
   await collector.waitFor(() => collector.maxSeq > seqBefore, 600_000, `readings past seq ${seqBefore} after cut ${n}`);

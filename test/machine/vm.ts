@@ -62,6 +62,11 @@ export class Vm {
   private boots = 0;
   agentPort = 0;
   readonly overlay: string;
+  /**
+   * qemu's -drive for the root disk: the qcow2 overlay, or (the drive's side of the power
+   * cuts) an NBD URL served by test/machine/crash-drive.ts. Takes effect at the next power-on.
+   */
+  rootDrive: string;
 
   constructor(
     readonly base: BaseImage,
@@ -71,6 +76,7 @@ export class Vm {
   ) {
     this.overlay = join(work, 'disk.qcow2');
     execFileSync(requireTool('qemu-img'), ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', base.rootfs, this.overlay], { timeout: 30_000 });
+    this.rootDrive = `file=${this.overlay},if=virtio,format=qcow2`;
   }
 
   get running(): boolean {
@@ -91,7 +97,7 @@ export class Vm {
       '-accel', 'tcg', '-smp', '2', '-m', String(this.memoryMb),
       '-nodefaults', '-display', 'none', '-no-reboot', '-rtc', 'base=utc',
       '-kernel', this.base.kernel, '-initrd', this.base.initrd, '-append', this.bootfs.cmdline(),
-      '-drive', `file=${this.overlay},if=virtio,format=qcow2`,
+      '-drive', this.rootDrive,
       '-drive', `file=${this.bootfs.file},if=virtio,format=raw`,
       '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${this.agentPort}-:2222`,
       '-device', 'virtio-net-pci,netdev=n0',
