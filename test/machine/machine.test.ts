@@ -257,6 +257,14 @@ async function settleAndReport(label: string, plan: CutPlan, results: CutResult[
 
 const plan = cutPlan();
 const rand = seededRandom(plan.seed);
+/** A cut and its boot take 1-3 min under TCG on a loaded host: the test's time grows with the cuts. */
+const cutsTimeout = (cuts: number): number => 15 * 60_000 + cuts * 6 * 60_000;
+
+/** The running account after a cut, so that a run stopped midway still says what it proved. */
+function logAccount(label: string): void {
+  const acc = collector.account(collector.maxSeq + 1);
+  console.log(`${label}: seqs 1..${collector.maxSeq}: ${acc.delivered} delivered, ${acc.announced} announced lost, ${acc.missing} missing, ${collector.conflicts.length} given to two readings`);
+}
 
 describe('power cuts, bounded', () => {
   it(`${plan.cuts} power cuts while ingesting or draining: every seq delivered or announced lost, none given to two readings`, async () => {
@@ -265,9 +273,10 @@ describe('power cuts, bounded', () => {
     for (let n = 1; n <= plan.cuts; n++) {
       results.push(await powerCut(n, vm, site.broker, collector, rand, (s) => console.log(s)));
       expectSeqAccounted(`cut ${n}`);
+      logAccount(`after cut ${n}`);
     }
     await settleAndReport('power cuts', plan, results);
-  });
+  }, cutsTimeout(plan.cuts));
 });
 
 describe("the drive's side: a medium that loses what was not flushed and tears the write in flight", () => {
@@ -294,13 +303,14 @@ describe("the drive's side: a medium that loses what was not flushed and tears t
       results.push(await powerCut(n, vm, site.broker, collector, rand, (s) => console.log(s), medium));
       expectSeqAccounted(`drive cut ${n}`);
       await waitForService(vm, (st) => st.ActiveState === 'active', 180_000);
+      logAccount(`after drive cut ${n}`);
     }
     await settleAndReport('drive cuts', plan, results);
     const lost = crashes.reduce((a, c) => a + c.pending - c.kept - (c.torn ? 1 : 0), 0);
     console.log(`drive cuts: ${crashes.length}; writes lost from the drive's cache ${lost}, torn ${crashes.filter((c) => c.torn).length}, of ${crashes.reduce((a, c) => a + c.pending, 0)} pending at the cuts; ${drive.writes} writes and ${drive.flushes} flushes served`);
     // The model must have bitten: a drive that never held anything back proves nothing.
     expect(crashes.some((c) => c.pending > c.kept)).toBe(true);
-  });
+  }, cutsTimeout(plan.driveCuts));
 });
 
 describe('a broken gateway.yaml on a fresh card', () => {
