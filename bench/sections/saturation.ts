@@ -40,16 +40,19 @@ interface Idle {
   rssMedian: number;
 }
 
-const HEAP = ['--max-old-space-size=96', '--max-semi-space-size=2'];
-/** Candidate V8 flag sets for the study (the service's own first). */
+const OLD = '--max-old-space-size=96';
+const semi = (mb: number): string => `--max-semi-space-size=${mb}`;
+/**
+ * Candidate V8 flag sets for the study (the service's own first). The wider study
+ * (docs/performance.md#v8-flags) also tried semi-spaces of 4 and 8 MB, `--no-opt` and
+ * `--max-lazy`: every set with TurboFan idles at 90-99 MB.
+ */
 const CANDIDATES: { name: string; flags: readonly string[] }[] = [
   { name: 'service', flags: SERVICE_NODE_FLAGS },
-  { name: 'heap only (TurboFan on)', flags: HEAP },
-  { name: 'heap + --no-turbofan', flags: [...HEAP, '--no-turbofan'] },
-  { name: 'heap + --no-opt', flags: [...HEAP, '--no-opt'] },
-  { name: 'heap + --max-lazy', flags: [...HEAP, '--max-lazy'] },
-  { name: 'heap + --single-threaded-gc', flags: [...HEAP, '--single-threaded-gc'] },
-  { name: '--max-old-space-size=96 --max-semi-space-size=1', flags: ['--max-old-space-size=96', '--max-semi-space-size=1'] },
+  { name: 'semi 2, --no-turbofan', flags: [OLD, semi(2), '--no-turbofan'] },
+  { name: 'semi 2, --no-turbofan --single-threaded-gc', flags: [OLD, semi(2), '--no-turbofan', '--single-threaded-gc'] },
+  { name: 'semi 2, TurboFan', flags: [OLD, semi(2)] },
+  { name: 'semi 4, TurboFan --single-threaded-gc', flags: [OLD, semi(4), '--single-threaded-gc'] },
 ];
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
