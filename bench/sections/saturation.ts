@@ -45,7 +45,7 @@ const semi = (mb: number): string => `--max-semi-space-size=${mb}`;
 /**
  * Candidate V8 flag sets for the study (the service's own first). The wider study
  * (docs/performance.md#v8-flags) also tried semi-spaces of 4 and 8 MB, `--no-opt` and
- * `--max-lazy`: every set with TurboFan idles at 90-99 MB.
+ * `--max-lazy`: every set with TurboFan idled at 89-99 MB.
  */
 const CANDIDATES: { name: string; flags: readonly string[] }[] = [
   { name: 'service', flags: SERVICE_NODE_FLAGS },
