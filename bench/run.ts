@@ -12,7 +12,7 @@
  * A section that throws, times out or returns nonsense becomes a row saying what
  * failed; the run always finishes and always prints the table.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -141,7 +141,8 @@ async function main(): Promise<void> {
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
     .filter((f) => !only || only.some((o) => f.includes(o)))
     .sort();
-  const tmpRoot = mkdtempSync(join(tmpdir(), 'citygate-bench-'));
+  // /tmp may be tmpfs, where /proc/<pid>/io never counts write_bytes: prefer /var/tmp (a disk).
+  const tmpRoot = mkdtempSync(join(process.env.BENCH_TMP ?? (existsSync('/var/tmp') ? '/var/tmp' : tmpdir()), 'citygate-bench-'));
   const cpu = cpus();
   log(`citygate bench: ${files.length} section(s) [${files.join(', ')}], scale ${scale}${quick ? ' (BENCH_QUICK)' : ''}, ${cpu.length} × ${cpu[0]?.model ?? '?'}, node ${process.version}`);
   const results: SectionResult[] = [];

@@ -67,3 +67,9 @@ export class RssSampler {
 }
 
 export const MB = 1024 * 1024;
+
+/** CPU seconds (utime + stime, every thread) of a process from /proc/<pid>/stat. */
+export function cpuSeconds(pid: number | 'self' = 'self'): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks: 100/s on Linux
+}

@@ -329,7 +329,7 @@ async function run(ctx: BenchContext): Promise<BenchRow[]> {
         baseline: rawPole.payloadPerReading,
         ratio: cgPole.writeBytesPerCycle / 100 / rawPole.payloadPerReading,
         target: `<= ${T.diskPerPayload}x payload (info)`,
-        note: 'at 100 readings per commit a page per commit dominates: see bench/README.md',
+        note: 'at 100 readings per commit one WAL frame per commit dominates: see docs/performance.md',
       });
   }
   return rows;

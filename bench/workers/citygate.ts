@@ -12,6 +12,9 @@
  * - idle:    boards/demo.yaml's devices against the broker: RSS;
  * - pole:    N cycles of (commit 100 readings, publish, PUBACK, apply the ack): bytes
  *            written per cycle.
+ * - saturate: a fresh gateway with a sim device offering more than it can carry: CPU
+ *            (utime+stime from /proc) per acknowledged reading, disk bytes per committed
+ *            reading, readings acknowledged per second.
  */
 import { join } from 'node:path';
 import { loadConfigFile } from '../../src/config/load.js';
@@ -20,12 +23,12 @@ import { SqliteBuffer } from '../../src/buffer/sqlite-buffer.js';
 import { Gateway } from '../../src/runtime/gateway.js';
 import { benchConfig, benchSimDevice } from '../lib/config.js';
 import { freePort } from '../lib/broker.js';
-import { RssSampler, ioDelta, memStatus, readProcIo } from '../lib/proc.js';
+import { RssSampler, cpuSeconds, ioDelta, memStatus, readProcIo } from '../lib/proc.js';
 import { DEVICE, benchReading } from '../lib/readings.js';
 import { sleep, waitFor, workerMain } from '../lib/worker.js';
 
 interface Args {
-  mode: 'prefill' | 'ingest' | 'drain' | 'e2e' | 'idle' | 'pole';
+  mode: 'prefill' | 'ingest' | 'drain' | 'e2e' | 'idle' | 'pole' | 'saturate';
   dataDir: string;
   url: string;
   protocolVersion: 4 | 5;
@@ -204,6 +207,34 @@ async function pole(a: Args) {
   return { cycles, secs, writeBytesPerCycle: io.write_bytes / cycles, wcharPerCycle: io.wchar / cycles, stalled };
 }
 
+async function saturate(a: Args) {
+  const gw = await started(a, [benchSimDevice(a.points ?? 200, a.poll ?? '2ms')]);
+  await online(gw);
+  await sleep(a.warmMs ?? 2000);
+  const [cpu0, io0, acked0, seq0] = [cpuSeconds(), readProcIo(), gw.uplink.stats().ackedReadings, gw.buffer.stats().nextSeq];
+  const t0 = performance.now();
+  await sleep(a.ms ?? 10_000);
+  const [cpu1, io1, acked1, seq1] = [cpuSeconds(), readProcIo(), gw.uplink.stats().ackedReadings, gw.buffer.stats().nextSeq];
+  const secs = (performance.now() - t0) / 1000;
+  const backlog = gw.buffer.stats().readings;
+  await Promise.all(gw.devices.map((d) => d.supervisor.stop()));
+  await gw.stop();
+  const acked = acked1 - acked0;
+  const committed = seq1 - seq0;
+  const io = ioDelta(io0, io1);
+  return {
+    ackedPerS: acked / secs,
+    committedPerS: committed / secs,
+    cpuShare: (cpu1 - cpu0) / secs,
+    cpuUsPerReading: ((cpu1 - cpu0) * 1e6) / Math.max(1, acked),
+    writeBytesPerReading: io.write_bytes / Math.max(1, committed),
+    wcharPerReading: io.wchar / Math.max(1, committed),
+    backlog,
+    secs,
+    hwm: memStatus().hwm,
+  };
+}
+
 workerMain<Args, unknown>(async (a) => {
   a.dataDir = a.dataDir ?? join(process.cwd(), 'bench-data');
   switch (a.mode) {
@@ -219,5 +250,7 @@ workerMain<Args, unknown>(async (a) => {
       return idle(a);
     case 'pole':
       return pole(a);
+    case 'saturate':
+      return saturate(a);
   }
 });

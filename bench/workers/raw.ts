@@ -9,19 +9,22 @@
  * - loop:   drain of a backlog (readings/s), then end to end: a backlog plus live
  *           readings arriving at `offeredPerS`, readings acknowledged per second.
  * - pole:   N cycles of (insert 100, publish, delete on PUBACK): bytes written per cycle.
+ * - saturate: live readings only (no backlog) offered at `offeredPerS`, inserted and
+ *           published as fast as they go: CPU per acknowledged reading, disk bytes per
+ *           inserted reading.
  */
 import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ioDelta, memStatus, readProcIo } from '../lib/proc.js';
+import { cpuSeconds, ioDelta, memStatus, readProcIo } from '../lib/proc.js';
 import { DEVICE, benchReading, bodyJson } from '../lib/readings.js';
 import { waitFor, workerMain } from '../lib/worker.js';
 
 type Sync = 'FULL' | 'NORMAL' | 'OFF';
 
 interface Args {
-  mode: 'insert' | 'prefill' | 'loop' | 'pole';
+  mode: 'insert' | 'prefill' | 'loop' | 'pole' | 'saturate';
   /** loop: a database written by prefill, copied before use. */
   template?: string;
   dir: string;
@@ -36,6 +39,7 @@ interface Args {
   e2eBacklog?: number;
   e2eMs?: number;
   offeredPerS?: number;
+  warmMs?: number;
 }
 
 const BATCH = 100;
@@ -233,6 +237,52 @@ async function poleMode(a: Args) {
   return { cycles, writeBytesPerCycle: io.write_bytes / cycles, wcharPerCycle: io.wchar / cycles, payloadPerReading: payload / (cycles * 100) };
 }
 
+async function saturateMode(a: Args) {
+  if (!a.url || !a.protocolVersion) throw new Error('saturate needs url and protocolVersion');
+  const { client, receiveMaximum } = await connect(a.url, a.protocolVersion);
+  const e = openDb(join(a.dir, `raw-saturate-${a.sync}.db`), a.sync);
+  const pub = new Publisher(e.db, client, Math.min(a.window ?? 32, receiveMaximum));
+  const offered = a.offeredPerS ?? 100_000;
+  let produced = 0;
+  let stop = false;
+  const start = performance.now();
+  const produce = (): void => {
+    if (stop) return;
+    const due = Math.floor(((performance.now() - start) * offered) / 1000);
+    const n = Math.min(due - produced, BATCH * 10);
+    if (n > 0) {
+      e.insertRange(produced, n, a.points);
+      produced += n;
+      pub.pump();
+    }
+    setTimeout(produce, 1);
+  };
+  produce();
+  const warm = a.warmMs ?? 2000;
+  await waitFor(() => pub.failed !== undefined, warm, 50);
+  const [cpu0, io0, acked0, prod0] = [cpuSeconds(), readProcIo(), pub.acked, produced];
+  const t0 = performance.now();
+  await waitFor(() => pub.failed !== undefined, a.maxMs, 50);
+  const [cpu1, io1, acked1, prod1] = [cpuSeconds(), readProcIo(), pub.acked, produced];
+  const secs = (performance.now() - t0) / 1000;
+  stop = true;
+  pub.stopped = true;
+  if (pub.failed) throw pub.failed;
+  await waitFor(() => pub.inflight === 0, 5000);
+  client.end(true);
+  e.db.close();
+  const io = ioDelta(io0, io1);
+  return {
+    ackedPerS: (acked1 - acked0) / secs,
+    committedPerS: (prod1 - prod0) / secs,
+    cpuShare: (cpu1 - cpu0) / secs,
+    cpuUsPerReading: ((cpu1 - cpu0) * 1e6) / Math.max(1, acked1 - acked0),
+    writeBytesPerReading: io.write_bytes / Math.max(1, prod1 - prod0),
+    wcharPerReading: io.wchar / Math.max(1, prod1 - prod0),
+    secs,
+  };
+}
+
 /** A backlog database for the loop to copy: a.n rows, written without fsync. */
 async function prefillMode(a: Args) {
   if (!a.template) throw new Error('prefill needs template');
@@ -246,5 +296,6 @@ workerMain<Args, unknown>(async (a) => {
   if (a.mode === 'insert') return insertMode(a);
   if (a.mode === 'prefill') return prefillMode(a);
   if (a.mode === 'loop') return loopMode(a);
+  if (a.mode === 'saturate') return saturateMode(a);
   return poleMode(a);
 });

@@ -57,22 +57,35 @@ export interface EncodedRow {
  * range is contiguous and rows in id (= first seq) order are in seq order.
  */
 export function encodeRows(readings: readonly Reading[], startSeq: number, maxPerRow: number): EncodedRow[] {
+  const rows: EncodedRow[] = [];
+  // The usual commit holds one device's readings (a poll, or a group commit of one
+  // device): no grouping, no copies, each row's JSON built in one pass.
+  const first = readings[0];
+  if (first !== undefined && readings.every((r) => r.device === first.device)) {
+    for (let i = 0; i < readings.length; i += maxPerRow) rows.push(encodeRow(first.device, readings, i, Math.min(i + maxPerRow, readings.length), startSeq + i));
+    return rows;
+  }
   const byDevice = new Map<string, Reading[]>();
   for (const r of readings) {
     let list = byDevice.get(r.device);
     if (!list) byDevice.set(r.device, (list = []));
     list.push(r);
   }
-  const rows: EncodedRow[] = [];
   let seq = startSeq;
   for (const [device, list] of byDevice) {
     for (let i = 0; i < list.length; i += maxPerRow) {
-      const chunk = list.slice(i, i + maxPerRow);
-      const firstSeq = seq;
-      const blob = compress(chunk.map((r, k) => readingJson(r, firstSeq + k)).join(','));
-      seq += chunk.length;
-      rows.push({ device, firstSeq, count: chunk.length, bytes: blob.length + ROW_OVERHEAD, blob });
+      const row = encodeRow(device, list, i, Math.min(i + maxPerRow, list.length), seq);
+      seq += row.count;
+      rows.push(row);
     }
   }
   return rows;
+}
+
+/** readings[from, to) as one row whose first seq is `firstSeq`. */
+function encodeRow(device: string, readings: readonly Reading[], from: number, to: number, firstSeq: number): EncodedRow {
+  let json = '';
+  for (let k = from; k < to; k++) json += (k === from ? '' : ',') + readingJson(readings[k] as Reading, firstSeq + k - from);
+  const blob = compress(json);
+  return { device, firstSeq, count: to - from, bytes: blob.length + ROW_OVERHEAD, blob };
 }

@@ -8,7 +8,10 @@
  * - Opening on a damaged, foreign, missing or full database: open-db.ts; where seq
  *   restarts and what is announced about it: startup.ts and the seq ledger.
  * - A commit touches only the `batches` table: the next `seq` is derived from the
- *   newest row and written to `meta` only when rows are deleted. One page per commit.
+ *   newest row. `meta.next_seq` is written only by a transaction that deletes the newest
+ *   row and inserts none (acks applied on their own, drops, purge): a commit that
+ *   deletes the acknowledged rows inserts newer ones in the same transaction, so the
+ *   database still knows where seq is without the extra page (docs/performance.md).
  * - Acknowledged rows are deleted in groups: inside the next commit's transaction,
  *   or on their own after `ackFlushRows` rows / `ackFlushMs`. A crash before that
  *   re-sends them: duplicates, which at-least-once allows; never loss.
@@ -232,6 +235,7 @@ export class SqliteBuffer implements DurableBuffer {
           delta.rejectedTotal += readings.length;
           this.writeMeta('rejected_total', this.t.rejectedTotal + delta.rejectedTotal);
           this.events.write({ type: 'buffer_rejected', count: readings.length, reason: over.reason, rejected_total: this.t.rejectedTotal + delta.rejectedTotal });
+          this.settleSeqMeta(delta);
           return { accepted: 0, rejected: readings.length, dropped: 0 };
         }
         dropped = this.dropOldest(over.bytes, over.reason, delta);
@@ -240,6 +244,8 @@ export class SqliteBuffer implements DurableBuffer {
       for (const r of rows) {
         this.stmt.insert.run(r.firstSeq, r.device, r.firstSeq, r.firstSeq + r.count - 1, r.count, now, r.bytes, r.blob);
       }
+      // The newest row now ends at start + readings.length - 1: it says where seq is.
+      delta.seqMetaDue = false;
       delta.add({ rows: rows.length, readings: readings.length, bytes: incoming });
       for (const r of readings) delta.countAccepted(r.quality);
       return { accepted: readings.length, firstSeq: start, lastSeq: start + readings.length - 1, rejected: 0, dropped };
@@ -305,7 +311,13 @@ export class SqliteBuffer implements DurableBuffer {
     if (id !== undefined) this.pendingAcks = this.pendingAcks.filter((x) => x > id);
   }
 
-  /** Delete rows by id inside a transaction; next_seq is written down when the newest goes. */
+  /** Inside a transaction that inserts nothing: write next_seq down if the newest row went. */
+  private settleSeqMeta(delta: Tally): void {
+    if (delta.seqMetaDue) this.writeMeta('next_seq', this.nextSeq);
+    delta.seqMetaDue = false;
+  }
+
+  /** Delete rows by id inside a transaction; marks next_seq due when the newest goes (settleSeqMeta). */
   private deleteRows(ids: readonly number[], delta: Tally): RowGone {
     const gone: RowGone = { readings: 0 };
     let newestGone = false;
@@ -318,7 +330,7 @@ export class SqliteBuffer implements DurableBuffer {
       gone.lastSeq = Math.max(gone.lastSeq ?? row.last_seq, row.last_seq);
       if (row.last_seq === this.nextSeq - 1) newestGone = true;
     }
-    if (newestGone) this.writeMeta('next_seq', this.nextSeq);
+    if (newestGone) delta.seqMetaDue = true;
     return gone;
   }
 
@@ -357,7 +369,7 @@ export class SqliteBuffer implements DurableBuffer {
     this.stmt.deleteUpTo.run(lastId);
     delta.droppedUpToId = lastId;
     delta.countDrop(reason, dropped);
-    this.writeMeta('next_seq', this.nextSeq);
+    delta.seqMetaDue = true;
     this.writeDropCounters(delta);
     let total = this.t.droppedTotal + delta.droppedTotal - dropped;
     for (const r of runs) {
@@ -376,7 +388,10 @@ export class SqliteBuffer implements DurableBuffer {
   private freeRoom(bytes: number, reason: DropReason): void {
     const delta = new Tally();
     try {
-      this.db.transaction(() => this.dropOldest(bytes, reason, delta)).immediate();
+      this.db.transaction(() => {
+        this.dropOldest(bytes, reason, delta);
+        this.settleSeqMeta(delta);
+      }).immediate();
     } catch {
       this.events.reload();
       return;
@@ -461,7 +476,10 @@ export class SqliteBuffer implements DurableBuffer {
     if (ids.length === 0) return true;
     const delta = new Tally();
     try {
-      this.db.transaction(() => this.deleteRows(ids, delta)).immediate();
+      this.db.transaction(() => {
+        this.deleteRows(ids, delta);
+        this.settleSeqMeta(delta);
+      }).immediate();
     } catch (err) {
       this.pendingAcks = ids.concat(this.pendingAcks);
       if (isDiskFull(err)) this.setDiskFailing(true);
@@ -491,7 +509,13 @@ export class SqliteBuffer implements DurableBuffer {
     const cutoff = this.time.now() - this.opts.maxAgeMs;
     if (!oldest || oldest.committed_at >= cutoff) return 0;
     const delta = new Tally();
-    const n = this.db.transaction(() => this.dropOldest(0, 'max_age', delta, cutoff)).immediate();
+    const n = this.db
+      .transaction(() => {
+        const dropped = this.dropOldest(0, 'max_age', delta, cutoff);
+        this.settleSeqMeta(delta);
+        return dropped;
+      })
+      .immediate();
     this.t.apply(delta);
     this.dropAcksUpTo(delta.droppedUpToId);
     return n;
@@ -593,7 +617,13 @@ export class SqliteBuffer implements DurableBuffer {
       const ids = (opts.device ? select.all(opts.device, chunk) : select.all(chunk)) as number[];
       if (ids.length === 0) break;
       const delta = new Tally();
-      const gone = this.db.transaction(() => this.deleteRows(ids, delta)).immediate();
+      const gone = this.db
+        .transaction(() => {
+          const g = this.deleteRows(ids, delta);
+          this.settleSeqMeta(delta);
+          return g;
+        })
+        .immediate();
       this.t.apply(delta);
       done += gone.readings;
       if (gone.firstSeq !== undefined) first = Math.min(first ?? gone.firstSeq, gone.firstSeq);

@@ -10,6 +10,8 @@ export interface RowGone {
 }
 
 export class Tally {
+  /** The transaction deleted the newest row: `next_seq` must be written unless it also inserts. */
+  seqMetaDue = false;
   rows = 0;
   readings = 0;
   bytes = 0;

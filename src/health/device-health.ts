@@ -82,9 +82,9 @@ export class DeviceHealth implements DeviceHealthReporter {
     this.check(reason);
   }
 
-  /** Called by the runtime for every reading the device produced. */
-  noteReading(): void {
-    this.readings++;
+  /** Called by the runtime with the readings the device produced in one emit. */
+  noteReading(n = 1): void {
+    this.readings += n;
     this.lastReadingMono = this.clock.mono();
     if (this.lastState === 'degraded' && this.streak === 0 && !this.forced) this.check();
   }

@@ -40,8 +40,12 @@ export class DevicePipeline {
     for (const p of points) this.points.set(p.name, p);
   }
 
-  /** The reading to store for this sample, or undefined when report-on-change holds it back. */
-  process(s: Sample): Reading | undefined {
+  /**
+   * The reading to store for this sample, or undefined when report-on-change holds it back.
+   * `now` and `trusted`: the wall clock and its trust, read once per poll by the caller
+   * (read here when not given).
+   */
+  process(s: Sample, now?: number, trusted?: boolean): Reading | undefined {
     const cfg = this.points.get(s.point);
     let value: Value | null = s.value;
     let quality: Quality = s.quality ?? 'good';
@@ -63,18 +67,17 @@ export class DevicePipeline {
     }
 
     if (cfg?.deadband !== undefined && !this.shouldReport(s.point, value, quality, cfg)) return undefined;
-    if (quality === 'good' && !this.timeTrusted(s)) quality = 'uncertain';
+    if (quality === 'good' && !this.timeTrusted(s, trusted)) quality = 'uncertain';
 
     const unit = s.unit ?? cfg?.unit;
-    const r: Reading = { device: this.device, point: s.point, value, ts: s.ts ?? this.clock.now(), quality };
-    if (unit !== undefined) r.unit = unit;
-    return r;
+    // One shape for every reading (unit last, possibly undefined): monomorphic code downstream.
+    return { device: this.device, point: s.point, value, ts: s.ts ?? now ?? this.clock.now(), quality, unit };
   }
 
-  private timeTrusted(s: Sample): boolean {
-    if (s.ts === undefined) return this.clockTrusted();
+  private timeTrusted(s: Sample, trusted: boolean | undefined): boolean {
+    if (s.ts === undefined) return trusted ?? this.clockTrusted();
     if (!plausibleWallTime(s.ts)) return false;
-    return s.tsExternal === true || this.clockTrusted();
+    return s.tsExternal === true || (trusted ?? this.clockTrusted());
   }
 
   private shouldReport(point: string, value: Value | null, quality: Quality, cfg: PointPipelineConfig): boolean {

@@ -56,9 +56,9 @@ export function buildDevices(w: DeviceWiring): DeviceRuntime[] {
       get: <T>(k: string) => w.state.get<T>(`${cfg.id}:${k}`),
       set: (k, v) => w.state.set(`${cfg.id}:${k}`, v),
     };
-    const emitOne = (s: Sample): void => {
-      const r = pipeline.process(s);
-      health.noteReading();
+    // One clock read and one trust check per emit (a poll's samples), not per sample.
+    const emitOne = (s: Sample, now: number, trusted: boolean): void => {
+      const r = pipeline.process(s, now, trusted);
       if (r) {
         w.committer.add(r);
         w.onReading?.(r);
@@ -77,8 +77,15 @@ export function buildDevices(w: DeviceWiring): DeviceRuntime[] {
         if (signal.aborted) return;
         try {
           w.beforeStamp?.();
-          if (Array.isArray(samples)) for (const s of samples as Sample[]) emitOne(s);
-          else emitOne(samples as Sample);
+          const now = w.clock.now();
+          const trusted = w.clockTrusted?.() ?? true;
+          if (Array.isArray(samples)) {
+            for (const s of samples as Sample[]) emitOne(s, now, trusted);
+            health.noteReading(samples.length);
+          } else {
+            emitOne(samples as Sample, now, trusted);
+            health.noteReading(1);
+          }
         } catch (err) {
           health.error(err, 'pipeline');
         }

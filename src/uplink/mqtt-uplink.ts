@@ -40,6 +40,7 @@ import type { Topics } from './topics.js';
 import type { Dialect, DialectLink, WireMessage } from './dialects/dialect.js';
 import { CitygateDialect } from './dialects/citygate.js';
 import type { Uplink, UplinkState, UplinkStats } from './uplink.js';
+import { noDelay } from './no-delay.js';
 
 export type { DownlinkListener };
 
@@ -188,6 +189,7 @@ export class MqttUplink implements Uplink {
       return;
     }
     this.client = client;
+    noDelay(client.stream);
     this.wire.attach(client.stream);
     const connectDeadline = this.o.clock.setTimer(this.o.config.connect_timeout + 5000, () => {
       if (g === this.gen && this.st === 'connecting') this.down(g, new Error(`no CONNACK within ${this.o.config.connect_timeout}ms`));
@@ -198,7 +200,10 @@ export class MqttUplink implements Uplink {
     });
     let errCode: string | number | undefined;
     let reached = false; // the TCP connection was up: a silent close came from the broker
-    client.stream.once('connect', () => (reached = true));
+    client.stream.once('connect', () => {
+      reached = true;
+      noDelay(client.stream); // again once connected: a socket created unconnected keeps it only from here
+    });
     client.on('error', (err: Error & { code?: string | number }) => {
       if (g !== this.gen) return;
       errCode = err.code;
