@@ -79,14 +79,15 @@ export interface PulseResult {
 }
 
 /**
- * A pulse train on line `line`, written from one process in the guest (the bundle's Node,
- * run as root): each pulse is `lowMs` pulled down, then `highMs` pulled up, timed against
- * an absolute schedule so one late write does not shift the rest. The line must idle high.
+ * A pulse train on `lines` (the same pulses on each), written from one process in the
+ * guest (the bundle's Node, run as root): each pulse is `lowMs` pulled down, then `highMs`
+ * pulled up, timed against an absolute schedule so one late write does not shift the rest.
+ * The lines must idle high.
  */
-export async function pulseTrain(vm: Vm, sim: SimChip, line: number, n: number, lowMs: number, highMs: number, node: string): Promise<PulseResult> {
+export async function pulseTrain(vm: Vm, sim: SimChip, lines: number[], n: number, lowMs: number, highMs: number, node: string): Promise<PulseResult> {
   const script = `
 const fs = require('fs');
-const fd = fs.openSync(${JSON.stringify(`${sim.dir}/sim_gpio${line}/pull`)}, 'w');
+const fds = ${JSON.stringify(lines.map((l) => `${sim.dir}/sim_gpio${l}/pull`))}.map((f) => fs.openSync(f, 'w'));
 const sab = new Int32Array(new SharedArrayBuffer(4));
 const sleepUntil = (t) => { for (;;) { const d = t - performance.now(); if (d <= 0) return; Atomics.wait(sab, 0, 0, d); } };
 let late = 0, sent = 0;
@@ -94,10 +95,11 @@ const t0 = performance.now() + 50;
 let t = t0;
 for (let i = 0; i < ${n}; i++) {
   sleepUntil(t); late = Math.max(late, performance.now() - t);
-  fs.writeSync(fd, 'pull-down', 0); sent++;
+  for (const fd of fds) fs.writeSync(fd, 'pull-down', 0);
+  sent++;
   t += ${lowMs};
   sleepUntil(t); late = Math.max(late, performance.now() - t);
-  fs.writeSync(fd, 'pull-up', 0);
+  for (const fd of fds) fs.writeSync(fd, 'pull-up', 0);
   t += ${highMs};
 }
 sleepUntil(t);
