@@ -214,7 +214,7 @@ describe('the io test: GPIO on gpio-sim and serial on the tty layer, through the
       for (const device of COUNTERS) {
         const got = await countWindows(device, from, `${hz} Hz`);
         const key = `${device}_${hz}hz`;
-        figures[key] = { sent: sent.sent, counted: got.counted, windows: got.windows, uncertain_windows: got.uncertain, train_ms: sent.ms, source_max_late_ms: sent.maxLateMs };
+        figures[key] = { sent: sent.sent, counted: got.counted, windows: got.windows, uncertain_windows: got.uncertain, train_ms: sent.ms, mean_hz: sent.hz, source_max_late_ms: sent.maxLateMs };
         console.log(`${key}: ${JSON.stringify(figures[key])}`);
         if (got.counted !== sent.sent && got.uncertain === 0) bad.push(`${device}: counted ${got.counted} of ${sent.sent}, every window good`);
       }

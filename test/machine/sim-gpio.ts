@@ -73,16 +73,19 @@ export async function simValue(vm: Vm, sim: SimChip, line: number): Promise<numb
 export interface PulseResult {
   /** Falling edges made (the control count). */
   sent: number;
-  /** Wall time of the train in the guest, and the longest a level overran its planned length. */
+  /** Wall time of the train in the guest, and the longest a level overran its planned length (levels never run short). */
   ms: number;
+  /** The mean rate achieved (pulses per second). */
+  hz: number;
   maxLateMs: number;
 }
 
 /**
  * A pulse train on `lines` (the same pulses on each), written from one process in the
  * guest (the bundle's Node, run as root): each pulse is `lowMs` pulled down, then `highMs`
- * pulled up, timed against an absolute schedule so one late write does not shift the rest.
- * The lines must idle high.
+ * pulled up. Each level is timed from the moment its write returned, so a late write (the
+ * guest is descheduled under TCG) lengthens a level and never shortens the next one: the
+ * train is never faster than asked, only slower. The lines must idle high.
  */
 export async function pulseTrain(vm: Vm, sim: SimChip, lines: number[], n: number, lowMs: number, highMs: number, node: string): Promise<PulseResult> {
   const script = `
@@ -91,19 +94,19 @@ const fds = ${JSON.stringify(lines.map((l) => `${sim.dir}/sim_gpio${l}/pull`))}.
 const sab = new Int32Array(new SharedArrayBuffer(4));
 const sleepUntil = (t) => { for (;;) { const d = t - performance.now(); if (d <= 0) return; Atomics.wait(sab, 0, 0, d); } };
 let late = 0, sent = 0;
-const t0 = performance.now() + 50;
-let t = t0;
+const t0 = performance.now();
+const level = (value, ms) => {
+  for (const fd of fds) fs.writeSync(fd, value, 0);
+  const until = performance.now() + ms;
+  sleepUntil(until);
+  late = Math.max(late, performance.now() - until);
+};
 for (let i = 0; i < ${n}; i++) {
-  sleepUntil(t); late = Math.max(late, performance.now() - t);
-  for (const fd of fds) fs.writeSync(fd, 'pull-down', 0);
+  level('pull-down', ${lowMs});
   sent++;
-  t += ${lowMs};
-  sleepUntil(t); late = Math.max(late, performance.now() - t);
-  for (const fd of fds) fs.writeSync(fd, 'pull-up', 0);
-  t += ${highMs};
+  level('pull-up', ${highMs});
 }
-sleepUntil(t);
-console.log(JSON.stringify({ sent, ms: Math.round(performance.now() - t0), maxLateMs: Math.round(late * 10) / 10 }));
+console.log(JSON.stringify({ sent, ms: Math.round(performance.now() - t0), hz: Math.round(sent / ((performance.now() - t0) / 1000) * 10) / 10, maxLateMs: Math.round(late * 10) / 10 }));
 `;
   const out = await vm.run(`cat > /root/pulse.cjs <<'__JS__'\n${script}\n__JS__\nnice -n -10 ${node} /root/pulse.cjs`, 600_000);
   const last = out.trim().split('\n').pop() ?? '';
