@@ -215,7 +215,10 @@ describe('the io test: GPIO on gpio-sim and serial on the tty layer, through the
         const got = await countWindows(device, from, `${hz} Hz`);
         const key = `${device}_${hz}hz`;
         figures[key] = { sent: sent.sent, counted: got.counted, windows: got.windows, uncertain_windows: got.uncertain, train_ms: sent.ms, mean_hz: sent.hz, source_max_late_ms: sent.maxLateMs };
-        console.log(`${key}: ${JSON.stringify(figures[key])}`);
+        // Why (health, cumulative since the gateway started): rejected bursts and each uncertain reason.
+        const counters = ((collector.health?.devices as Record<string, { counters?: Record<string, number> }> | undefined)?.[device]?.counters ?? {});
+        figures[`${key}_health`] = Object.fromEntries(Object.entries(counters).filter(([k]) => k === 'bounces_rejected' || k.startsWith('uncertain_')));
+        console.log(`${key}: ${JSON.stringify(figures[key])} health ${JSON.stringify(figures[`${key}_health`])}`);
         if (got.counted !== sent.sent && got.uncertain === 0) bad.push(`${device}: counted ${got.counted} of ${sent.sent}, every window good`);
       }
       expect(bad).toEqual([]);
