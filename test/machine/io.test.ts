@@ -133,6 +133,29 @@ async function slaveOn(id: string, value: number): Promise<PtySlave> {
   return s;
 }
 
+/** How far an edge may be counted after it happened: settle (one debounce) plus a stall of the guest. */
+const COUNT_DELAY_MS = 400;
+
+/**
+ * The `good` windows of counter `device` whose count cannot be what was sent in them: a
+ * window ending at `ts` after one ending at `prev` holds the edges of (prev, ts], except that
+ * an edge up to COUNT_DELAY_MS before a window's end may be counted in the next one.
+ */
+function wrongGoodWindows(device: string, from: number, falls: number[]): string[] {
+  const all = readingsOf(device, 0, 'count');
+  const out: string[] = [];
+  for (let i = 1; i < all.length; i++) {
+    const w = all[i]!;
+    if (collector.readings.indexOf(w) < from || w.quality !== 'good') continue;
+    const prev = all[i - 1]!.ts;
+    const min = falls.filter((t) => t > prev && t <= w.ts - COUNT_DELAY_MS).length;
+    const max = falls.filter((t) => t > prev - COUNT_DELAY_MS && t <= w.ts).length;
+    const n = Number(w.value);
+    if (n < min || n > max) out.push(`${device} window ending ${new Date(w.ts).toISOString()}: ${n} good, sent ${min}..${max}`);
+  }
+  return out;
+}
+
 /** Counts delivered by counter `device` from reading index `from`, once two windows with no pulse follow the train. */
 async function countWindows(device: string, from: number, what: string): Promise<{ counted: number; windows: number; uncertain: number }> {
   await collector.waitFor(
@@ -214,12 +237,14 @@ describe('the io test: GPIO on gpio-sim and serial on the tty layer, through the
       for (const device of COUNTERS) {
         const got = await countWindows(device, from, `${hz} Hz`);
         const key = `${device}_${hz}hz`;
-        figures[key] = { sent: sent.sent, counted: got.counted, windows: got.windows, uncertain_windows: got.uncertain, train_ms: sent.ms, mean_hz: sent.hz, source_max_late_ms: sent.maxLateMs };
+        figures[key] = { good_windows_checked: readingsOf(device, from, 'count').filter((r) => r.quality === 'good').length, sent: sent.sent, counted: got.counted, windows: got.windows, uncertain_windows: got.uncertain, train_ms: sent.ms, mean_hz: sent.hz, source_max_late_ms: sent.maxLateMs };
         // Why (health, cumulative since the gateway started): rejected bursts and each uncertain reason.
         const counters = ((collector.health?.devices as Record<string, { counters?: Record<string, number> }> | undefined)?.[device]?.counters ?? {});
         figures[`${key}_health`] = Object.fromEntries(Object.entries(counters).filter(([k]) => k === 'bounces_rejected' || k.startsWith('uncertain_')));
         console.log(`${key}: ${JSON.stringify(figures[key])} health ${JSON.stringify(figures[`${key}_health`])}`);
         if (got.counted !== sent.sent && got.uncertain === 0) bad.push(`${device}: counted ${got.counted} of ${sent.sent}, every window good`);
+        // Window by window too: a good window's count must fit the edges sent in it.
+        bad.push(...wrongGoodWindows(device, from, sent.falls));
       }
       expect(bad).toEqual([]);
     });

@@ -78,6 +78,8 @@ export interface PulseResult {
   /** The mean rate achieved (pulses per second). */
   hz: number;
   maxLateMs: number;
+  /** The guest's wall-clock time (ms) of each falling edge written: the clock the gateway stamps readings with. */
+  falls: number[];
 }
 
 /**
@@ -94,6 +96,7 @@ const fds = ${JSON.stringify(lines.map((l) => `${sim.dir}/sim_gpio${l}/pull`))}.
 const sab = new Int32Array(new SharedArrayBuffer(4));
 const sleepUntil = (t) => { for (;;) { const d = t - performance.now(); if (d <= 0) return; Atomics.wait(sab, 0, 0, d); } };
 let late = 0, sent = 0;
+const falls = [];
 const t0 = performance.now();
 const level = (value, ms) => {
   for (const fd of fds) fs.writeSync(fd, value, 0);
@@ -102,11 +105,12 @@ const level = (value, ms) => {
   late = Math.max(late, performance.now() - until);
 };
 for (let i = 0; i < ${n}; i++) {
+  falls.push(Date.now());
   level('pull-down', ${lowMs});
   sent++;
   level('pull-up', ${highMs});
 }
-console.log(JSON.stringify({ sent, ms: Math.round(performance.now() - t0), hz: Math.round(sent / ((performance.now() - t0) / 1000) * 10) / 10, maxLateMs: Math.round(late * 10) / 10 }));
+console.log(JSON.stringify({ sent, ms: Math.round(performance.now() - t0), hz: Math.round(sent / ((performance.now() - t0) / 1000) * 10) / 10, maxLateMs: Math.round(late * 10) / 10, falls }));
 `;
   const out = await vm.run(`cat > /root/pulse.cjs <<'__JS__'\n${script}\n__JS__\nnice -n -10 ${node} /root/pulse.cjs`, 600_000);
   const last = out.trim().split('\n').pop() ?? '';
