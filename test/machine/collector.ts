@@ -26,6 +26,12 @@ interface Reading {
   ts: number;
   point: string;
   value: unknown;
+  quality?: string;
+}
+
+/** A delivered reading as it came, with its device (the io test reads values and quality). */
+export interface Delivered extends Reading {
+  device: string;
 }
 
 export class Collector {
@@ -33,6 +39,8 @@ export class Collector {
   readonly conflicts: string[] = [];
   readonly announced: Announced[] = [];
   readonly events: EventLike[] = [];
+  /** Every reading in arrival order (duplicates included). */
+  readonly readings: Delivered[] = [];
   duplicates = 0;
   health: Record<string, unknown> | undefined;
   firstReadingAt: number | undefined;
@@ -76,6 +84,7 @@ export class Collector {
 
   private record(device: string, r: Reading): void {
     this.firstReadingAt ??= Date.now();
+    this.readings.push({ ...r, device });
     const key = `${device}/${r.point} ts=${r.ts} value=${JSON.stringify(r.value)}`;
     const had = this.delivered.get(r.seq);
     if (had === undefined) this.delivered.set(r.seq, key);

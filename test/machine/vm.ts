@@ -14,6 +14,8 @@
  * - Control: the image's machine-agent socket (a root shell per connection, port 2222
  *   in the guest), forwarded from a free port on the host's 127.0.0.1 only.
  * - ttyS0 (kernel and systemd console) goes to console-<n>.log in the work dir.
+ * - QMP on `qmp.sock` in the work dir (test/machine/qmp.ts): unplug and plug back devices;
+ *   `extraArgs` adds devices (a second UART on a host pty, a USB serial adapter …).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -73,6 +75,7 @@ export class Vm {
     readonly work: string,
     readonly bootfs: BootFs,
     readonly memoryMb = 1024,
+    readonly extraArgs: string[] = [],
   ) {
     this.overlay = join(work, 'disk.qcow2');
     execFileSync(requireTool('qemu-img'), ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', base.rootfs, this.overlay], { timeout: 30_000 });
@@ -81,6 +84,11 @@ export class Vm {
 
   get running(): boolean {
     return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  /** qemu's QMP socket (a unix socket, present while the guest runs). */
+  get qmpSocket(): string {
+    return join(this.work, 'qmp.sock');
   }
 
   /** The console log of the current (or last) boot. */
@@ -103,6 +111,8 @@ export class Vm {
       '-device', 'virtio-net-pci,netdev=n0',
       '-device', 'virtio-rng-pci',
       '-serial', `file:${this.consoleLog}`,
+      '-qmp', `unix:${this.qmpSocket},server=on,wait=off`,
+      ...this.extraArgs,
     ];
     const proc = spawn(requireTool('qemu-system-x86_64'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

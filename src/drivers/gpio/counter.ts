@@ -14,7 +14,8 @@
  * Quality: a window's count is `good` only when the gateway can vouch for it (vouch.ts:
  * no burst was rejected around an event-loop stall, and none lasted like a cut-short
  * pulse); otherwise all three points are `uncertain`, and health counts the window in
- * `uncertain_reports` and its reasons in `uncertain_loop_stall` / `uncertain_short_burst`.
+ * `uncertain_reports` and its reasons in `uncertain_loop_stall` / `uncertain_short_burst` /
+ * `uncertain_late_edge` / `uncertain_repeated_edge`.
  */
 import { describeError } from '../../core/errors.js';
 import { Debouncer } from './debounce.js';
@@ -58,9 +59,15 @@ export async function startCounter(env: ModeEnv): Promise<ModeRunner> {
     vouch.burstRejected(spanMs);
   };
   debouncer.onLate = () => vouch.lateEdge();
+  // Timestamped edges (gpiomon) alternate; one repeating the last level is an edge misread (vouch.ts).
+  let lastStamped = first;
   const unwatch = line.watch(
     (v, at) => {
-      if (at !== undefined) vouch.timestamped = true;
+      if (at !== undefined) {
+        vouch.timestamped = true;
+        if (v === lastStamped) vouch.repeatedEdge();
+        lastStamped = v;
+      }
       debouncer.raw(v, at);
     },
     (err) => ctx.health.error(err, where),

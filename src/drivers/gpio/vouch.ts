@@ -23,14 +23,20 @@
  * With kernel timestamps (gpiomon-port.ts) a stall delays edges but cannot merge or shorten
  * them, so `loop_stall` does not apply; instead:
  * - `late_edge`: an edge arrived after the debouncer had decided the burst it belonged to
- *   (gpiomon itself was held up past the settle time).
+ *   (gpiomon itself was held up past the settle time);
+ * - `repeated_edge`: two edges in a row reported the same level. Every event is an edge, so
+ *   levels alternate; but for both edges uAPI v1 (libgpiod 1.6) gives an event its type from
+ *   the line's level read in the kernel's interrupt thread, which may run after the next
+ *   edge: a falling edge read late is reported rising, and the pulse it began vanishes with
+ *   no rejected burst (gpio-sim under qemu: 198 and 199 of 200 counted, every window good,
+ *   before this rule). An event queue that overflowed (16 events) shows the same way.
  * Without any of these, every rejected burst was shorter than half the debounce on a loop that
  * was never late by that much, and the count is exact for pulses whose levels each last at
  * least twice the debounce (the documented maximum rate).
  */
 import type { Quality } from '../../core/reading.js';
 
-export type UncertainReason = 'loop_stall' | 'short_burst' | 'late_edge';
+export type UncertainReason = 'loop_stall' | 'short_burst' | 'late_edge' | 'repeated_edge';
 
 export interface WindowVerdict {
   quality: Extract<Quality, 'good' | 'uncertain'>;
@@ -41,6 +47,7 @@ export class CountVouch {
   private rejected = 0;
   private shortBursts = 0;
   private late = 0;
+  private repeated = 0;
   /** Edges carry the kernel's timestamps: stalls cannot merge them. */
   timestamped = false;
 
@@ -62,6 +69,11 @@ export class CountVouch {
     this.late++;
   }
 
+  /** A timestamped edge reported the level the previous one had already reported. */
+  repeatedEdge(): void {
+    this.repeated++;
+  }
+
   /**
    * Closes the window. `stallMs`: the longest event-loop stall over this window and the
    * previous one (LoopLag.closeWindow); `settling`: a burst is still open.
@@ -71,7 +83,9 @@ export class CountVouch {
     if (!this.timestamped && stallMs >= this.limitMs && (this.rejected > 0 || settling)) reasons.push('loop_stall');
     if (this.shortBursts > 0) reasons.push('short_burst');
     if (this.late > 0) reasons.push('late_edge');
+    if (this.repeated > 0) reasons.push('repeated_edge');
     this.rejected = 0;
+    this.repeated = 0;
     this.shortBursts = 0;
     this.late = 0;
     return { quality: reasons.length > 0 ? 'uncertain' : 'good', reasons };

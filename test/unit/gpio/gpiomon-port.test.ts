@@ -21,7 +21,8 @@ import { TREES, buildTree } from './fixtures/tree.js';
 
 const PULSES = 40;
 
-function standIns(): { dir: string; gpiomon: string; gpioget: string; args: string; done: string } {
+/** `misread`: the index of one edge printed with the level after it (a falling edge printed rising), as uAPI v1 does when its interrupt thread reads the level late. */
+function standIns(misread = -1): { dir: string; gpiomon: string; gpioget: string; args: string; done: string } {
   const dir = mkdtempSync(join(tmpdir(), 'cg-gpiomon-'));
   const args = join(dir, 'args.json');
   const done = join(dir, 'done');
@@ -39,7 +40,8 @@ for (let i = 0n; i < ${PULSES}n; i++) {
 let k = 0;
 const next = () => {
   while (k < events.length && events[k][1] <= process.hrtime.bigint()) {
-    const [e, t] = events[k++];
+    const [e0, t] = events[k++];
+    const e = k - 1 === ${misread} ? 1 - e0 : e0;
     process.stdout.write(e + ' ' + (t / 1_000_000_000n) + ' ' + (t % 1_000_000_000n) + '\\n');
   }
   if (k < events.length) setTimeout(next, 2);
@@ -92,6 +94,24 @@ describe('gpiomon port', () => {
     const counters = ctx.health.snapshot().counters;
     expect(counters.bounces_rejected).toBeUndefined();
     expect(counters.uncertain_loop_stall).toBeUndefined();
+  });
+
+  it('an edge reported with the wrong level (two in a row the same) loses a pulse: the window is uncertain, not good', async () => {
+    const s = standIns(20); // pulse 11's falling edge reported as rising: the kernel read the level late
+    const root = buildTree(TREES['gpio-sim-qemu'] ?? []);
+    const cfg = gpioDeviceSchema.parse({
+      id: 'pulses', driver: 'gpio', backend: 'gpiomon', chip: 'gpio-sim.0-node0', line: 3, mode: 'counter', debounce: '20ms', report: '1s',
+    });
+    const ctx = testContext({ clock: systemClock, device: 'pulses' });
+    const driver = new GpioDriver(cfg, () => new GpiomonGpioPort({ root, gpiomon: s.gpiomon, gpioget: s.gpioget }));
+    await driver.start(ctx);
+    for (let i = 0; i < 400 && !existsSync(s.done); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1200)); // the window holding the misread edge is reported
+    await driver.stop();
+    expect(ctx.state.get(TOTAL_KEY)).toBe(PULSES - 1);
+    const counters = ctx.health.snapshot().counters;
+    expect(counters.uncertain_repeated_edge).toBeGreaterThanOrEqual(1);
+    expect(counters.uncertain_reports).toBeGreaterThanOrEqual(1);
   });
 
   it('refuses outputs, and says which tool is missing', async () => {

@@ -1,0 +1,273 @@
+/**
+ * The machine test's I/O part (docs/machine.md, "The io test"): GPIO and serial through
+ * the kernel, under the unit as shipped. One guest (test/machine/vm.ts), installed from the
+ * card as machine.test.ts does it, with:
+ * - gpio-sim (test/machine/gpio-sim/) loaded and a chip labelled `citygate-sim` made
+ *   through configfs; citygate names its lines by that label and an offset, as the
+ *   `citygate` user in the `gpio` group, through deploy/99-citygate.rules and the sandbox;
+ *   a script in the guest drives the lines' `pull` (the chip's "host side");
+ * - /dev/ttyS1, a 16550 wired to a host pty, and /dev/ttyUSB0, qemu's USB serial adapter
+ *   (ftdi_sio) on a host pty too: a Modbus RTU slave on the host end of each
+ *   (src/drivers/modbus/server/rtu-responder.ts); the adapter is unplugged mid-poll with
+ *   QMP and plugged back on another USB port.
+ *
+ *   sudo npm run test:machine:io
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/gateway-config.js';
+import { PtySlave } from '../interop/modbus-peers.js';
+import { guestBundle, type Bundle } from './bundle.js';
+import type { BootFs } from './bootfs.js';
+import { Collector, type Delivered } from './collector.js';
+import { GATEWAY_ID, gatewayYaml, startSite, writeCard, type Site } from './card.js';
+import { waitForService } from './guest.js';
+import { chardevPty, qmp } from './qmp.js';
+import { installDebs } from './debs.js';
+import { loadGpioSim, makeSimChip, pulseTrain, simValue, type SimChip } from './sim-gpio.js';
+import { baseImage, Vm, type BaseImage } from './vm.js';
+
+const NODE = '/opt/citygate/current/node/bin/node';
+const LABEL = 'citygate-sim';
+/**
+ * Lines on the sim chip: a door switch, a relay, and one pulse output counted twice (both
+ * lines get the same pulses, idle high, counted falling): through sysfs (the default
+ * backend) and through `backend: gpiomon` (kernel timestamps, Debian's gpiod).
+ */
+const LINE = { door: 0, relay: 1, pulses: 2, kpulses: 3 } as const;
+const COUNTERS = ['pulses', 'kpulses'] as const;
+const DEBOUNCE_MS = 20;
+/** The fastest rate src/drivers/gpio/README.md promises exact for a debounce: 1 / (4 × debounce). */
+const PROMISED_HZ = 1000 / (4 * DEBOUNCE_MS);
+const PULSES = Number(process.env.MACHINE_PULSES ?? 200);
+/**
+ * qemu's usb-serial (an FTDI): `serial` as a real adapter has one burned in; without it qemu
+ * makes one from the USB port path, and the adapter would change its name when it moves.
+ */
+const USB = { dev: 'usbser0', chardev: 'usbser', bus: 'xhci.0', serial: 'CG0IO001' };
+
+const work = tempDir('cg-machine-io-');
+let base: BaseImage;
+let site: Site;
+let bundle: Bundle;
+let card: BootFs;
+let vm: Vm;
+let sim: SimChip;
+let usbName = '';
+const uartSlave: { s?: PtySlave } = {};
+const usbSlave: { s?: PtySlave } = {};
+const collector = new Collector(`citygate/${GATEWAY_ID}`);
+const figures: Record<string, unknown> = {};
+
+function ioYaml(port: number): string {
+  const gpio = (id: string, line: number, rest: string): string => `  - { id: ${id}, driver: gpio, chip: ${LABEL}, line: ${line}, ${rest} }`;
+  const yaml = gatewayYaml(port, [
+    // The gateway kept busy while pulses come: 20 readings/s to commit and send.
+    '  - { id: busy, driver: sim, poll: 100ms, points: [ { name: a, wave: counter }, { name: b, wave: sine }, { name: c, wave: random_walk }, { name: d, wave: counter } ] }',
+    gpio('door', LINE.door, 'mode: input, report: 60s'),
+    gpio('relay', LINE.relay, 'mode: output, initial: 1, safe: 0'),
+    gpio('pulses', LINE.pulses, `mode: counter, edge: falling, debounce: ${DEBOUNCE_MS}ms, report: 5s`),
+    gpio('kpulses', LINE.kpulses, `mode: counter, edge: falling, debounce: ${DEBOUNCE_MS}ms, report: 5s, backend: gpiomon`),
+    '  - { id: meter-uart, driver: modbus, bus: uart, unit: 1, poll: 1s, points: [ { name: v, table: holding, address: 0 } ] }',
+    '  - { id: meter-usb, driver: modbus, bus: usb, unit: 1, poll: 500ms, points: [ { name: v, table: holding, address: 0 } ] }',
+  ]);
+  return [
+    yaml.trimEnd(),
+    'buses:',
+    '  uart: { type: modbus-rtu, port: /dev/ttyS1, baud: 9600, timeout: 300ms, retries: 1 }',
+    `  usb: { type: modbus-rtu, port: ${usbName}, baud: 9600, timeout: 300ms, retries: 1, reconnect: { min: 500ms, max: 2s } }`,
+    '',
+  ].join('\n');
+}
+
+beforeAll(async () => {
+  base = baseImage();
+  site = await startSite();
+  await collector.start(`mqtts://127.0.0.1:${site.broker.port}`, site.hostClient);
+  const t0 = Date.now();
+  bundle = await guestBundle(work);
+  figures.bundle_s = Math.round((Date.now() - t0) / 1000);
+  card = writeCard(join(work, 'bootfs.img'), site, bundle, gatewayYaml(site.broker.port));
+  vm = new Vm(base, work, card, 1024, [
+    '-chardev', 'pty,id=uart1', '-serial', 'chardev:uart1',
+    '-device', `qemu-xhci,id=${USB.bus.split('.')[0]}`,
+    '-chardev', `pty,id=${USB.chardev}`,
+    '-device', `usb-serial,id=${USB.dev},chardev=${USB.chardev},bus=${USB.bus},port=1,serial=${USB.serial}`,
+  ]);
+});
+
+afterAll(async () => {
+  await uartSlave.s?.close();
+  await usbSlave.s?.close();
+  await vm?.powerCut();
+  await collector.stop();
+  await site?.broker.stop();
+  console.log(`machine io test figures: ${JSON.stringify(figures)}`);
+  if (process.env.KEEP === '1') console.log(`kept ${work} and ${site?.dir}`);
+  else for (const d of [work, site?.dir]) if (d) rmSync(d, { recursive: true, force: true });
+});
+
+function readingsOf(device: string, from = 0, point?: string): Delivered[] {
+  return collector.readings.slice(from).filter((r) => r.device === device && (point === undefined || r.point === point));
+}
+
+/** The names under /dev/citygate once a `usb-…` one is there (the adapter enumerated, udev done). */
+async function citygateLinks(timeoutMs: number): Promise<string[]> {
+  const until = Date.now() + timeoutMs;
+  let out = '';
+  while (Date.now() < until) {
+    out = (await vm.sh('udevadm settle -t 10; ls /dev/citygate/ 2>&1')).out;
+    if (/^usb-/m.test(out)) return out.trim().split(/\s+/);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const info = await vm.sh('ls -l /dev/ttyUSB* /dev/serial/by-id 2>&1; udevadm info -q property -n /dev/ttyUSB0 2>&1 | grep -E "ID_(BUS|SERIAL|PATH_TAG|USB_INTERFACE_NUM)"');
+  throw new Error(`no /dev/citygate/usb-… link within ${timeoutMs} ms (ls: ${out.trim()}):\n${info.out}`);
+}
+
+/** Opens a Modbus RTU slave holding `value` in holding register 0 on the host end of chardev `id`. */
+async function slaveOn(id: string, value: number): Promise<PtySlave> {
+  const s = new PtySlave(await chardevPty(vm.qmpSocket, id));
+  s.responder.slave(1).setRegisters('holding', 0, [value]);
+  await s.open();
+  return s;
+}
+
+/** How far an edge may be counted after it happened: settle (one debounce) plus a stall of the guest. */
+const COUNT_DELAY_MS = 400;
+
+/**
+ * The `good` windows of counter `device` whose count cannot be what was sent in them: a
+ * window ending at `ts` after one ending at `prev` holds the edges of (prev, ts], except that
+ * an edge up to COUNT_DELAY_MS before a window's end may be counted in the next one.
+ */
+function wrongGoodWindows(device: string, from: number, falls: number[]): string[] {
+  const all = readingsOf(device, 0, 'count');
+  const out: string[] = [];
+  for (let i = 1; i < all.length; i++) {
+    const w = all[i]!;
+    if (collector.readings.indexOf(w) < from || w.quality !== 'good') continue;
+    const prev = all[i - 1]!.ts;
+    const min = falls.filter((t) => t > prev && t <= w.ts - COUNT_DELAY_MS).length;
+    const max = falls.filter((t) => t > prev - COUNT_DELAY_MS && t <= w.ts).length;
+    const n = Number(w.value);
+    if (n < min || n > max) out.push(`${device} window ending ${new Date(w.ts).toISOString()}: ${n} good, sent ${min}..${max}`);
+  }
+  return out;
+}
+
+/** Counts delivered by counter `device` from reading index `from`, once two windows with no pulse follow the train. */
+async function countWindows(device: string, from: number, what: string): Promise<{ counted: number; windows: number; uncertain: number }> {
+  await collector.waitFor(
+    () => {
+      const c = readingsOf(device, from, 'count');
+      return c.length >= 3 && c.slice(-2).every((r) => r.value === 0);
+    },
+    120_000,
+    `${what}: two quiet windows of ${device} after the train`,
+  );
+  const windows = readingsOf(device, from, 'count');
+  return {
+    counted: windows.reduce((a, r) => a + Number(r.value), 0),
+    windows: windows.filter((r) => Number(r.value) > 0).length,
+    uncertain: windows.filter((r) => r.quality === 'uncertain').length,
+  };
+}
+
+describe('the io test: GPIO on gpio-sim and serial on the tty layer, through the unit as shipped', () => {
+  it('installs from the card and runs (first boot, then service)', async () => {
+    const t0 = Date.now();
+    await vm.powerOn();
+    await vm.waitPowerOff(900_000);
+    expect(card.read('citygate/REPORT.txt')).toContain('result: OK');
+    await vm.powerOn();
+    await collector.waitFor(() => collector.firstReadingAt !== undefined, 600_000, 'the first reading on the host broker');
+    figures.power_on_to_first_reading_s = Math.round((collector.firstReadingAt! - t0) / 1000);
+    await vm.waitForAgent();
+  });
+
+  it('loads gpio-sim, makes a chip labelled citygate-sim, finds the adapter under /dev/citygate and runs the io config', async () => {
+    const mods = await loadGpioSim(vm);
+    figures.gpio_sim_modules = mods.built ? 'built' : 'cached';
+    sim = await makeSimChip(vm, LABEL, 8, [LINE.pulses, LINE.kpulses]);
+    // backend: gpiomon runs Debian's gpiomon/gpioget (package gpiod), not in the base image.
+    await installDebs(vm, ['libgpiod2', 'gpiod']);
+    // qemu attaches its usb-serial only once the host end of its chardev is open:
+    // the slaves first, then the adapter enumerates in the guest.
+    uartSlave.s = await slaveOn('uart1', 1111);
+    usbSlave.s = await slaveOn(USB.chardev, 2222);
+    // The udev rules' names for the USB adapter (deploy/99-citygate.rules).
+    const links = await citygateLinks(60_000);
+    figures.citygate_links = links;
+    usbName = `/dev/citygate/${links.find((l) => l.startsWith('usb-'))!}`;
+    // Keep the file's owner and mode (firstboot.sh set them): write into it.
+    await vm.run(`cat > /etc/citygate/gateway.yaml <<'__YAML__'\n${ioYaml(site.broker.port)}__YAML__\nsystemctl restart citygate`, 180_000);
+    await waitForService(vm, (s) => s.ActiveState === 'active' && s.SubState === 'running', 180_000);
+    await collector.waitFor(() => COUNTERS.every((d) => readingsOf(d).length > 0) && readingsOf('door').length > 0, 180_000, 'readings from the gpio devices');
+  });
+
+  it('an output: the relay the config drives to 1 reads 1 on the chip', async () => {
+    await collector.waitFor(() => readingsOf('relay').length > 0, 60_000, 'the relay reading');
+    expect(await simValue(vm, sim, LINE.relay)).toBe(1);
+  });
+
+  it('input edges made on the chip arrive on the host broker, in order', async () => {
+    const from = collector.readings.length;
+    const n = 5;
+    await vm.run(`for i in $(seq ${n}); do echo pull-up > ${sim.dir}/sim_gpio${LINE.door}/pull; sleep 0.5; echo pull-down > ${sim.dir}/sim_gpio${LINE.door}/pull; sleep 0.5; done`, 120_000);
+    await collector.waitFor(() => new Set(readingsOf('door', from).map((r) => r.seq)).size >= 2 * n, 60_000, `${2 * n} door changes`);
+    // Changes only: a heartbeat repeats the level it already sent.
+    const values = readingsOf('door', from)
+      .map((r) => r.value)
+      .filter((v, i, all) => i === 0 || v !== all[i - 1]);
+    figures.input_changes = `${values.length} of ${2 * n}`;
+    expect(values).toEqual(Array.from({ length: 2 * n }, (_, i) => (i % 2 === 0 ? 1 : 0)));
+  });
+
+  for (const [name, hz] of [
+    ['at the promised rate', PROMISED_HZ],
+    ['above it (20 Hz)', 20],
+  ] as const) {
+    it(`pulses ${name}: counted exactly, or the window is uncertain — never a wrong count published good`, async () => {
+      const from = collector.readings.length;
+      const level = 1000 / hz / 2;
+      const sent = await pulseTrain(vm, sim, [LINE.pulses, LINE.kpulses], PULSES, level, level, NODE);
+      expect(sent.sent).toBe(PULSES);
+      const bad: string[] = [];
+      for (const device of COUNTERS) {
+        const got = await countWindows(device, from, `${hz} Hz`);
+        const key = `${device}_${hz}hz`;
+        figures[key] = { good_windows_checked: readingsOf(device, from, 'count').filter((r) => r.quality === 'good').length, sent: sent.sent, counted: got.counted, windows: got.windows, uncertain_windows: got.uncertain, train_ms: sent.ms, mean_hz: sent.hz, source_max_late_ms: sent.maxLateMs };
+        // Why (health, cumulative since the gateway started): rejected bursts and each uncertain reason.
+        const counters = ((collector.health?.devices as Record<string, { counters?: Record<string, number> }> | undefined)?.[device]?.counters ?? {});
+        figures[`${key}_health`] = Object.fromEntries(Object.entries(counters).filter(([k]) => k === 'bounces_rejected' || k.startsWith('uncertain_')));
+        console.log(`${key}: ${JSON.stringify(figures[key])} health ${JSON.stringify(figures[`${key}_health`])}`);
+        if (got.counted !== sent.sent && got.uncertain === 0) bad.push(`${device}: counted ${got.counted} of ${sent.sent}, every window good`);
+        // Window by window too: a good window's count must fit the edges sent in it.
+        bad.push(...wrongGoodWindows(device, from, sent.falls));
+      }
+      expect(bad).toEqual([]);
+    });
+  }
+
+  it('Modbus RTU over the 16550 (ttyS1) and the USB adapter (ttyUSB0, ftdi_sio) reaches the host broker', async () => {
+    await collector.waitFor(() => readingsOf('meter-uart').some((r) => r.value === 1111) && readingsOf('meter-usb').some((r) => r.value === 2222), 120_000, 'readings from both RTU slaves');
+  });
+
+  it('the USB adapter unplugged mid-poll and plugged back on another port: the gateway resumes by itself, says down then ok, no stack trace', async () => {
+    const ev0 = collector.events.length;
+    await qmp(vm.qmpSocket, 'device_del', { id: USB.dev });
+    await collector.waitFor(() => collector.events.slice(ev0).some((e) => e.type === 'device_state' && e.device === 'meter-usb' && e.to !== 'ok'), 60_000, 'meter-usb announced down');
+    usbSlave.s?.responder.slave(1).setRegisters('holding', 0, [3333]);
+    const plugged = Date.now();
+    await qmp(vm.qmpSocket, 'device_add', { driver: 'usb-serial', id: USB.dev, chardev: USB.chardev, bus: USB.bus, port: '2', serial: USB.serial });
+    await collector.waitFor(() => readingsOf('meter-usb').some((r) => r.value === 3333), 120_000, 'meter-usb readings after the replug');
+    figures.replug_to_first_reading_s = Math.round((Date.now() - plugged) / 100) / 10;
+    const states = collector.events.slice(ev0).filter((e) => e.type === 'device_state' && e.device === 'meter-usb').map((e) => `${String(e.from)}→${String(e.to)}`);
+    figures.usb_device_states = states;
+    expect(states.at(-1)).toMatch(/→ok$/);
+    figures.citygate_links_after = (await vm.run('ls /dev/citygate/')).trim().split(/\s+/);
+    const journal = await vm.run('journalctl -b -u citygate --no-pager -o cat');
+    expect(journal.split('\n').filter((l) => /^\s+at .+:\d+:\d+\)?$/.test(l)), 'stack frames in the journal').toEqual([]);
+  });
+});
