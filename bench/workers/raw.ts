@@ -171,27 +171,14 @@ async function loopMode(a: Args) {
   const live = new Publisher(e.db, client, window);
   const offered = a.offeredPerS ?? 100_000;
   const first = next;
-  let produced = next;
-  let stop = false;
   const start = performance.now();
-  const produce = (): void => {
-    if (stop) return;
-    const due = first + Math.floor(((performance.now() - start) * offered) / 1000);
-    const n = Math.min(due - produced, BATCH * 10); // at most 10 transactions per tick: the publisher gets its turn
-    if (n > 0) {
-      e.insertRange(produced, n, a.points);
-      produced += n;
-      live.pump();
-    }
-    setTimeout(produce, 1);
-  };
-  produce();
+  const producer = pacedProducer(e, a.points, offered, first, () => live.pump());
   live.pump();
   const ms = a.e2eMs ?? 8000;
   await waitFor(() => live.failed !== undefined, ms, 50);
   const secs = (performance.now() - start) / 1000;
   const acked = live.acked;
-  stop = true;
+  const produced = producer.stop();
   live.stopped = true;
   if (live.failed) throw live.failed;
   await waitFor(() => live.inflight === 0, 5000);
@@ -237,35 +224,52 @@ async function poleMode(a: Args) {
   return { cycles, writeBytesPerCycle: io.write_bytes / cycles, wcharPerCycle: io.wchar / cycles, payloadPerReading: payload / (cycles * 100) };
 }
 
+/**
+ * Inserts readings from seq `first` on at `offered` per second, paced by the clock, at most
+ * 10 transactions per tick so the publisher gets its turn; `pump` after each insert.
+ */
+function pacedProducer(e: ReturnType<typeof openDb>, points: number, offered: number, first: number, pump: () => void): { readonly produced: number; stop(): number } {
+  let produced = first;
+  let stopped = false;
+  const start = performance.now();
+  const produce = (): void => {
+    if (stopped) return;
+    const due = first + Math.floor(((performance.now() - start) * offered) / 1000);
+    const n = Math.min(due - produced, BATCH * 10);
+    if (n > 0) {
+      e.insertRange(produced, n, points);
+      produced += n;
+      pump();
+    }
+    setTimeout(produce, 1);
+  };
+  produce();
+  return {
+    get produced() {
+      return produced;
+    },
+    stop() {
+      stopped = true;
+      return produced;
+    },
+  };
+}
+
 async function saturateMode(a: Args) {
   if (!a.url || !a.protocolVersion) throw new Error('saturate needs url and protocolVersion');
   const { client, receiveMaximum } = await connect(a.url, a.protocolVersion);
   const e = openDb(join(a.dir, `raw-saturate-${a.sync}.db`), a.sync);
   const pub = new Publisher(e.db, client, Math.min(a.window ?? 32, receiveMaximum));
   const offered = a.offeredPerS ?? 100_000;
-  let produced = 0;
-  let stop = false;
-  const start = performance.now();
-  const produce = (): void => {
-    if (stop) return;
-    const due = Math.floor(((performance.now() - start) * offered) / 1000);
-    const n = Math.min(due - produced, BATCH * 10);
-    if (n > 0) {
-      e.insertRange(produced, n, a.points);
-      produced += n;
-      pub.pump();
-    }
-    setTimeout(produce, 1);
-  };
-  produce();
+  const producer = pacedProducer(e, a.points, offered, 0, () => pub.pump());
   const warm = a.warmMs ?? 2000;
   await waitFor(() => pub.failed !== undefined, warm, 50);
-  const [cpu0, io0, acked0, prod0] = [cpuSeconds(), readProcIo(), pub.acked, produced];
+  const [cpu0, io0, acked0, prod0] = [cpuSeconds(), readProcIo(), pub.acked, producer.produced];
   const t0 = performance.now();
   await waitFor(() => pub.failed !== undefined, a.maxMs, 50);
-  const [cpu1, io1, acked1, prod1] = [cpuSeconds(), readProcIo(), pub.acked, produced];
+  const [cpu1, io1, acked1, prod1] = [cpuSeconds(), readProcIo(), pub.acked, producer.produced];
   const secs = (performance.now() - t0) / 1000;
-  stop = true;
+  producer.stop();
   pub.stopped = true;
   if (pub.failed) throw pub.failed;
   await waitFor(() => pub.inflight === 0, 5000);
