@@ -6,7 +6,7 @@
  *   stop:  stop drivers, commit what they emitted, let the uplink deliver for up to
  *          `drainMs`, close shared hardware, close the buffer.
  */
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { takeOutcome } from '../release/request.js';
 import { healthSnapshot } from './health-snapshot.js';
 import type { Logger } from 'pino';
@@ -18,7 +18,6 @@ import type { GatewayConfig } from '../config/schema.js';
 import { SqliteBuffer } from '../buffer/sqlite-buffer.js';
 import { DirLock } from '../buffer/dir-lock.js';
 import { prepareDataDir } from '../buffer/open-db.js';
-import { systemTimeSources } from '../buffer/buffer-time.js';
 import { LogLimiter } from '../core/log-limiter.js';
 import { GroupCommitter } from '../buffer/group-commit.js';
 import { MqttUplink } from '../uplink/mqtt-uplink.js';
@@ -26,7 +25,9 @@ import { Topics, type HealthPayload } from '../uplink/topics.js';
 import { VERSION } from '../version.js';
 import { buildDevices, type DeviceRuntime, type DeviceWiring } from './devices.js';
 import { StatusServer } from '../health/http.js';
-import { removePid, writePid } from '../buffer/pidfile.js';
+import { removePid } from '../buffer/pidfile.js';
+import { openGatewayBuffer } from './open-buffer.js';
+import { commitReports } from './commit-reports.js';
 import { TimeWatch } from './time-watch.js';
 import { compactHealth } from '../health/compact.js';
 import { GatewayEvents } from './events.js';
@@ -69,9 +70,7 @@ export class Gateway {
   private running = false;
   private stopping?: Promise<void>;
   private lock: DirLock | undefined;
-  private readonly commitFaults: LogLimiter;
   private readonly bufferFaults: LogLimiter;
-  private readonly fullLog: LogLimiter;
   private lastDisk: string | undefined;
   /** Last value per point and last events, for the status page (src/health/live.ts). */
   readonly live = new LiveState();
@@ -97,9 +96,7 @@ export class Gateway {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentLogger();
     this.topics = Topics.forGateway(config.gateway.id, config.uplink.topic_root);
-    this.commitFaults = new LogLimiter(this.clock);
     this.bufferFaults = new LogLimiter(this.clock);
-    this.fullLog = new LogLimiter(this.clock);
   }
 
   async start(): Promise<void> {
@@ -112,41 +109,10 @@ export class Gateway {
     if (loosened !== undefined) this.log.warn(`${c.gateway.data_dir} was readable by others (mode ${loosened.toString(8)}): tightened to 700 — the buffer holds every reading`);
     this.lock = new DirLock(c.gateway.data_dir);
     this.lock.acquire();
-    const time = this.clock === systemClock ? systemTimeSources() : undefined;
-    // Once per start: without a boot id every start is taken for a reboot (boot-id.ts says why that side).
-    if (time?.bootIdProblem) this.log.warn({ boot_id: time.bootIdSource }, `buffer: ${time.bootIdProblem}`);
-    try {
-      this.buffer = new SqliteBuffer({
-        dataDir: c.gateway.data_dir,
-        maxBytes: c.buffer.max_bytes,
-        maxAgeMs: c.buffer.max_age,
-        onFull: c.buffer.on_full,
-        onCorrupt: c.buffer.on_corrupt,
-        synchronous: c.buffer.synchronous,
-        maxReadingsPerRow: c.uplink.batch.max_readings,
-        clock: this.clock,
-        ...(time ? { time } : {}),
-        onFault: (what, err) => this.bufferFault(what, err),
-        onEvent: (e) => this.live.noteEvent(e),
-      });
-    } catch (err) {
-      this.lock.release();
-      throw err;
-    }
-    try {
-      writePid(c.gateway.data_dir);
-    } catch (err) {
-      // Advisory only (the data_dir lock keeps `queue purge` out): never a reason not to start.
-      this.log.warn(`could not write ${join(c.gateway.data_dir, 'citygate.pid')}: ${describeError(err)} — continuing`);
-    }
-    const opened = this.buffer.stats();
-    this.log.info({ file: join(c.gateway.data_dir, 'buffer.db'), readings: opened.readings, next_seq: opened.nextSeq, disk: opened.disk }, 'buffer open');
-    if (this.buffer.replaced) {
-      this.log.error(
-        { file: this.buffer.file, moved_to: this.buffer.replaced.movedTo },
-        `buffer: ${this.buffer.file} was ${this.buffer.replaced.detail}: moved aside as ${this.buffer.replaced.movedTo} and a new buffer started (the seqs it may have held are announced as buffer_lost)`,
-      );
-    }
+    this.buffer = openGatewayBuffer(c, this.clock, this.log, this.lock, {
+      onFault: (what, err) => this.bufferFault(what, err),
+      onEvent: (e) => this.live.noteEvent(e),
+    });
     this.dialect = createDialect({
       config: c,
       topics: this.topics,
@@ -176,32 +142,15 @@ export class Gateway {
       max: c.buffer.commit_max,
       onFull: c.buffer.on_full,
       clock: this.clock,
-      onCommit: (r) => {
-        this.lastCommitTurn = this.clock.mono();
-        if (r.dropped || r.rejected) {
-          // Once a minute at most, with how many it held back: a full buffer drops on every commit.
-          const { log, repeats } = this.fullLog.hit();
-          if (log) this.log.warn({ ...r, repeats }, 'buffer full: the oldest readings are dropped (or new ones rejected) to make room — each range is announced on events');
-        }
-        this.uplink.notify();
-      },
-      onError: (err, pending) => {
-        this.lastCommitTurn = this.clock.mono();
-        const { log, repeats } = this.commitFaults.hit();
-        if (log) {
-          this.log.error(
-            { pending, repeats, dropped: this.committer.lostToFailure },
-            `buffer: commit failed (${describeError(err)}) — is the disk full? df -h ${c.gateway.data_dir}; readings wait in memory, the oldest are dropped and announced (disk_full) once it is full`,
-          );
-        }
-        this.watchDisk();
-        this.uplink.notify();
-      },
-      onRecover: () => {
-        const { repeats } = this.commitFaults.clear();
-        this.log.warn({ repeats, dropped: this.committer.lostToFailure }, 'buffer: commits work again');
-        this.watchDisk();
-      },
+      ...commitReports({
+        clock: this.clock,
+        log: this.log,
+        dataDir: c.gateway.data_dir,
+        turned: () => (this.lastCommitTurn = this.clock.mono()),
+        notify: () => this.uplink.notify(),
+        lostToFailure: () => this.committer.lostToFailure,
+        watchDisk: () => this.watchDisk(),
+      }),
     });
     this.events.emit({ type: 'gateway_started', version: VERSION });
     this.uplink.start();

@@ -65,7 +65,10 @@ describe('status, health and events', () => {
     expect(h.buffer).toMatchObject({ dropped: 0, next_seq: expect.any(Number) });
     expect(h.system).toHaveProperty('disk_free_bytes');
 
-    const events = msgs.filter((m) => m.topic === `${root}/events`).map((m) => JSON.parse(m.payload.toString()));
+    // Events travel through the buffer and the uplink's lanes, the health snapshot does not: wait for them too.
+    const eventsNow = () => msgs.filter((m) => m.topic === `${root}/events`).map((m) => JSON.parse(m.payload.toString()) as Record<string, unknown>);
+    await until(() => eventsNow().some((e) => e.type === 'device_state' && e.device === 'flaky' && e.to === 'down'), 10_000, 'the device_state event of the flaky device');
+    const events = eventsNow();
     expect(events).toContainEqual(expect.objectContaining({ type: 'gateway_started' }));
     expect(events).toContainEqual(expect.objectContaining({ type: 'device_state', device: 'flaky', to: 'down' }));
 
