@@ -127,6 +127,7 @@ chroot "$R" /usr/bin/qemu-aarch64-static /opt/citygate/current/node/bin/node /op
   run --config /etc/citygate/gateway.yaml --log-level info >"$SCRATCH/run.log" 2>&1 & gw=\$!
 # Emulated, start-up takes long (minutes on a loaded machine): wait for it, bounded.
 for i in \$(seq 1 600); do grep -q 'gateway started' "$SCRATCH/run.log" && break; sleep 1; done
+if ! grep -q 'gateway started' "$SCRATCH/run.log"; then echo "-- not started after \$i s (emulated); its log:"; tail -40 "$SCRATCH/run.log"; fi
 echo "-- started after \$i s (emulated)"
 sleep $RUN_SECONDS
 kill -TERM \$gw; code=0; wait \$gw || code=\$?
