@@ -25,6 +25,7 @@
 # Needs: npm (registry), tar, file, and the cross compiler for the target:
 #   apt-get install -y g++-aarch64-linux-gnu        (arm64)
 #   apt-get install -y g++-arm-linux-gnueabihf      (armv7)
+# and qemu-user-static, to load each addon with the bundled Node (check-addons.sh).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -64,6 +65,8 @@ case "$TARGET" in
 esac
 command -v "$TRIPLE-g++" >/dev/null || { echo "build.sh: $TRIPLE-g++ is missing: apt-get install -y g++-$TRIPLE" >&2; exit 2; }
 command -v file >/dev/null || { echo "build.sh: file is missing: apt-get install -y file" >&2; exit 2; }
+case "$TARGET" in arm64) QEMU=qemu-aarch64-static ;; *) QEMU=qemu-arm-static ;; esac
+command -v "$QEMU" >/dev/null || { echo "build.sh: $QEMU is missing (each addon is loaded with the bundled Node before packing): apt-get install -y qemu-user-static" >&2; exit 2; }
 # node-gyp as npm ships it (npm runs the same one for `npm rebuild`).
 GYP="$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js"
 [ -f "$GYP" ] || { echo "build.sh: node-gyp not found at $GYP: npm install -g node-gyp" >&2; exit 2; }
@@ -115,10 +118,18 @@ rm -rf "$STAGE/node_modules/@serialport/bindings" "$STAGE/node_modules/johnny-fi
 # machine; without it cbor-x runs in plain JavaScript with the same bytes (its tests run
 # that way too: CBOR_NATIVE_ACCELERATION_DISABLED=true).
 rm -rf "$STAGE/node_modules/@cbor-extract" "$STAGE/node_modules/cbor-extract" "$STAGE/node_modules/cbor-x/node_modules/cbor-extract" 2>/dev/null || true
+# node-gyp takes npm's settings from npm_config_* variables, and they win over its own
+# flags: under `npm run`, a machine whose npm sets `nodedir` (to build against the system
+# Node's headers) would compile the addons for the builder's Node, not the bundled one.
+# The build gets none of them: the target's headers come from --nodedir alone.
+NO_NPM_CONFIG=()
+for v in $(compgen -e); do
+  case "$v" in npm_config_* | NPM_CONFIG_*) NO_NPM_CONFIG+=(-u "$v") ;; esac
+done
 for addon in better-sqlite3 epoll; do
   dir="$STAGE/node_modules/$addon"
   rm -rf "$dir/build"
-  (cd "$dir" && CC="$TRIPLE-gcc" CXX="$TRIPLE-g++" LINK="$TRIPLE-g++" AR="$TRIPLE-ar" \
+  (cd "$dir" && env ${NO_NPM_CONFIG[@]+"${NO_NPM_CONFIG[@]}"} CC="$TRIPLE-gcc" CXX="$TRIPLE-g++" LINK="$TRIPLE-g++" AR="$TRIPLE-ar" \
     node "$GYP" rebuild --release --arch="$GYP_ARCH" --nodedir="$WORK/nodepkg" -j 2 >/dev/null 2>"$WORK/gyp-$addon.log") ||
     { tail -30 "$WORK/gyp-$addon.log" >&2; echo "build.sh: cross-compiling $addon failed" >&2; exit 2; }
   rm -rf "$dir/build/Release/obj.target" "$dir/build/Release/.deps" "$dir/build/Release/obj" "$dir/build/Release/test_extension.node" "$dir/deps" "$dir/src"
@@ -128,6 +139,11 @@ done
 bad=$(find "$STAGE/node_modules" -name '*.node' -not -path '*/prebuilds/*' -print0 | xargs -0 -r file | grep -v "$FILE_RE" || true)
 [ -z "$bad" ] || { echo "build.sh: native addons not built for $TARGET:" >&2; echo "$bad" >&2; exit 2; }
 find "$STAGE/node_modules" -name '*.node' -not -path '*/prebuilds/*' -print0 | xargs -0 file | sed "s#$STAGE/##"
+# ... and for the bundled Node's ABI (NODE_MODULE_VERSION): an addon built against other
+# headers links and packs fine, and the gateway then dies at its first start with
+# ERR_DLOPEN_FAILED. deploy/release/check-addons.sh loads each one with the bundled Node.
+bash "$REPO/deploy/release/check-addons.sh" "$WORK/nodepkg" "$STAGE" "$TRIPLE" ||
+  { echo "build.sh: refusing to pack addons the bundled Node $NODE_VERSION cannot load" >&2; exit 2; }
 
 echo "== runtime and manifest"
 mkdir -p "$STAGE/node/bin"
