@@ -100,8 +100,13 @@ switch_release() {
     run ln -sfn "releases/$old" "$PREFIX/previous.new"
     run mv -T "$PREFIX/previous.new" "$PREFIX/previous"
   fi
+  # The release's files on the card before a link points at them, and the links after:
+  # without it a power cut soon after an install can leave `current` pointing at empty
+  # files (docs/field-notes.md#power-cut-after-an-update). sync -f is one syncfs.
+  run sync -f "$PREFIX/releases/$id"
   run ln -sfn "releases/$id" "$PREFIX/current.new"
   run mv -T "$PREFIX/current.new" "$PREFIX/current"
+  run sync -f "$PREFIX"
   say "current release: $id${old:+ (was $old)}"
 }
 

@@ -4,7 +4,9 @@
  *   <prefix>/current          symlink to the active one (the systemd unit runs it)
  *   <prefix>/previous         symlink to the one before (what a rollback returns to)
  * Links are switched atomically: a new link is renamed over the old one, so a power
- * cut leaves either the old or the new target, never none.
+ * cut leaves either the old or the new target, never none; and a release is on the card
+ * (flush-tree.ts) before `unpack` returns, so no link ever points at files still in the
+ * page cache.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync, readdirSync } from 'node:fs';
@@ -13,13 +15,18 @@ import { promisify } from 'node:util';
 import { UserError } from '../core/errors.js';
 import { nodeFileOps } from '../core/durable-file.js';
 import { readManifest, type Manifest } from './manifest.js';
+import { flushTree } from './flush-tree.js';
 
 const run = promisify(execFile);
 
 export class ReleaseLayout {
   readonly releases: string;
 
-  constructor(readonly prefix: string) {
+  /** `flush`: puts an unpacked release on the card (tests watch it). */
+  constructor(
+    readonly prefix: string,
+    private readonly flush: (dir: string) => Promise<unknown> = flushTree,
+  ) {
     this.releases = join(prefix, 'releases');
   }
 
@@ -69,6 +76,13 @@ export class ReleaseLayout {
       if (m.id === this.linked('current')) throw new UserError(`release ${m.id} is already the current one`);
       rmSync(this.dir(m.id), { recursive: true, force: true });
       renameSync(unpacked, this.dir(m.id));
+      try {
+        await this.flush(this.dir(m.id));
+      } catch (err) {
+        // Not on the card: leave nothing a link could be pointed at.
+        rmSync(this.dir(m.id), { recursive: true, force: true });
+        throw err;
+      }
       return m;
     } finally {
       rmSync(stage, { recursive: true, force: true });
