@@ -14,8 +14,9 @@
  * Quality: a window's count is `good` only when the gateway can vouch for it (vouch.ts:
  * no burst was rejected around an event-loop stall, and none lasted like a cut-short
  * pulse); otherwise all three points are `uncertain`, and health counts the window in
- * `uncertain_reports` and its reasons in `uncertain_loop_stall` / `uncertain_short_burst` /
- * `uncertain_late_edge` / `uncertain_repeated_edge`.
+ * `uncertain_reports` and its reasons in `uncertain_loop_stall` / `uncertain_untimed_burst` /
+ * `uncertain_short_burst` / `uncertain_long_burst` / `uncertain_late_edge` /
+ * `uncertain_repeated_edge`.
  */
 import { describeError } from '../../core/errors.js';
 import { Debouncer } from './debounce.js';
@@ -58,6 +59,7 @@ export async function startCounter(env: ModeEnv): Promise<ModeRunner> {
     ctx.health.count('bounces_rejected');
     vouch.burstRejected(spanMs);
   };
+  debouncer.onAccepted = (spanMs) => vouch.burstAccepted(spanMs);
   debouncer.onLate = () => vouch.lateEdge();
   // Timestamped edges (gpiomon) alternate; one repeating the last level is an edge misread (vouch.ts).
   let lastStamped = first;

@@ -14,8 +14,8 @@
  * time, a report of the level already held is such a pair of merged edges, and counts as
  * a rejected burst of length 0.
  *
- * Rejected bursts are reported with their length (first to last transition, as handled):
- * vouch.ts tells a contact's bounce from a pulse lost to a stalled event loop by it.
+ * Rejected bursts are reported with their length (first to last transition, as handled),
+ * and so are accepted ones: vouch.ts judges by them whether a count can be vouched for.
  *
  * Timestamped edges (a port that has the kernel's time of each edge, gpiomon-port.ts): the
  * burst is measured on those times, not on when JavaScript got to them, so a stalled event
@@ -45,6 +45,8 @@ export class Debouncer {
    * (health counts them: a noisy line shows up).
    */
   onRejected: ((spanMs: number) => void) | undefined;
+  /** Called for each accepted change with its burst's length in ms, first to last transition. */
+  onAccepted: ((spanMs: number) => void) | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -89,7 +91,7 @@ export class Debouncer {
     this.pending?.cancel();
     this.pending = undefined;
     if (this.debounceMs <= 0) {
-      if (level !== this.level) this.commit(level, now);
+      if (level !== this.level) this.commit(level, now, 0);
       else this.reject(0);
       return;
     }
@@ -118,7 +120,7 @@ export class Debouncer {
       this.reject(p.last - p.since);
       return;
     }
-    this.commit(p.level, p.since);
+    this.commit(p.level, p.since, p.last - p.since);
   }
 
   private reject(spanMs: number): void {
@@ -126,9 +128,10 @@ export class Debouncer {
     this.onRejected?.(spanMs);
   }
 
-  private commit(level: Level, at: number): void {
+  private commit(level: Level, at: number, spanMs: number): void {
     this.level = level;
     this.stats.accepted++;
+    this.onAccepted?.(spanMs);
     this.onChange(level, at);
   }
 

@@ -11,8 +11,16 @@
  *   edges happened meanwhile, and the value is read when JavaScript gets round to it. A
  *   whole pulse inside a stall arrives as one notification reading the level it started
  *   from — again a burst that "ended where it began", dropped as a bounce.
- * Either way every lost pulse leaves a rejected burst behind. What tells a lost pulse from
- * a real bounce:
+ * Either way every lost pulse leaves a rejected burst behind. Without kernel timestamps
+ * nothing tells a lost pulse from a real bounce for sure: the event loop's own stalls are
+ * measured, but the delays before JavaScript is told (the kernel's interrupt path, the epoll
+ * thread) are not, and a delay of one edge's notice and not the next one's shrinks a real
+ * level below the debounce as surely as a stall does (gpio-sim under qemu: a window counted
+ * 16 of 18-25 pulses, `good`, the loop never late by 10 ms). So on sysfs:
+ * - `untimed_burst`: a burst was rejected (shorter than half the debounce, so not
+ *   `short_burst`). The count is exact only when no burst was rejected at all; a clean
+ *   pulse output (an S0 meter, a loop detector, a reed switch whose bounces stay inside the
+ *   change they belong to) keeps its windows good, a line with glitches does not;
  * - `loop_stall`: the loop stalled for at least half the debounce time in this window or
  *   the one before (a stall of that size can shorten a pulse whose levels last up to 1.5 ×
  *   debounce below the debounce), and a burst was rejected in this window or is still
@@ -20,6 +28,9 @@
  * - `short_burst`: a rejected burst lasted at least half the debounce time — no contact
  *   bounces that long (reed switches: 1-5 ms): it was a pulse shorter than the debounce
  *   allows, or one cut short by a stall. A count that drops pulses is not exact.
+ * - `long_burst` (both backends): an accepted change whose burst lasted at least half the
+ *   debounce: pulses faster than the debounce allows, merged into one change (levels shorter
+ *   than the debounce never settle), or a contact bouncing that long.
  * With kernel timestamps (gpiomon-port.ts) a stall delays edges but cannot merge or shorten
  * them, so `loop_stall` does not apply; instead:
  * - `late_edge`: an edge arrived after the debouncer had decided the burst it belonged to
@@ -30,13 +41,14 @@
  *   edge: a falling edge read late is reported rising, and the pulse it began vanishes with
  *   no rejected burst (gpio-sim under qemu: 198 and 199 of 200 counted, every window good,
  *   before this rule). An event queue that overflowed (16 events) shows the same way.
- * Without any of these, every rejected burst was shorter than half the debounce on a loop that
- * was never late by that much, and the count is exact for pulses whose levels each last at
- * least twice the debounce (the documented maximum rate).
+ * Without any of these the count is exact for pulses whose levels each last at least twice
+ * the debounce (the documented maximum rate): on sysfs no burst was rejected and no change
+ * took long to settle; with timestamps every rejected burst was shorter than half the
+ * debounce on the kernel's clock.
  */
 import type { Quality } from '../../core/reading.js';
 
-export type UncertainReason = 'loop_stall' | 'short_burst' | 'late_edge' | 'repeated_edge';
+export type UncertainReason = 'loop_stall' | 'untimed_burst' | 'short_burst' | 'long_burst' | 'late_edge' | 'repeated_edge';
 
 export interface WindowVerdict {
   quality: Extract<Quality, 'good' | 'uncertain'>;
@@ -46,6 +58,7 @@ export interface WindowVerdict {
 export class CountVouch {
   private rejected = 0;
   private shortBursts = 0;
+  private longBursts = 0;
   private late = 0;
   private repeated = 0;
   /** Edges carry the kernel's timestamps: stalls cannot merge them. */
@@ -62,6 +75,11 @@ export class CountVouch {
   burstRejected(spanMs: number): void {
     this.rejected++;
     if (spanMs >= this.limitMs) this.shortBursts++;
+  }
+
+  /** The debouncer accepted a change whose burst lasted `spanMs` (first to last transition). */
+  burstAccepted(spanMs: number): void {
+    if (spanMs >= this.limitMs && this.limitMs > 0) this.longBursts++;
   }
 
   /** A timestamped edge came after the decision it belonged to. */
@@ -81,12 +99,15 @@ export class CountVouch {
   close(stallMs: number, settling: boolean): WindowVerdict {
     const reasons: UncertainReason[] = [];
     if (!this.timestamped && stallMs >= this.limitMs && (this.rejected > 0 || settling)) reasons.push('loop_stall');
+    if (!this.timestamped && this.rejected > this.shortBursts) reasons.push('untimed_burst');
     if (this.shortBursts > 0) reasons.push('short_burst');
+    if (this.longBursts > 0) reasons.push('long_burst');
     if (this.late > 0) reasons.push('late_edge');
     if (this.repeated > 0) reasons.push('repeated_edge');
     this.rejected = 0;
     this.repeated = 0;
     this.shortBursts = 0;
+    this.longBursts = 0;
     this.late = 0;
     return { quality: reasons.length > 0 ? 'uncertain' : 'good', reasons };
   }

@@ -43,11 +43,16 @@ async function counter(debounce = '1s') {
 
 type Line = Awaited<ReturnType<typeof counter>>['line'];
 
-/** One tip: a 1 ms touch (a rejected burst), then the contact closes with bounces, holds 2 s, opens. */
-async function bouncyTip(clock: FakeClock, line: Line): Promise<void> {
-  await line.drive(0); // a 1 ms touch before the real closure: a rejected burst
-  clock.advance(1);
-  await line.drive(1);
+/**
+ * One tip: the contact closes with bounces (inside the closure's own burst), holds 2 s, opens.
+ * `touch`: first a 1 ms touch 1.5 s before the closure, a burst the debouncer rejects.
+ */
+async function bouncyTip(clock: FakeClock, line: Line, touch = false): Promise<void> {
+  if (touch) {
+    await line.drive(0);
+    clock.advance(1);
+    await line.drive(1);
+  }
   clock.advance(1500);
   for (const v of [0, 1, 0] as Level[]) {
     await line.drive(v);
@@ -68,13 +73,19 @@ async function closeWindow(clock: FakeClock, ctx: ReturnType<typeof testContext>
 }
 
 describe('counter quality: good only when the count is exact', () => {
-  it('keeps exact windows good, bounces and all, and marks a window with a stall-merged pulse uncertain', async () => {
+  it('keeps exact windows good, bounces and all; a rejected burst or a stall-merged pulse makes a window uncertain', async () => {
     const { clock, ctx, driver, line } = await counter();
 
-    // Window 1: five tips, each with a rejected bounce burst; the loop is never stalled.
+    // Window 1: five tips, each closure bouncing; the loop is never stalled.
     for (let i = 0; i < 5; i++) await bouncyTip(clock, line);
     expect(await closeWindow(clock, ctx)).toEqual({ count: 5, quality: 'good' });
-    expect(ctx.health.snapshot().counters.bounces_rejected).toBe(5);
+    expect(ctx.health.snapshot().counters.bounces_rejected ?? 0).toBe(0);
+
+    // Window 1b: one tip after a 1 ms touch. Without the kernel's timestamps the rejected
+    // touch may as well be a whole pulse whose edges were reported late (vouch.ts): uncertain.
+    await bouncyTip(clock, line, true);
+    expect(await closeWindow(clock, ctx)).toEqual({ count: 1, quality: 'uncertain' });
+    expect(ctx.health.snapshot().counters).toMatchObject({ bounces_rejected: 1, uncertain_untimed_burst: 1 });
 
     // Window 2: two tips, then the loop blocks for 700 ms while a whole tip comes and goes.
     for (let i = 0; i < 2; i++) await bouncyTip(clock, line);
@@ -86,12 +97,14 @@ describe('counter quality: good only when the count is exact', () => {
     expect(await closeWindow(clock, ctx)).toEqual({ count: 2, quality: 'uncertain' }); // 3 tips happened
     const counters = ctx.health.snapshot().counters;
     expect(counters.uncertain_loop_stall).toBe(1);
-    expect(counters.uncertain_reports).toBe(1);
+    expect(counters.uncertain_reports).toBe(2);
 
-    // Windows 3 and 4: bounces again, no stall. Window 3's reading still covers window 2
-    // (a stall near a boundary may show its rejected burst in the next window); window 4 is good.
-    await bouncyTip(clock, line);
+    // Windows 3 and 4: bounces again, no stall. Window 3's reading still covers window 2's
+    // stall (a stall near a boundary may show its rejected burst in the next window), so its
+    // touch makes it uncertain; window 4, bounces inside the changes only, is good.
+    await bouncyTip(clock, line, true);
     expect(await closeWindow(clock, ctx)).toEqual({ count: 1, quality: 'uncertain' });
+    expect(ctx.health.snapshot().counters.uncertain_loop_stall).toBe(2);
     await bouncyTip(clock, line);
     expect(await closeWindow(clock, ctx)).toEqual({ count: 1, quality: 'good' });
     await driver.stop();
@@ -135,26 +148,32 @@ describe('counter quality: good only when the count is exact', () => {
 });
 
 describe('CountVouch', () => {
-  it('needs both a stall of half the debounce and a rejected or open burst', () => {
+  it('on sysfs: good only with no burst rejected, no long change, and no stall over an open burst', () => {
     const v = new CountVouch(20);
     expect(v.close(50, false)).toEqual({ quality: 'good', reasons: [] }); // stall, nothing rejected
+    v.burstAccepted(9.9); // a closure's bounces, inside its change
+    expect(v.close(0, false)).toEqual({ quality: 'good', reasons: [] });
+    v.burstRejected(3); // a bounce, or a pulse whose edges were reported late: no telling
+    expect(v.close(9.9, false)).toEqual({ quality: 'uncertain', reasons: ['untimed_burst'] });
     v.burstRejected(3);
-    expect(v.close(9.9, false)).toEqual({ quality: 'good', reasons: [] }); // a bounce, no stall
-    v.burstRejected(3);
-    expect(v.close(10, false)).toEqual({ quality: 'uncertain', reasons: ['loop_stall'] });
+    expect(v.close(10, false)).toEqual({ quality: 'uncertain', reasons: ['loop_stall', 'untimed_burst'] });
     expect(v.close(10, true)).toEqual({ quality: 'uncertain', reasons: ['loop_stall'] });
     v.burstRejected(10);
     expect(v.close(0, false)).toEqual({ quality: 'uncertain', reasons: ['short_burst'] });
+    v.burstAccepted(10); // pulses faster than the debounce, merged into one change
+    expect(v.close(0, false)).toEqual({ quality: 'uncertain', reasons: ['long_burst'] });
     expect(v.close(0, false)).toEqual({ quality: 'good', reasons: [] });
   });
 
-  it('with kernel timestamps a stall is harmless, and a late edge is uncertain', () => {
+  it('with kernel timestamps a stall and a short bounce are harmless; a late edge or a long change is uncertain', () => {
     const v = new CountVouch(20);
     v.timestamped = true;
     v.burstRejected(3);
     expect(v.close(500, true)).toEqual({ quality: 'good', reasons: [] });
     v.lateEdge();
     expect(v.close(0, false)).toEqual({ quality: 'uncertain', reasons: ['late_edge'] });
+    v.burstAccepted(12);
+    expect(v.close(0, false)).toEqual({ quality: 'uncertain', reasons: ['long_burst'] });
   });
 
   it('with no debounce, any merged notification is uncertain', () => {
