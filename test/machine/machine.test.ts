@@ -36,6 +36,8 @@ let bundle: Bundle;
 /** The update step's releases: a newer one signed by a trusted key, and the same signed by a stranger. */
 let update: Release;
 let strangers: Release;
+/** A release newer still, for the power cut right after an update's switch (the crash drive). */
+let update2: Release;
 let card: BootFs;
 let vm: Vm;
 let drive: CrashDrive | undefined;
@@ -54,10 +56,11 @@ beforeAll(async () => {
   const version = nextVersion((JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version);
   update = await rebundle(bundle, join(work, 'update'), version, createPrivateKey(updateKey.privatePem));
   strangers = await resigned(update, join(work, 'stranger'), createPrivateKey(generateKeys().privatePem));
+  update2 = await rebundle(bundle, join(work, 'update2'), nextVersion(version), createPrivateKey(updateKey.privatePem));
   times.bundle_s = Math.round((Date.now() - t1) / 1000);
   // The releases for the update step ride on the card outside citygate/ (first boot ignores them).
   const files: [string, string][] = [];
-  for (const [r, dir] of [[update, 'update'], [strangers, 'update/stranger']] as const) {
+  for (const [r, dir] of [[update, 'update'], [strangers, 'update/stranger'], [update2, 'update2']] as const) {
     for (const f of [r.tgz, r.sig]) files.push([f, `${dir}/${basename(f)}`]);
   }
   card = writeCard(join(work, 'bootfs.img'), site, bundle, gatewayYaml(site.broker.port), { keys: [{ id: updateKey.id, publicPem: updateKey.publicPem }], files });
@@ -184,15 +187,7 @@ describe('a real machine: first boot from the card, then the unit as shipped und
   it('an update through the root helper as shipped (citygate-update.path, then the sandboxed citygate-update.service): a stranger-signed bundle is refused, a newer signed one installed behind its health gate', async () => {
     const current = async (): Promise<string> => (await vm.run('readlink /opt/citygate/current')).trim();
     const before = await current();
-    const results = (): { outcome: string; detail?: string }[] => collector.events.filter((e) => e.type === 'update_result') as unknown as { outcome: string; detail?: string }[];
-    // What the gateway's `update` command leaves after a download: the bundle, its .sig and
-    // request.json in updates/, all the citygate user's. The path unit starts the root helper.
-    const handOver = (from: string, r: Release): Promise<string> => {
-      const name = basename(r.tgz);
-      const dest = `/var/lib/citygate/updates/${name}`;
-      const req = JSON.stringify({ bundle: dest, sha256: '', request_id: `machine-${r.id}`, requested_at: Date.now() });
-      return vm.run(`runuser -u citygate -- sh -c 'mkdir -p /var/lib/citygate/updates && cp /boot/firmware/${from}/${name} /boot/firmware/${from}/${name}.sig /var/lib/citygate/updates/ && printf %s ${JSON.stringify(req).replace(/'/g, '')} > /var/lib/citygate/updates/.request.tmp && mv /var/lib/citygate/updates/.request.tmp /var/lib/citygate/updates/request.json'`, 120_000);
-    };
+    const results = updateResults;
     await handOver('update/stranger', strangers);
     await collector.waitFor(() => results().length >= 1, 600_000, 'update_result for the stranger-signed bundle');
     const journal = (): Promise<string> => vm.run('journalctl -b -u citygate-update --no-pager -o cat | tail -30');
@@ -241,6 +236,33 @@ describe('a real machine: first boot from the card, then the unit as shipped und
     console.log(`machine test: seqs 1..${collector.maxSeq}: ${delivered} delivered, ${announced} announced lost, ${collector.duplicates} duplicates`);
   });
 });
+
+/** The update_result events so far. */
+function updateResults(): { outcome: string; detail?: string }[] {
+  return collector.events.filter((e) => e.type === 'update_result') as unknown as { outcome: string; detail?: string }[];
+}
+
+/**
+ * What the gateway's `update` command leaves after a download: the bundle, its .sig and
+ * request.json in updates/, all the citygate user's. The path unit starts the root helper.
+ * `from`: the bundle's folder on the card.
+ */
+function handOver(from: string, r: Release): Promise<string> {
+  const name = basename(r.tgz);
+  const dest = `/var/lib/citygate/updates/${name}`;
+  const req = JSON.stringify({ bundle: dest, sha256: '', request_id: `machine-${r.id}`, requested_at: Date.now() });
+  return vm.run(`runuser -u citygate -- sh -c 'mkdir -p /var/lib/citygate/updates && cp /boot/firmware/${from}/${name} /boot/firmware/${from}/${name}.sig /var/lib/citygate/updates/ && printf %s ${JSON.stringify(req).replace(/'/g, '')} > /var/lib/citygate/updates/.request.tmp && mv /var/lib/citygate/updates/.request.tmp /var/lib/citygate/updates/request.json'`, 120_000);
+}
+
+/** The files of a release tree (what build.sh hashes into its id): `find … | sha256sum` in `dir`. */
+const TREE_DIGEST = "find dist node_modules node/bin -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64";
+
+/** The tree digest of release `r` as its bundle holds it, computed on the host. */
+function bundleDigest(r: Release, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('tar', ['-C', dir, '-xzf', r.tgz], { timeout: 300_000 });
+  return execFileSync('sh', ['-c', TREE_DIGEST], { cwd: join(dir, `citygate-${r.id}`), encoding: 'utf8', timeout: 300_000 }).trim();
+}
 
 /** After a series of cuts: settle, then every seq delivered or announced, and the figures for docs/machine.md. */
 async function settleAndReport(label: string, plan: CutPlan, results: CutResult[]): Promise<void> {
@@ -311,6 +333,32 @@ describe("the drive's side: a medium that loses what was not flushed and tears t
     // The model must have bitten: a drive that never held anything back proves nothing.
     expect(crashes.some((c) => c.pending > c.kept)).toBe(true);
   }, cutsTimeout(plan.driveCuts));
+
+  it('a power cut right after an update switched `current`: the next boot runs a whole release (docs/field-notes.md#power-cut-after-an-update)', async () => {
+    const digest = bundleDigest(update2, join(work, 'update2-tree'));
+    const current = async (): Promise<string> => (await vm.run('readlink /opt/citygate/current')).trim();
+    const before = await current();
+    await handOver('update2', update2);
+    // The root helper verifies, unpacks and switches; the cut lands as soon as the switch shows.
+    const until = Date.now() + 900_000;
+    while ((await current()) !== `releases/${update2.id}`) {
+      if (Date.now() > until) throw new Error(`current still ${before} after 900 s: ${await vm.run('journalctl -b -u citygate-update --no-pager -o cat | tail -30')}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const seq = collector.maxSeq;
+    await vm.powerCut();
+    const c = drive!.crash(rand);
+    console.log(`update cut: ${c.pending} writes since the last flush, ${c.kept} reached the medium${c.torn ? `, one torn after ${c.torn.sectors} of ${c.torn.of} sectors` : ''}`);
+    await vm.powerOn();
+    await readingsPast(seq, 'after the cut that followed the update', 600_000);
+    await vm.waitForAgent(600_000);
+    await waitForService(vm, (st) => st.ActiveState === 'active', 180_000);
+    // The switch was on the card before the cut (rename, then a directory fsync), and so was
+    // every file it points at (the release was flushed before it): the new release, whole.
+    expect(await current()).toBe(`releases/${update2.id}`);
+    expect((await vm.run(`cd /opt/citygate/releases/${update2.id} && ${TREE_DIGEST}`, 300_000)).trim()).toBe(digest);
+    expectSeqAccounted('the cut after the update');
+  }, 30 * 60_000);
 });
 
 describe('a broken gateway.yaml on a fresh card', () => {
