@@ -62,6 +62,13 @@ export class Collector {
     await closeClient(this.client);
   }
 
+  /** Publishes on `<root>/<rel>` (QoS 1): a command to the guest's gateway. */
+  async publish(rel: string, payload: string): Promise<void> {
+    const c = this.client;
+    if (!c) throw new Error('collector not started');
+    await c.publishAsync(`${this.root}/${rel}`, payload, { qos: 1 });
+  }
+
   private onMessage(topic: string, payload: Buffer): void {
     const rel = topic.slice(this.root.length + 1);
     let body: unknown;

@@ -105,6 +105,24 @@ export class CrashDrive {
     closeSync(this.fd);
   }
 
+  /** Writes acknowledged since the last flush that a cut could lose or tear (not FUA). */
+  get unflushed(): number {
+    return this.pending.filter((w) => !w.fua).length;
+  }
+
+  /** Set by `holdAtNextWrite`: requests are no longer served (the power is about to go). */
+  held = false;
+  private holdArmed = false;
+
+  /**
+   * After the next write that is not FUA, serve nothing more until `crash()`: requests that
+   * arrive wait unanswered, as ones still in flight when the power goes. The cut that
+   * follows then finds at least that write in the cache, whatever flush was on its way.
+   */
+  holdAtNextWrite(): void {
+    this.holdArmed = true;
+  }
+
   /**
    * The power cut, on the medium's side. Call it after the guest's qemu is dead (no more
    * requests can arrive). `rand` returns [0, 1).
@@ -129,6 +147,8 @@ export class CrashDrive {
     });
     this.pending = [];
     this.volatile = new Map();
+    this.held = false;
+    this.holdArmed = false;
     return { pending: pending.length, kept, torn, flushesSoFar: this.flushes };
   }
 
@@ -152,6 +172,7 @@ export class CrashDrive {
     this.writes += 1;
     this.pending.push({ sector, data, fua });
     this.apply(this.volatile, sector, data);
+    if (this.holdArmed && !fua) this.held = true;
   }
 
   private flush(): void {
@@ -271,7 +292,7 @@ export class CrashDrive {
 
     sock.on('data', (d: Buffer) => {
       buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
-      while (!sock.destroyed && step()) {
+      while (!sock.destroyed && !this.held && step()) {
         /* each step consumed what it used */
       }
     });

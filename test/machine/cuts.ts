@@ -49,7 +49,17 @@ export interface CutResult {
  * One cut. Before it the guest is running and delivering. After it the guest is running
  * again and readings past the newest seq before the cut have arrived.
  */
-export async function powerCut(n: number, vm: Vm, broker: Mosquitto, collector: Collector, rand: () => number, log: (s: string) => void, medium?: () => string): Promise<CutResult> {
+export async function powerCut(
+  n: number,
+  vm: Vm,
+  broker: Mosquitto,
+  collector: Collector,
+  rand: () => number,
+  log: (s: string) => void,
+  medium?: () => string,
+  /** Waits, after the random delay, for the moment to cut (the crash drive: writes in its cache). */
+  moment?: () => Promise<void>,
+): Promise<CutResult> {
   const phase = rand() < 0.5 ? 'ingesting' : 'draining';
   let afterMs: number;
   if (phase === 'draining') {
@@ -62,6 +72,7 @@ export async function powerCut(n: number, vm: Vm, broker: Mosquitto, collector: 
     afterMs = 1000 + Math.floor(rand() * 9000);
   }
   await sleep(afterMs);
+  await moment?.();
   const seqBefore = collector.maxSeq;
   await vm.powerCut();
   const lost = medium?.();
