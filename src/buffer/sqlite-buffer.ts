@@ -13,9 +13,9 @@
  *   row and inserts none (acks applied on their own, drops, purge): a commit that
  *   deletes the acknowledged rows inserts newer ones in the same transaction, so the
  *   database still knows where seq is without the extra page (docs/performance.md).
- * - Acknowledged rows are deleted in groups: inside the next commit's transaction,
- *   or on their own after `ackFlushRows` rows / `ackFlushMs`. A crash before that
- *   re-sends them: duplicates, which at-least-once allows; never loss.
+ * - Acknowledged rows are deleted in groups (acks.ts): inside the next commit's
+ *   transaction, or on their own after `ackFlushRows` rows / `ackFlushMs`. A crash
+ *   before that re-sends them: duplicates, which at-least-once allows; never loss.
  * - Counters change only after their transaction committed (tally.ts): a rolled-back
  *   transaction (disk full) leaves them as the disk has them.
  * - Limits: `overBy` says how much must go, drops.ts drops it and announces it.
@@ -40,6 +40,7 @@ import { SeqLedger, LEDGER_FILE } from './seq-ledger.js';
 import { RowStore, type Statements } from './row-store.js';
 import { announceLoss, dropOldest, purgeRows } from './drops.js';
 import { announceStartLosses } from './start-losses.js';
+import { AckQueue, applyAcks } from './acks.js';
 import { EventJournal } from './event-journal.js';
 import { DiskGuard, isDiskFull } from './disk-guard.js';
 import { openDatabase } from './open-db.js';
@@ -96,15 +97,17 @@ export class SqliteBuffer implements DurableBuffer {
   private readonly db: Database.Database;
   private readonly stmt: Statements;
   private readonly rows: RowStore;
+  private readonly acks: AckQueue;
   private readonly ledger: SeqLedger;
   private readonly time: BufferTime;
   private readonly walCap: number;
-  private pendingAcks: number[] = [];
-  private cancelAckFlush: (() => void) | undefined;
   private diskFailing = false;
   private readonly bootIdSource: TimeSources['bootIdSource'];
 
   constructor(private readonly opts: SqliteBufferOptions) {
+    this.acks = new AckQueue(opts, () => {
+      if (this.db.open) this.flushAcks();
+    });
     this.walCap = Math.max(256 * 1024, Math.min(4 * 1024 * 1024, Math.floor(opts.maxBytes / 8)));
     this.disk = new DiskGuard({ dataDir: opts.dataDir, maxBytes: opts.maxBytes, ...(opts.reserveBytes !== undefined ? { reserveBytes: opts.reserveBytes } : {}) });
     this.file = join(opts.dataDir, 'buffer.db');
@@ -203,7 +206,7 @@ export class SqliteBuffer implements DurableBuffer {
     this.ledger.reserve(start + readings.length, this.rows.floor(), readings.length * 10);
     // Acknowledged rows go in the same transaction (one fsync, not two) and before
     // any limit is applied: never drop (and report) what was already delivered.
-    const acks = this.takeAcks();
+    const acks = this.acks.take();
     const delta = new Tally();
     const run = this.db.transaction((): CommitResult => {
       this.rows.deleteRows(acks, delta);
@@ -234,12 +237,12 @@ export class SqliteBuffer implements DurableBuffer {
       result = run.immediate();
     } catch (err) {
       // Rolled back: the counters were never touched; the acks wait for the next try.
-      this.pendingAcks = acks.concat(this.pendingAcks);
+      this.acks.putBack(acks);
       this.events.reload();
       throw err;
     }
     t.apply(delta);
-    this.dropAcksUpTo(delta.droppedUpToId);
+    this.acks.dropUpTo(delta.droppedUpToId);
     if (result.accepted > 0) this.rows.nextSeq = start + readings.length;
     if (this.diskFailing) this.setDiskFailing(false);
     this.afterWrite();
@@ -278,18 +281,6 @@ export class SqliteBuffer implements DurableBuffer {
     return { bytes, reason };
   }
 
-  private takeAcks(): number[] {
-    this.cancelAckFlush?.();
-    this.cancelAckFlush = undefined;
-    const ids = this.pendingAcks;
-    this.pendingAcks = [];
-    return ids;
-  }
-
-  private dropAcksUpTo(id: number | undefined): void {
-    if (id !== undefined) this.pendingAcks = this.pendingAcks.filter((x) => x > id);
-  }
-
   /** On a full disk: drop the oldest rows worth `bytes` in their own transaction. */
   private freeRoom(bytes: number, reason: DropReason): void {
     try {
@@ -310,7 +301,7 @@ export class SqliteBuffer implements DurableBuffer {
       })
       .immediate();
     this.rows.t.apply(delta);
-    this.dropAcksUpTo(delta.droppedUpToId);
+    this.acks.dropUpTo(delta.droppedUpToId);
     return n;
   }
 
@@ -351,46 +342,14 @@ export class SqliteBuffer implements DurableBuffer {
 
   ack(ids: readonly number[]): void {
     if (ids.length === 0) return;
-    if (this.pendingAcks.length === 0 && !this.cancelAckFlush) {
-      this.cancelAckFlush = this.opts.clock.setTimer(this.opts.ackFlushMs ?? 30_000, () => {
-        this.cancelAckFlush = undefined;
-        if (this.db.open) this.flushAcks();
-      });
-    }
-    for (const id of ids) this.pendingAcks.push(id);
-    if (this.pendingAcks.length >= (this.opts.ackFlushRows ?? 1000)) this.flushAcks();
+    if (this.acks.add(ids)) this.flushAcks();
   }
 
   /** Never throws: on failure (disk full) the acks wait for the next try; rows are sent again at worst. */
   flushAcks(): boolean {
-    const ids = this.takeAcks();
-    if (ids.length === 0) return true;
-    const delta = new Tally();
-    try {
-      this.db.transaction(() => {
-        this.rows.deleteRows(ids, delta);
-        this.rows.settleSeqMeta(delta);
-      }).immediate();
-    } catch (err) {
-      this.pendingAcks = ids.concat(this.pendingAcks);
+    return applyAcks(this.rows, this.acks, this.opts, (err) => {
       if (isDiskFull(err)) this.setDiskFailing(true);
-      this.opts.onFault?.('applying acknowledgements', err);
-      return false;
-    }
-    this.rows.t.apply(delta);
-    this.maybeVacuum();
-    return true;
-  }
-
-  /** Hand free pages back to the filesystem only when they dwarf the live data. */
-  private maybeVacuum(): void {
-    try {
-      const free = Number(this.stmt.freelist.pluck().get());
-      const pages = Number(this.stmt.pageCount.pluck().get());
-      if (free > 1024 && free > (pages - free) * 2) this.db.pragma('incremental_vacuum(2048)');
-    } catch (err) {
-      this.opts.onFault?.('vacuum', err);
-    }
+    });
   }
 
   /** Drop rows older than max_age (on the buffer clock); also saves the buffer clock. */
@@ -454,7 +413,7 @@ export class SqliteBuffer implements DurableBuffer {
   /** What is waiting for delivery; rows acknowledged but not yet deleted do not count. */
   stats(): BufferStats {
     const t = this.rows.t;
-    const ids = this.pendingAcks.length > 0 ? JSON.stringify(this.pendingAcks) : undefined;
+    const ids = this.acks.waiting.length > 0 ? JSON.stringify(this.acks.waiting) : undefined;
     const acked = ids ? (this.stmt.sumOf.get(ids) as { rows: number; readings: number; bytes: number }) : { rows: 0, readings: 0, bytes: 0 };
     const oldest = (ids ? this.stmt.oldestNotIn.get(ids) : this.stmt.oldestAt.get()) as { committed_at: number } | undefined;
     const fileBytes = this.fileBytes();
