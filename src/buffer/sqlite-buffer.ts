@@ -18,7 +18,7 @@
  *   before that re-sends them: duplicates, which at-least-once allows; never loss.
  * - Counters change only after their transaction committed (tally.ts): a rolled-back
  *   transaction (disk full) leaves them as the disk has them.
- * - Limits: `overBy` says how much must go, drops.ts drops it and announces it.
+ * - Limits: space.ts says how much must go, drops.ts drops it and announces it.
  * - Disk full (disk-guard.ts): the ballast is released, the overflow policy makes
  *   room, and the commit is tried once more; it throws only when even that fails.
  *   Readings the group committer then cannot keep are handed to `skip()`: they get
@@ -27,7 +27,7 @@
  *   differences.
  */
 import type Database from 'better-sqlite3';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reading } from '../core/reading.js';
 import type { StateStore } from '../core/state-store.js';
@@ -36,11 +36,14 @@ import type { DropReason, EventBody } from '../core/payloads.js';
 import type { BufferStats, CommitResult, DurableBuffer, StoredBatch, StoredEvent } from './buffer.js';
 import { decompress, encodeRows } from './codec.js';
 import { prepareStatements } from './sqlite-schema.js';
-import { SeqLedger, LEDGER_FILE } from './seq-ledger.js';
+import { SeqLedger } from './seq-ledger.js';
 import { RowStore, type Statements } from './row-store.js';
 import { announceLoss, dropOldest, purgeRows } from './drops.js';
 import { announceStartLosses } from './start-losses.js';
 import { AckQueue, applyAcks } from './acks.js';
+import { bufferFileBytes, overBy, walCapFor } from './space.js';
+import { bufferStats } from './buffer-stats.js';
+import { stateTable } from './state-table.js';
 import { EventJournal } from './event-journal.js';
 import { DiskGuard, isDiskFull } from './disk-guard.js';
 import { openDatabase } from './open-db.js';
@@ -85,8 +88,6 @@ export interface SqliteBufferOptions {
   onEvent?: (event: Record<string, unknown>) => void;
 }
 
-/** Below this, max_bytes bounds the stored readings only (tests); at or above, every file. */
-const PHYSICAL_MIN = 1024 * 1024;
 const BT_KEY = '_buffer_time';
 
 export class SqliteBuffer implements DurableBuffer {
@@ -108,7 +109,7 @@ export class SqliteBuffer implements DurableBuffer {
     this.acks = new AckQueue(opts, () => {
       if (this.db.open) this.flushAcks();
     });
-    this.walCap = Math.max(256 * 1024, Math.min(4 * 1024 * 1024, Math.floor(opts.maxBytes / 8)));
+    this.walCap = walCapFor(opts.maxBytes);
     this.disk = new DiskGuard({ dataDir: opts.dataDir, maxBytes: opts.maxBytes, ...(opts.reserveBytes !== undefined ? { reserveBytes: opts.reserveBytes } : {}) });
     this.file = join(opts.dataDir, 'buffer.db');
     const dbExisted = existsSync(this.file);
@@ -139,7 +140,7 @@ export class SqliteBuffer implements DurableBuffer {
       ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
     });
     this.rows = new RowStore(this.db, this.stmt, this.events);
-    this.state = this.stateStore();
+    this.state = stateTable(this.stmt);
     // Seqs skipped while the disk was full are in the ledger, not the database.
     const pending = this.ledger.found?.pending ?? [];
     const dbNext = Math.max(this.rows.loadCounters(), ...pending.map((p) => p.last_seq + 1));
@@ -166,20 +167,6 @@ export class SqliteBuffer implements DurableBuffer {
 
   /** The database had to be moved aside at open: why and where. */
   readonly replaced: { detail: string; movedTo: string } | undefined;
-
-  private stateStore(): StateStore {
-    const get = this.stmt.getState;
-    const set = this.stmt.setState;
-    return {
-      get<T>(key: string): T | undefined {
-        const row = get.get(key) as { value: string } | undefined;
-        return row ? (JSON.parse(row.value) as T) : undefined;
-      },
-      set(key: string, value: unknown): void {
-        set.run(key, JSON.stringify(value));
-      },
-    };
-  }
 
   commit(readings: readonly Reading[]): CommitResult {
     if (readings.length === 0) return { accepted: 0, rejected: 0, dropped: 0 };
@@ -210,7 +197,7 @@ export class SqliteBuffer implements DurableBuffer {
     const delta = new Tally();
     const run = this.db.transaction((): CommitResult => {
       this.rows.deleteRows(acks, delta);
-      const over = this.overBy(incoming, delta);
+      const over = overBy({ stored: t.bytes + delta.bytes, incoming, maxBytes: this.opts.maxBytes, walCap: this.walCap, stmt: this.stmt, disk: this.disk, fileBytes: () => this.fileBytes() });
       let dropped = 0;
       if (over.bytes > 0) {
         if (this.opts.onFull === 'reject_newest') {
@@ -258,27 +245,6 @@ export class SqliteBuffer implements DurableBuffer {
         // still full: they stay in memory (and the ledger)
       }
     }
-  }
-
-  /**
-   * How many logical bytes must go before `incoming` fits (0: it fits), and which limit
-   * bites: `max_bytes`, or the disk (free space is what limits the buffer now).
-   */
-  private overBy(incoming: number, delta: Tally): { bytes: number; reason: 'max_bytes' | 'disk_full' } {
-    const logical = this.rows.t.bytes + delta.bytes + incoming - this.opts.maxBytes;
-    if (this.opts.maxBytes < PHYSICAL_MIN) return { bytes: Math.max(0, logical), reason: 'max_bytes' };
-    // Every file counts: pages in use, the WAL at its cap, -shm, ledger and ballast.
-    const pageSize = Number(this.stmt.pageSize.pluck().get());
-    const used = (Number(this.stmt.pageCount.pluck().get()) - Number(this.stmt.freelist.pluck().get())) * pageSize;
-    const overhead = this.walCap + 64 * 1024 + 4096 + 2 * this.disk.ballastBytes;
-    const stored = Math.max(1, this.rows.t.bytes + delta.bytes);
-    const ratio = stored > 64 * 1024 ? Math.min(4, Math.max(1, used / stored)) : 1.3;
-    const limit = this.disk.budget(this.fileBytes());
-    const physical = Math.ceil((used + incoming * ratio + overhead - limit) / ratio);
-    const bytes = Math.max(0, logical, physical);
-    // The disk is what bites when its budget is below max_bytes and the files hit it.
-    const reason = limit < this.opts.maxBytes && physical >= logical && bytes > 0 ? 'disk_full' : 'max_bytes';
-    return { bytes, reason };
   }
 
   /** On a full disk: drop the oldest rows worth `bytes` in their own transaction. */
@@ -399,42 +365,12 @@ export class SqliteBuffer implements DurableBuffer {
 
   /** The buffer's files on disk: database, WAL, shared memory, ledger, ballast. */
   fileBytes(): number {
-    let n = 0;
-    for (const f of [this.file, `${this.file}-wal`, `${this.file}-shm`, join(this.opts.dataDir, LEDGER_FILE), this.disk.ballastFile, this.disk.openReserveFile]) {
-      try {
-        n += statSync(f).size;
-      } catch {
-        // not there
-      }
-    }
-    return n;
+    return bufferFileBytes(this.file, this.opts.dataDir, this.disk);
   }
 
   /** What is waiting for delivery; rows acknowledged but not yet deleted do not count. */
   stats(): BufferStats {
-    const t = this.rows.t;
-    const ids = this.acks.waiting.length > 0 ? JSON.stringify(this.acks.waiting) : undefined;
-    const acked = ids ? (this.stmt.sumOf.get(ids) as { rows: number; readings: number; bytes: number }) : { rows: 0, readings: 0, bytes: 0 };
-    const oldest = (ids ? this.stmt.oldestNotIn.get(ids) : this.stmt.oldestAt.get()) as { committed_at: number } | undefined;
-    const fileBytes = this.fileBytes();
-    return {
-      rows: t.rows - acked.rows,
-      readings: t.readings - acked.readings,
-      bytes: t.bytes - acked.bytes,
-      oldestAgeMs: oldest ? this.time.age(oldest.committed_at) : null,
-      nextSeq: this.rows.nextSeq,
-      droppedTotal: t.droppedTotal,
-      droppedByReason: { ...t.droppedBy },
-      rejectedTotal: t.rejectedTotal,
-      lostTotal: t.lostTotal,
-      acceptedByQuality: { ...t.acceptedBy },
-      eventsEvicted: this.events.evictedTotal,
-      pendingEvents: this.events.waiting,
-      fileBytes,
-      disk: this.disk.state(fileBytes),
-      diskFreeBytes: this.disk.freeBytes(),
-      ...(this.bootIdSource ? { bootId: this.bootIdSource } : {}),
-    };
+    return bufferStats(this.rows, this.acks.waiting, { time: this.time, disk: this.disk, fileBytes: () => this.fileBytes(), bootIdSource: this.bootIdSource });
   }
 
   /** Readings waiting per device (for `citygate queue stats`). */
