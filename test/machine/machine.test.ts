@@ -274,6 +274,17 @@ function bundleDigest(r: Release, dir: string): string {
   return execFileSync('sh', ['-c', TREE_DIGEST], { cwd: join(dir, `citygate-${r.id}`), encoding: 'utf8', timeout: 300_000 }).trim();
 }
 
+/** A power cut now, on the crash drive; then power on and wait for new readings and the agent. */
+async function cutOnDriveAndBoot(label: string): Promise<void> {
+  const seq = collector.maxSeq;
+  await vm.powerCut();
+  const c = drive!.crash(rand);
+  console.log(`${label} cut: ${c.pending} writes since the last flush, ${c.kept} reached the medium${c.torn ? `, one torn after ${c.torn.sectors} of ${c.torn.of} sectors` : ''}`);
+  await vm.powerOn();
+  await readingsPast(seq, `after the ${label} cut`, 600_000);
+  await vm.waitForAgent(600_000);
+}
+
 /** After a series of cuts: settle, then every seq delivered or announced, and the figures for docs/machine.md. */
 async function settleAndReport(label: string, plan: CutPlan, results: CutResult[]): Promise<void> {
   const last = collector.maxSeq;
@@ -364,13 +375,7 @@ describe("the drive's side: a medium that loses what was not flushed and tears t
       if (Date.now() > until) throw new Error(`current still ${before} after 900 s: ${await vm.run('journalctl -b -u citygate-update --no-pager -o cat | tail -30')}`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    const seq = collector.maxSeq;
-    await vm.powerCut();
-    const c = drive!.crash(rand);
-    console.log(`update cut: ${c.pending} writes since the last flush, ${c.kept} reached the medium${c.torn ? `, one torn after ${c.torn.sectors} of ${c.torn.of} sectors` : ''}`);
-    await vm.powerOn();
-    await readingsPast(seq, 'after the cut that followed the update', 600_000);
-    await vm.waitForAgent(600_000);
+    await cutOnDriveAndBoot('update');
     await waitForService(vm, (st) => st.ActiveState === 'active', 180_000);
     // The switch was on the card before the cut (rename, then a directory fsync), and so was
     // every file it points at (the release was flushed before it): the new release, whole.
@@ -401,13 +406,7 @@ describe("the drive's side: a medium that loses what was not flushed and tears t
     await collector.publish('cmd/config', JSON.stringify({ id: 'machine-config-cut', args: { yaml: wanted } }));
     await collector.waitFor(() => collector.events.slice(ev0).some((e) => e.type === 'config_applied' && ((e.added as string[] | undefined) ?? []).includes('by-command')), 180_000, 'config_applied adding "by-command"');
     // Announced: the file is on the card. The power goes at once, with whatever the drive holds.
-    const seq = collector.maxSeq;
-    await vm.powerCut();
-    const c = drive!.crash(rand);
-    console.log(`config cut: ${c.pending} writes since the last flush, ${c.kept} reached the medium${c.torn ? `, one torn after ${c.torn.sectors} of ${c.torn.of} sectors` : ''}`);
-    await vm.powerOn();
-    await readingsPast(seq, 'after the cut that followed the config command', 600_000);
-    await vm.waitForAgent(600_000);
+    await cutOnDriveAndBoot('config');
     expect(await vm.run('cat /etc/citygate/gateway.yaml')).toBe(wanted);
     expect(await vm.run('cat /etc/citygate/gateway.yaml.last-good')).toBe(allowed);
     const after = collector.readings.length;
