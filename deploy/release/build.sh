@@ -151,9 +151,13 @@ cp "$WORK/nodepkg/bin/node" "$STAGE/node/bin/node"
 cp "$WORK/nodepkg/LICENSE" "$STAGE/node/LICENSE"
 HASH=$(cd "$STAGE" && find dist node_modules -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-10)
 ID="$VERSION-linux-$TARGET-$HASH"
-FORMAT=$(sed -n 's/^export const BUFFER_FORMAT = \([0-9]*\);$/\1/p' "$REPO/src/buffer/sqlite-schema.ts")
-printf '{"name":"citygate","version":"%s","id":"%s","arch":"%s","node":"%s","buffer_format":%s}\n' \
-  "$VERSION" "$ID" "$ARCH" "$NODE_VERSION" "$FORMAT" > "$STAGE/release.json"
+# buffer_format: the least format it writes (what the release it replaces must read);
+# buffer_reads: the newest it reads (src/release/buffer-format.ts).
+FORMAT=$(sed -n 's/^export const BUFFER_FORMAT_COMPAT = \([0-9]*\);$/\1/p' "$REPO/src/buffer/sqlite-schema.ts")
+READS=$(sed -n 's/^export const BUFFER_FORMAT = \([0-9]*\);$/\1/p' "$REPO/src/buffer/sqlite-schema.ts")
+[ -n "$FORMAT" ] && [ -n "$READS" ] || { echo "build.sh: no BUFFER_FORMAT / BUFFER_FORMAT_COMPAT in src/buffer/sqlite-schema.ts" >&2; exit 2; }
+printf '{"name":"citygate","version":"%s","id":"%s","arch":"%s","node":"%s","buffer_format":%s,"buffer_reads":%s}\n' \
+  "$VERSION" "$ID" "$ARCH" "$NODE_VERSION" "$FORMAT" "$READS" > "$STAGE/release.json"
 ln -s deploy/install-bundle.sh "$STAGE/install.sh"
 
 NAME="citygate-$VERSION-linux-$TARGET"

@@ -19,11 +19,14 @@ import { describeError } from '../core/errors.js';
 import { isDiskFull } from './disk-guard.js';
 import { openBufferDb, TABLES } from './sqlite-schema.js';
 import { ensurePrivateDir } from './private-files.js';
+import type { RowFormat } from './codec.js';
 
 export interface OpenOptions {
   dataDir: string;
   synchronous: 'full' | 'normal';
   walCap: number;
+  /** The row format this process writes (sqlite-schema.ts). */
+  rowFormat: RowFormat;
   onCorrupt: 'move_aside' | 'refuse';
   /** Run `PRAGMA quick_check` (after an unclean shutdown). */
   check: boolean;
@@ -49,7 +52,7 @@ export function openDatabase(o: OpenOptions): Opened {
   let replaced: Opened['replaced'];
   for (let attempt = 0; ; attempt++) {
     try {
-      const db = openBufferDb(file, o.synchronous, o.walCap);
+      const db = openBufferDb(file, o.synchronous, o.walCap, o.rowFormat);
       let problem: string | undefined;
       try {
         problem = inspect(db, o.check);

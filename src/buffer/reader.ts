@@ -15,7 +15,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { BufferTime, systemTimeSources, type BufferTimeSaved } from './buffer-time.js';
-import { decompress } from './codec.js';
+import { storedBatch, type RowData } from './codec.js';
+import { BUFFER_FORMAT, SELECT_ROWS, columnsOf } from './sqlite-schema.js';
 import { LEDGER_FILE, readLedger } from './seq-ledger.js';
 import type { StoredBatch } from './buffer.js';
 
@@ -57,7 +58,16 @@ export class BufferReader {
     }
     this.db = db;
     this.inMemory = inMemory;
+    const version = Number(db.pragma('user_version', { simple: true }));
+    if (version > BUFFER_FORMAT) {
+      db.close();
+      throw new UserError(`${this.file}: buffer format ${version} is newer than this citygate understands (${BUFFER_FORMAT}): use the citygate that wrote it`);
+    }
+    // A file no release of format 2 has opened yet has no `fmt` column: every row is format 1.
+    this.selectRows = columnsOf(db, 'batches').includes('fmt') ? SELECT_ROWS : SELECT_ROWS.replace('fmt FROM', '1 AS fmt FROM');
   }
+
+  private readonly selectRows: string;
 
   private meta(key: string): number {
     return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: number } | undefined)?.value ?? 0;
@@ -95,15 +105,8 @@ export class BufferReader {
   }
 
   read(afterId: number, limit: number): StoredBatch[] {
-    const rows = this.db.prepare('SELECT id, device, first_seq, last_seq, count, payload FROM batches WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as {
-      id: number;
-      device: string;
-      first_seq: number;
-      last_seq: number;
-      count: number;
-      payload: Buffer;
-    }[];
-    return rows.map((r) => ({ id: r.id, device: r.device, firstSeq: r.first_seq, lastSeq: r.last_seq, count: r.count, json: decompress(r.payload) }));
+    const rows = this.db.prepare(`${this.selectRows} WHERE id > ? ORDER BY id LIMIT ?`).all(afterId, limit) as RowData[];
+    return rows.map(storedBatch);
   }
 
   close(): void {

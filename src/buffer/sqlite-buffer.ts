@@ -34,7 +34,7 @@ import type { StateStore } from '../core/state-store.js';
 import type { Clock } from '../core/clock.js';
 import type { DropReason, EventBody } from '../core/payloads.js';
 import type { BufferStats, CommitResult, DurableBuffer, StoredBatch, StoredEvent } from './buffer.js';
-import { decompress, encodeRows } from './codec.js';
+import { encodeRows, storedBatch, type RowData, type RowFormat } from './codec.js';
 import { prepareStatements } from './sqlite-schema.js';
 import { SeqLedger } from './seq-ledger.js';
 import { RowStore, type Statements } from './row-store.js';
@@ -78,6 +78,11 @@ export interface SqliteBufferOptions {
   ackFlushMs?: number;
   /** Most informational events kept waiting; loss events are always kept. */
   maxEvents?: number;
+  /**
+   * The row format written (codec.ts; default 2). 1 when a release this gateway may be
+   * rolled back to reads only format 1 (src/release/buffer-format.ts, rowFormatFor).
+   */
+  rowFormat?: RowFormat;
   /** Fewest seqs reserved in the ledger at a time (default 1000; more at high rates). */
   seqBlock?: number;
   /** Free space left alone on the file system (default 2 %, at most 16 MiB). */
@@ -102,6 +107,7 @@ export class SqliteBuffer implements DurableBuffer {
   private readonly ledger: SeqLedger;
   private readonly time: BufferTime;
   private readonly walCap: number;
+  private readonly rowFormat: RowFormat;
   private diskFailing = false;
   private readonly bootIdSource: TimeSources['bootIdSource'];
 
@@ -110,6 +116,7 @@ export class SqliteBuffer implements DurableBuffer {
       if (this.db.open) this.flushAcks();
     });
     this.walCap = walCapFor(opts.maxBytes);
+    this.rowFormat = opts.rowFormat ?? 2;
     this.disk = new DiskGuard({ dataDir: opts.dataDir, maxBytes: opts.maxBytes, ...(opts.reserveBytes !== undefined ? { reserveBytes: opts.reserveBytes } : {}) });
     this.file = join(opts.dataDir, 'buffer.db');
     const dbExisted = existsSync(this.file);
@@ -121,6 +128,7 @@ export class SqliteBuffer implements DurableBuffer {
       dataDir: opts.dataDir,
       synchronous: opts.synchronous,
       walCap: this.walCap,
+      rowFormat: this.rowFormat,
       onCorrupt: opts.onCorrupt ?? 'move_aside',
       check: dbExisted && (!this.ledger.found?.clean || walDamaged),
       makeRoom: () => this.disk.releaseForOpen(),
@@ -187,10 +195,14 @@ export class SqliteBuffer implements DurableBuffer {
   private tryCommit(readings: readonly Reading[]): CommitResult {
     const t = this.rows.t;
     const start = this.rows.nextSeq;
-    const rows = encodeRows(readings, start, this.opts.maxReadingsPerRow);
+    const rows = encodeRows(readings, start, this.opts.maxReadingsPerRow, this.rowFormat);
     const incoming = rows.reduce((n, r) => n + r.bytes, 0);
-    // Reserve about ten commits ahead (~1 s at the default interval).
-    this.ledger.reserve(start + readings.length, this.rows.floor(), readings.length * 10);
+    // Reserve ahead: ten commits (~1 s at the default interval) with synchronous=normal,
+    // where a reboot after a crash announces the unused rest of the reservation; a hundred
+    // with full, where a crash restarts from the database and the rest is simply used
+    // (startup.ts). Each move is a 4 KiB write: on a street pole, every 100 s with ten,
+    // every 17 minutes with a hundred (docs/performance.md#disk-writes).
+    this.ledger.reserve(start + readings.length, this.rows.floor(), readings.length * (this.opts.synchronous === 'full' ? 100 : 10));
     // Acknowledged rows go in the same transaction (one fsync, not two) and before
     // any limit is applied: never drop (and report) what was already delivered.
     const acks = this.acks.take();
@@ -211,7 +223,7 @@ export class SqliteBuffer implements DurableBuffer {
       }
       const now = this.time.now();
       for (const r of rows) {
-        this.stmt.insert.run(r.firstSeq, r.device, r.firstSeq, r.firstSeq + r.count - 1, r.count, now, r.bytes, r.blob);
+        this.stmt.insert.run(r.firstSeq, r.device, r.firstSeq, r.firstSeq + r.count - 1, r.count, now, r.bytes, r.blob, r.fmt);
       }
       // The newest row now ends at start + readings.length - 1: it says where seq is.
       delta.seqMetaDue = false;
@@ -302,8 +314,7 @@ export class SqliteBuffer implements DurableBuffer {
   }
 
   read(afterId: number, limit: number): StoredBatch[] {
-    const rows = this.stmt.read.all(afterId, limit) as { id: number; device: string; first_seq: number; last_seq: number; count: number; payload: Buffer }[];
-    return rows.map((r) => ({ id: r.id, device: r.device, firstSeq: r.first_seq, lastSeq: r.last_seq, count: r.count, json: decompress(r.payload) }));
+    return (this.stmt.read.all(afterId, limit) as RowData[]).map(storedBatch);
   }
 
   ack(ids: readonly number[]): void {

@@ -17,8 +17,13 @@ export const manifestSchema = z.object({
   arch: z.string(),
   /** The Node version it carries (node/bin/node). */
   node: z.string(),
-  /** The newest buffer format this release reads and writes (buffer-format.ts). */
+  /**
+   * The buffer format this release writes at the least: a release it replaces must read
+   * it, or a rollback could not read the buffer (buffer-format.ts).
+   */
   buffer_format: z.number().int().min(0),
+  /** The newest buffer format it reads (absent: `buffer_format`); it writes it when safe. */
+  buffer_reads: z.number().int().min(0).optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;

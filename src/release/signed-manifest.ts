@@ -32,6 +32,7 @@ export const signedManifestSchema = z.object({
   id: z.string().regex(/^[\w.+-]+$/),
   arch: z.string(),
   buffer_format: z.number().int().min(0),
+  buffer_reads: z.number().int().min(0).optional(),
   /** When it was signed (ISO 8601): informational, there is no expiry (docs/security.md). */
   signed_at: z.string(),
   /** Public keys (base64 SPKI DER) to trust from this release on. */
@@ -79,6 +80,7 @@ export async function manifestFor(bundle: string, nextKeys: KeyObject[] = [], no
     id: rel.id,
     arch: rel.arch,
     buffer_format: rel.buffer_format,
+    ...(rel.buffer_reads !== undefined ? { buffer_reads: rel.buffer_reads } : {}),
     signed_at: now.toISOString(),
     next_keys: nextKeys.map(publicKeyLine),
   };

@@ -22,7 +22,7 @@ import { UserError } from '../core/errors.js';
 import { stageVerified } from './verify-bundle.js';
 import { installKeys, loadTrust } from './trust.js';
 import { publicKeyFrom } from './signature.js';
-import { BUFFER_FORMAT, formatProblem, readBufferFormat } from './buffer-format.js';
+import { BUFFER_FORMAT, formatProblem, readBufferFormat, readsOf } from './buffer-format.js';
 import { devicesUp, healthGate, type HealthSource } from './health-gate.js';
 import type { ReleaseLayout } from './layout.js';
 import type { Manifest } from './manifest.js';
@@ -55,7 +55,7 @@ export interface UpdateResult {
 export async function update(o: UpdateOptions): Promise<UpdateResult> {
   const from = o.layout.linked('current');
   const fromManifest = from ? o.layout.manifest(from) : undefined;
-  const fromFormat = fromManifest?.buffer_format ?? BUFFER_FORMAT;
+  const fromReads = fromManifest ? readsOf(fromManifest) : BUFFER_FORMAT;
   const arch = o.arch ?? process.arch;
   const trust = loadTrust(o.trustDir);
   mkdirSync(o.layout.releases, { recursive: true });
@@ -69,10 +69,10 @@ export async function update(o: UpdateOptions): Promise<UpdateResult> {
   try {
     const s = staged.manifest;
     o.say(`signature ok: ${s.version} (${s.id}) signed by key ${staged.keyId}, sha256 ${s.sha256.slice(0, 16)}…`);
-    const fp = formatProblem(readBufferFormat(o.dataDir), fromFormat, s.buffer_format);
+    const fp = formatProblem(readBufferFormat(o.dataDir), fromReads, s);
     if (fp) throw new UserError(`update refused: ${fp}`);
     m = await o.layout.unpack(staged.file);
-    if (m.id !== s.id || m.version !== s.version || m.arch !== s.arch || m.buffer_format !== s.buffer_format) {
+    if (m.id !== s.id || m.version !== s.version || m.arch !== s.arch || m.buffer_format !== s.buffer_format || readsOf(m) !== readsOf(s)) {
       rmSync(o.layout.dir(m.id), { recursive: true, force: true });
       throw new UserError(`update refused: the bundle's release.json (${m.id}) is not the release its signed manifest names (${s.id})`);
     }

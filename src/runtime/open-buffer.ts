@@ -16,14 +16,19 @@ import { SqliteBuffer, type SqliteBufferOptions } from '../buffer/sqlite-buffer.
 import type { DirLock } from '../buffer/dir-lock.js';
 import { systemTimeSources } from '../buffer/buffer-time.js';
 import { writePid } from '../buffer/pidfile.js';
+import { rowFormatFor } from '../release/buffer-format.js';
+import { PACKAGE_ROOT } from '../version.js';
 
 export function openGatewayBuffer(c: GatewayConfig, clock: Clock, log: Logger, lock: DirLock, hooks: Pick<SqliteBufferOptions, 'onFault' | 'onEvent'>): SqliteBuffer {
   const time = clock === systemClock ? systemTimeSources() : undefined;
   // Once per start: without a boot id every start is taken for a reboot (boot-id.ts says why that side).
   if (time?.bootIdProblem) log.warn({ boot_id: time.bootIdSource }, `buffer: ${time.bootIdProblem}`);
+  const { rowFormat, why } = rowFormatFor(PACKAGE_ROOT);
+  if (why) log.info(`buffer: ${why}`);
   let buffer: SqliteBuffer;
   try {
     buffer = new SqliteBuffer({
+      rowFormat,
       dataDir: c.gateway.data_dir,
       maxBytes: c.buffer.max_bytes,
       maxAgeMs: c.buffer.max_age,

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { sha256File } from '../../src/release/checksum.js';
 import { generateKeys, keyId } from '../../src/release/signature.js';
 import { signBundle } from '../../src/release/signed-manifest.js';
-import { BUFFER_FORMAT } from '../../src/buffer/sqlite-schema.js';
+import { RELEASE_FORMATS } from '../../src/release/buffer-format.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -54,7 +54,7 @@ export async function guestBundle(work: string): Promise<Bundle> {
   execFileSync('npm', ['prune', '--omit=dev', '--ignore-scripts', '--offline', '--no-audit', '--no-fund'], { cwd: stage, stdio: 'ignore', timeout: 300_000 });
   copyFileSync(process.execPath, join(stage, 'node', 'bin', 'node'));
   execFileSync('chmod', ['0755', join(stage, 'node', 'bin', 'node')]);
-  const manifest = { name: 'citygate', version: pkg.version, id, arch: 'x64', node: process.versions.node, buffer_format: BUFFER_FORMAT };
+  const manifest = { name: 'citygate', version: pkg.version, id, arch: 'x64', node: process.versions.node, ...RELEASE_FORMATS };
   writeFileSync(join(stage, 'release.json'), `${JSON.stringify(manifest)}\n`);
   symlinkSync('deploy/install-bundle.sh', join(stage, 'install.sh'));
   const name = `citygate-${pkg.version}-linux-x64.tar.gz`;

@@ -12,7 +12,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } f
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256File } from '../../src/release/checksum.js';
-import { BUFFER_FORMAT } from '../../src/buffer/sqlite-schema.js';
+import { RELEASE_FORMATS } from '../../src/release/buffer-format.js';
 import { generateKeys } from '../../src/release/signature.js';
 import { signBundle } from '../../src/release/signed-manifest.js';
 
@@ -49,7 +49,7 @@ export async function hostBundle(work: string, version: string, opts: HostBundle
   symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
   symlinkSync(process.execPath, join(dir, 'node', 'bin', 'node'));
   symlinkSync('deploy/install-bundle.sh', join(dir, 'install.sh'));
-  const manifest = { name: 'citygate', version, id, arch: process.arch, node: process.versions.node, buffer_format: opts.bufferFormat ?? BUFFER_FORMAT };
+  const manifest = { name: 'citygate', version, id, arch: process.arch, node: process.versions.node, ...(opts.bufferFormat !== undefined ? { buffer_format: opts.bufferFormat } : RELEASE_FORMATS) };
   writeFileSync(join(dir, 'release.json'), JSON.stringify(manifest));
   opts.mutate?.(dir);
   const tgz = join(work, `citygate-${id}.tar.gz`);

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeys } from '../../../src/release/signature.js';
 import { signBundle } from '../../../src/release/signed-manifest.js';
-import { BUFFER_FORMAT } from '../../../src/buffer/sqlite-schema.js';
+import { RELEASE_FORMATS } from '../../../src/release/buffer-format.js';
 
 export interface TestKey {
   id: string;
@@ -46,7 +46,7 @@ export async function tinyBundle(work: string, b: TinyBundle): Promise<string> {
   const id = `${b.version}-${arch}-${b.build ?? 't'}`;
   const top = join(work, 'src', `citygate-${id}`);
   mkdirSync(join(top, 'bin'), { recursive: true });
-  writeFileSync(join(top, 'release.json'), JSON.stringify({ name: 'citygate', version: b.version, id, arch, node: process.versions.node, buffer_format: b.bufferFormat ?? BUFFER_FORMAT }));
+  writeFileSync(join(top, 'release.json'), JSON.stringify({ name: 'citygate', version: b.version, id, arch, node: process.versions.node, ...(b.bufferFormat !== undefined ? { buffer_format: b.bufferFormat } : RELEASE_FORMATS) }));
   writeFileSync(join(top, 'bin', 'citygate.js'), `// ${b.version}\n`);
   const tgz = join(work, `citygate-${b.version}-linux-${arch === 'arm' ? 'armv7' : arch}.tar.gz`);
   execFileSync('tar', ['-C', join(work, 'src'), '-czf', tgz, `citygate-${id}`]);
