@@ -13,8 +13,9 @@ import { startBroker, type BenchBroker } from '../lib/broker.js';
 import { REPO, buildForChildren, runWorker } from '../lib/child.js';
 import { MB } from '../lib/proc.js';
 
-/** Targets from issue 2. */
+/** Targets from issue 2 (and the street pole's from issue 19). */
 const T = {
+  poleMBPerDay: 50,
   ingestRatio: 0.5,
   drain: 150_000,
   e2eRatio: 0.6,
@@ -319,6 +320,8 @@ async function run(ctx: BenchContext): Promise<BenchRow[]> {
       value: perDay / MB,
       unit: 'MB/day',
       ...(rawDay ? { baseline: rawDay / MB, ratio: perDay / rawDay } : {}),
+      target: `<= ${T.poleMBPerDay} MB/day`,
+      ok: perDay / MB <= T.poleMBPerDay,
       note: `100 points every 10 s = ${POLE_CYCLES_PER_DAY} cycles/day of (commit 100, publish, PUBACK, delete); ${cgPole.cycles} cycles measured: ${fmt0(cgPole.writeBytesPerCycle)} B/cycle write_bytes (${fmt0(cgPole.writeBytesPerCycle / 100)} B/reading), wchar ${fmt0(cgPole.wcharPerCycle)} B/cycle; baseline = raw loop (FULL, ${fmt0(rawPole?.writeBytesPerCycle)} B/cycle)`,
     });
     if (rawPole?.payloadPerReading)
