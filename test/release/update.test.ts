@@ -6,11 +6,14 @@
  * Mosquitto. The good update switches and stays; the broken one is rolled back to
  * the release before it; an unsigned bundle, one signed by an unknown key, a damaged
  * one, an older version and a buffer-format bump are refused before anything changes.
+ * Row format 2 rolls out over two updates: 0.1.0 is installed as an update from a release
+ * that reads only format 1 (so it writes format 1), 0.2.0 after it writes format 2.
  * Bundles are signed by a key generated for the run (host-bundle.ts).
  */
+import Database from 'better-sqlite3';
 import { BUFFER_FORMAT } from '../../src/buffer/sqlite-schema.js';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,11 +97,26 @@ beforeAll(async () => {
   }));
   health = httpHealth(`http://${http}`);
   service = new ChildService(config);
-  // First install: 0.1.0 unpacked and made current, then started.
+  // First install: 0.1.0 unpacked and made current, then started, as an update from a
+  // release before row format 2 (what a rollback would return to: `previous`).
+  const old = join(layout.releases, '0.0.1-old');
+  mkdirSync(old, { recursive: true });
+  writeFileSync(join(old, 'release.json'), JSON.stringify({ name: 'citygate', version: '0.0.1', id: '0.0.1-old', arch: process.arch, node: '20.0.0', buffer_format: 1 }));
+  layout.point('previous', '0.0.1-old');
   const first = await layout.unpack(await bundle('0.1.0'));
   layout.point('current', first.id);
   await service.restart();
 });
+
+/** The buffer's format and the format of each row, read beside the running gateway. */
+function bufferFormats(): { file: number; rows: number[] } {
+  const db = new Database(join(work, 'data', 'buffer.db'), { readonly: true });
+  try {
+    return { file: Number(db.pragma('user_version', { simple: true })), rows: db.prepare('SELECT DISTINCT fmt FROM batches ORDER BY fmt').pluck().all() as number[] };
+  } finally {
+    db.close();
+  }
+}
 
 afterAll(async () => {
   await service?.stop();
@@ -107,11 +125,17 @@ afterAll(async () => {
 
 describe('citygate update', () => {
   it('installs a good release, keeps the one before as previous', async () => {
+    // 0.1.0 may be rolled back to a release reading only format 1: it writes format 1.
+    await waitFor(() => bufferFormats().rows.length > 0, 20_000);
+    expect(bufferFormats()).toEqual({ file: 1, rows: [1] });
     const r = await update({ ...base(), bundle: await bundle('0.2.0') });
     expect(r.outcome, `${lines.join('\n')}\n${service.log}`).toBe('updated');
     expect(layout.linked('current')).toBe(`0.2.0-${process.arch}-test`);
     expect(layout.linked('previous')).toBe(`0.1.0-${process.arch}-test`);
     expect((await health())?.version).toBe('0.2.0');
+    // Its rollback target, 0.1.0, reads format 2: it writes format 2, and 0.1.0's rows are still read.
+    await waitFor(() => bufferFormats().rows.includes(2), 20_000);
+    expect(bufferFormats().file).toBe(2);
   });
 
   it('rolls a broken release back to the one before it', async () => {
@@ -154,6 +178,11 @@ describe('citygate update', () => {
     expect(r.stderr.trim()).toMatch(/^citygate: update refused: citygate-x\.tar\.gz is unsigned \(no citygate-x\.tar\.gz\.sig beside it\)[^\n]*$/);
   });
 
+  it('refuses going back to a release before row format 2 once the buffer holds format 2', async () => {
+    await expect(update({ ...base(), allowDowngrade: true, bundle: await bundle('0.1.4', { bufferFormat: 1 }) })).rejects.toThrow(/the buffer on disk is format 2; the new release reads at most format 1/);
+    expect(layout.linked('current')).toBe(`0.2.0-${process.arch}-test`);
+  });
+
   it('citygate update --allow-downgrade, given on the gateway, goes back to an older release', async () => {
     const older = await bundle('0.1.5');
     const r = spawnSync(process.execPath, [join(REPO, 'bin/citygate.js'), 'update', older, '--config', config, '--prefix', prefix, '--keys', keys, '--grace', '1'], { encoding: 'utf8', timeout: 60_000 });
@@ -164,3 +193,16 @@ describe('citygate update', () => {
     expect(layout.linked('current')).toBe(`0.1.5-${process.arch}-test`);
   });
 });
+
+async function waitFor(ok: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      if (ok()) return;
+    } catch {
+      // the buffer file is not there yet
+    }
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
