@@ -29,6 +29,7 @@ import { GATEWAY_ID, gatewayYaml, startSite, writeCard, type Site } from './card
 import { waitForService } from './guest.js';
 import { chardevPty, qmp } from './qmp.js';
 import { installDebs } from './debs.js';
+import { brokerPid, DataTap, guestClockOffset } from './busy.js';
 import { loadGpioSim, makeSimChip, pulseTrain, simValue, type SimChip } from './sim-gpio.js';
 import { baseImage, Vm, type BaseImage } from './vm.js';
 
@@ -45,6 +46,14 @@ const DEBOUNCE_MS = 20;
 /** The fastest rate src/drivers/gpio/README.md promises exact for a debounce: 1 / (4 × debounce). */
 const PROMISED_HZ = 1000 / (4 * DEBOUNCE_MS);
 const PULSES = Number(process.env.MACHINE_PULSES ?? 200);
+/**
+ * The busy train: how long the uplink delivers nothing before it (the backlog it leaves drains
+ * during the train; at most 45 s, so the link is back before the grace of the reload that
+ * added the burst device ends), and that device, which keeps every group commit large:
+ * BURST.points points sampled every BURST.pollMs.
+ */
+const OUTAGE_MS = Math.min(45, Number(process.env.MACHINE_OUTAGE_S ?? 40)) * 1000;
+const BURST = { points: 20, pollMs: 25 };
 /**
  * qemu's usb-serial (an FTDI): `serial` as a real adapter has one burned in; without it qemu
  * makes one from the USB port path, and the adapter would change its name when it moves.
@@ -68,8 +77,10 @@ const uartSlave: { s?: PtySlave } = {};
 const usbSlave: { s?: PtySlave } = {};
 const collector = new Collector(`citygate/${GATEWAY_ID}`);
 const figures: Record<string, unknown> = {};
+/** The site broker's pid while it is stopped (SIGSTOP), to resume it whatever happens. */
+const stopped = { pid: 0 };
 
-function ioYaml(port: number): string {
+function ioYaml(port: number, burst = false): string {
   const gpio = (id: string, line: number, rest: string): string => `  - { id: ${id}, driver: gpio, chip: ${LABEL}, line: ${line}, ${rest} }`;
   const yaml = gatewayYaml(port, [
     // The gateway kept busy while pulses come: 20 readings/s to commit and send.
@@ -84,6 +95,7 @@ function ioYaml(port: number): string {
     // without a byte) suits it; here the stream starts minutes after the gateway, and a reopen
     // landing inside it would drop a frame the test expects.
     `  - { id: pm, driver: serial, port: ${pmsTty}, protocol: pms5003, silence_timeout: false }`,
+    ...(burst ? [`  - { id: burst, driver: sim, poll: ${BURST.pollMs}ms, points: [ { name: p, wave: counter, replicas: ${BURST.points} } ] }`] : []),
   ]);
   return [
     yaml.trimEnd(),
@@ -112,6 +124,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (stopped.pid) process.kill(stopped.pid, 'SIGCONT');
   await uartSlave.s?.close();
   await usbSlave.s?.close();
   await vm?.powerCut();
@@ -215,17 +228,25 @@ async function kernelEdgeCounts(): Promise<Map<number, number>> {
 /** How far an edge may be counted after it happened: settle (one debounce) plus a stall of the guest. */
 const COUNT_DELAY_MS = 400;
 
+/** The count windows of counter `device` delivered so far, each seq once (a reconnect may deliver one twice), in seq order. */
+function windowsOf(device: string): Delivered[] {
+  const bySeq = new Map<number, Delivered>();
+  for (const r of readingsOf(device, 0, 'count')) if (!bySeq.has(r.seq)) bySeq.set(r.seq, r);
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
 /**
- * The `good` windows of counter `device` whose count cannot be what was sent in them: a
- * window ending at `ts` after one ending at `prev` holds the edges of (prev, ts], except that
- * an edge up to COUNT_DELAY_MS before a window's end may be counted in the next one.
+ * The `good` windows of counter `device` from seq `firstSeq` on whose count cannot be what
+ * was sent in them: a window ending at `ts` after one ending at `prev` holds the edges of
+ * (prev, ts], except that an edge up to COUNT_DELAY_MS before a window's end may be counted
+ * in the next one.
  */
-function wrongGoodWindows(device: string, from: number, falls: number[]): string[] {
-  const all = readingsOf(device, 0, 'count');
+function wrongGoodWindows(device: string, firstSeq: number, falls: number[]): string[] {
+  const all = windowsOf(device);
   const out: string[] = [];
   for (let i = 1; i < all.length; i++) {
     const w = all[i]!;
-    if (collector.readings.indexOf(w) < from || w.quality !== 'good') continue;
+    if (w.seq < firstSeq || w.quality !== 'good') continue;
     const prev = all[i - 1]!.ts;
     const min = falls.filter((t) => t > prev && t <= w.ts - COUNT_DELAY_MS).length;
     const max = falls.filter((t) => t > prev - COUNT_DELAY_MS && t <= w.ts).length;
@@ -336,11 +357,140 @@ describe('the io test: GPIO on gpio-sim and serial on the tty layer, through the
         console.log(`${key}: ${JSON.stringify(figures[key])} health ${JSON.stringify(figures[`${key}_health`])}`);
         if (got.counted !== sent.sent && got.uncertain === 0) bad.push(`${device}: counted ${got.counted} of ${sent.sent}, every window good`);
         // Window by window too: a good window's count must fit the edges sent in it.
-        bad.push(...wrongGoodWindows(device, from, sent.falls));
+        bad.push(...wrongGoodWindows(device, Math.min(...readingsOf(device, from, 'count').map((r) => r.seq)), sent.falls));
       }
       expect(bad).toEqual([]);
     });
   }
+
+  it('pulses at the promised rate with the gateway busy (a backlog draining, a commit burst): counted exactly, or the window is uncertain — never a wrong count published good', async () => {
+    const root = `citygate/${GATEWAY_ID}`;
+    const tap = new DataTap(root);
+    await tap.start(`mqtts://127.0.0.1:${site.broker.port}`, site.hostClient);
+    const health: { at: number; ts: number; readings: number; nextSeq: number; oldestAgeS: number | null }[] = [];
+    let burstOn = false;
+    const sampler = setInterval(() => {
+      const h = collector.health as { ts?: number; buffer?: { readings: number; next_seq: number; oldest_age_s: number | null } } | undefined;
+      if (h?.ts !== undefined && h.buffer && h.ts !== health.at(-1)?.ts) health.push({ at: Date.now(), ts: h.ts, readings: h.buffer.readings, nextSeq: h.buffer.next_seq, oldestAgeS: h.buffer.oldest_age_s });
+    }, 200);
+    try {
+      // The commit burst: a device added by a reload (`systemctl reload`, in place: the
+      // counters keep running), BURST.points readings every BURST.pollMs. The reload's grace
+      // (60 s, docs/operations.md) rolls the change back if the uplink is offline when it
+      // ends: the outage below starts at once and ends before it, the link is back by then.
+      const ev0 = collector.events.length;
+      burstOn = true;
+      await vm.run(`cat > /etc/citygate/gateway.yaml <<'__YAML__'\n${ioYaml(site.broker.port, true)}__YAML__\nsystemctl reload citygate`);
+      await collector.waitFor(() => collector.events.slice(ev0).some((e) => e.type === 'config_applied' && Array.isArray(e.added) && e.added.includes('burst')), 60_000, 'config_applied adding the burst device');
+      await collector.waitFor(() => readingsOf('burst').length > 0, 60_000, 'the burst device on the host broker');
+      const clock = await guestClockOffset(vm);
+      // The backlog: the site broker stopped (SIGSTOP) for OUTAGE_MS. The gateway's
+      // publishes go unacknowledged, it gives up on the link (ack_timeout) and its attempts
+      // hang; everything it accepts meanwhile stays in its disk buffer.
+      stopped.pid = brokerPid(site.broker);
+      const seqAtStop = collector.maxSeq;
+      const stoppedAt = Date.now();
+      process.kill(stopped.pid, 'SIGSTOP');
+      const irq0 = await kernelEdgeCounts();
+      await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - stoppedAt))));
+      // Delivery back, and the train at once: the backlog drains while the pulses come.
+      const resumedAt = Date.now();
+      process.kill(stopped.pid, 'SIGCONT');
+      stopped.pid = 0;
+      const level = 1000 / PROMISED_HZ / 2;
+      const sent = await pulseTrain(vm, sim, [LINE.pulses, LINE.kpulses], PULSES, level, level, NODE);
+      expect(sent.sent).toBe(PULSES);
+      const first = sent.falls[0]!;
+      const last = sent.falls.at(-1)!;
+      // On the host's clock: the train from its first falling edge to the end of its last pulse.
+      const train = { from: first - clock.offsetMs, to: last + 2 * level - clock.offsetMs };
+
+      const bad: string[] = [];
+      const windowSeqs: number[] = [];
+      for (const device of COUNTERS) {
+        // The windows holding the train: those ending after its first edge, until two quiet ones
+        // after it, with every seq between delivered (live readings go ahead of the backlog).
+        const inTrain = (): Delivered[] => windowsOf(device).filter((w) => w.ts > first);
+        await collector.waitFor(
+          () => {
+            const w = inTrain();
+            return w.length >= 3 && w.slice(-2).every((r) => r.value === 0 && r.ts > last + COUNT_DELAY_MS) && collector.missing(w.at(-1)!.seq + 1, w[0]!.seq, 1).length === 0;
+          },
+          180_000,
+          `busy train: two quiet windows of ${device} after it, every seq between delivered`,
+        );
+        const windows = inTrain();
+        windowSeqs.push(windows.at(-1)!.seq);
+        const counted = windows.reduce((a, r) => a + Number(r.value), 0);
+        const uncertain = windows.filter((r) => r.quality === 'uncertain').length;
+        const irq1 = await kernelEdgeCounts();
+        const line = LINE[device];
+        const kernel = (irq1.get(line) ?? 0) - (irq0.get(line) ?? 0);
+        const key = `${device}_busy`;
+        figures[key] = { sent: sent.sent, kernel_interrupts: kernel, counted, windows: windows.filter((r) => Number(r.value) > 0).length, uncertain_windows: uncertain, good_windows_checked: windows.filter((r) => r.quality === 'good').length, train_ms: sent.ms, mean_hz: sent.hz, source_max_late_ms: sent.maxLateMs };
+        expect(kernel, `${key}: kernel interrupts`).toBeGreaterThan(0);
+        expect(kernel, `${key}: kernel interrupts`).toBeLessThanOrEqual(2 * sent.sent);
+        const counters = ((collector.health?.devices as Record<string, { counters?: Record<string, number> }> | undefined)?.[device]?.counters ?? {});
+        figures[`${key}_health`] = Object.fromEntries(Object.entries(counters).filter(([k]) => k === 'bounces_rejected' || k.startsWith('uncertain_')));
+        console.log(`${key}: ${JSON.stringify(figures[key])} health ${JSON.stringify(figures[`${key}_health`])}`);
+        if (counted !== sent.sent && uncertain === 0) bad.push(`${device}: counted ${counted} of ${sent.sent}, every window good`);
+        bad.push(...wrongGoodWindows(device, windows[0]!.seq, sent.falls));
+      }
+
+      // Nothing lost: every seq from the outage to the train's last window delivered (the backlog drained).
+      await collector.waitFor(() => collector.missing(Math.max(...windowSeqs) + 1, seqAtStop + 1, 1).length === 0, 180_000, 'the backlog delivered, every seq since the outage');
+      const drainedAt = Date.now();
+      expect(collector.announced.filter((a) => a.last > seqAtStop), 'losses announced since the outage').toEqual([]);
+
+      // Evidence that the gateway was busy during the train.
+      const during = (at: number): boolean => at >= train.from && at <= train.to;
+      const replay = tap.arrivals.filter((a) => a.replay && a.at >= resumedAt);
+      const stale = tap.arrivals.filter((a) => during(a.at) && a.maxTs < resumedAt + clock.offsetMs);
+      const sum = (as: { readings: number }[]): number => as.reduce((n, a) => n + a.readings, 0);
+      const burst = new Set(readingsOf('burst').filter((r) => r.ts >= first && r.ts <= last).map((r) => r.seq)).size;
+      const inTrainHealth = health.filter((h) => h.ts >= first && h.ts <= last + 2 * level);
+      const accepted = inTrainHealth.length >= 2 ? Math.round(((inTrainHealth.at(-1)!.nextSeq - inTrainHealth[0]!.nextSeq) / (inTrainHealth.at(-1)!.ts - inTrainHealth[0]!.ts)) * 1000) : null;
+      const afterResume = health.filter((h) => h.ts >= resumedAt + clock.offsetMs);
+      figures.busy = {
+        outage_s: Math.round((resumedAt - stoppedAt) / 1000),
+        clock_offset_ms: clock.offsetMs,
+        clock_err_ms: clock.errMs,
+        train_from_resume_s: Math.round((train.from - resumedAt) / 100) / 10,
+        backlog_first_health_after_resume: afterResume[0] ? { readings: afterResume[0].readings, oldest_age_s: afterResume[0].oldestAgeS, s_after_resume: Math.round((afterResume[0].ts - clock.offsetMs - resumedAt) / 100) / 10 } : null,
+        buffer_readings_in_train_health: inTrainHealth.map((h) => h.readings),
+        replay_readings_total: sum(replay),
+        replay_readings_during_train: sum(replay.filter((a) => during(a.at))),
+        replay_first_s_after_train_start: replay[0] ? Math.round((replay[0].at - train.from) / 100) / 10 : null,
+        replay_last_s_after_train_start: replay.length ? Math.round((replay.at(-1)!.at - train.from) / 100) / 10 : null,
+        train_s: Math.round((train.to - train.from) / 100) / 10,
+        // When the check found every seq delivered (it runs after the windows are in): an upper bound.
+        all_delivered_by_s_after_train_start: Math.round((drainedAt - train.from) / 100) / 10,
+        outage_readings_arriving_during_train: sum(stale),
+        burst_readings_per_s_in_train: Math.round(burst / ((last - first) / 1000)),
+        accepted_per_s_in_train_health: accepted,
+        config_rolled_back: collector.events.slice(ev0).some((e) => e.type === 'config_rolled_back'),
+      };
+      console.log(`busy: ${JSON.stringify(figures.busy)}`);
+      // The backlog really drained during the train, and the burst device really ran in it.
+      expect(sum(replay.filter((a) => during(a.at))), 'backlog readings (replay) arriving during the train').toBeGreaterThan(1000);
+      expect(burst, 'burst readings stamped during the train').toBeGreaterThan(0);
+      expect(bad).toEqual([]);
+    } finally {
+      clearInterval(sampler);
+      if (stopped.pid) process.kill(stopped.pid, 'SIGCONT');
+      stopped.pid = 0;
+      await tap.stop();
+      // The burst device off again for the rest (a reload is refused within the last one's 60 s grace: try again).
+      for (let i = 0; i < 4 && burstOn; i++) {
+        const ev1 = collector.events.length;
+        await vm.run(`cat > /etc/citygate/gateway.yaml <<'__YAML__'\n${ioYaml(site.broker.port)}__YAML__\nsystemctl reload citygate`);
+        const ok = await collector
+          .waitFor(() => collector.events.slice(ev1).some((e) => e.type === 'config_applied' && Array.isArray(e.removed) && e.removed.includes('burst')), 20_000, 'config_applied removing the burst device')
+          .then(() => true, () => false);
+        if (ok) burstOn = false;
+      }
+    }
+  });
 
   it('a PMS5003 stream on a PCI UART: every good frame published once and in order, the corrupted one never, the noise counted', async () => {
     const from = collector.readings.length;
