@@ -31,7 +31,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reading } from '../core/reading.js';
 import type { StateStore } from '../core/state-store.js';
-import type { Clock } from '../core/clock.js';
 import type { DropReason, EventBody } from '../core/payloads.js';
 import type { BufferStats, CommitResult, DurableBuffer, StoredBatch, StoredEvent } from './buffer.js';
 import { encodeRows, storedBatch, type RowData, type RowFormat } from './codec.js';
@@ -51,6 +50,9 @@ import { decideStart } from './startup.js';
 import { BufferTime, type BufferTimeSaved, type TimeSources } from './buffer-time.js';
 import { Tally } from './tally.js';
 import { checkWal } from './wal-check.js';
+import type { SqliteBufferOptions } from './sqlite-buffer-options.js';
+
+export type { SqliteBufferOptions } from './sqlite-buffer-options.js';
 
 function readIfThere(file: string): Buffer {
   try {
@@ -58,39 +60,6 @@ function readIfThere(file: string): Buffer {
   } catch {
     return Buffer.alloc(0);
   }
-}
-
-export interface SqliteBufferOptions {
-  dataDir: string;
-  maxBytes: number;
-  maxAgeMs: number;
-  onFull: 'drop_oldest' | 'reject_newest';
-  synchronous: 'full' | 'normal';
-  maxReadingsPerRow: number;
-  clock: Clock;
-  /** What to do with a database that fails to open or check (default move_aside). */
-  onCorrupt?: 'move_aside' | 'refuse';
-  /** Monotonic time and boot id for ages (default: from `clock`, one boot). */
-  time?: TimeSources;
-  /** Apply acks on their own once this many rows are pending (default 1000) … */
-  ackFlushRows?: number;
-  /** … or this long after the first pending ack, if no commit came first (default 30 s). */
-  ackFlushMs?: number;
-  /** Most informational events kept waiting; loss events are always kept. */
-  maxEvents?: number;
-  /**
-   * The row format written (codec.ts; default 2). 1 when a release this gateway may be
-   * rolled back to reads only format 1 (src/release/buffer-format.ts, rowFormatFor).
-   */
-  rowFormat?: RowFormat;
-  /** Fewest seqs reserved in the ledger at a time (default 1000; more at high rates). */
-  seqBlock?: number;
-  /** Free space left alone on the file system (default 2 %, at most 16 MiB). */
-  reserveBytes?: number;
-  /** A fault in a path that must not throw (applying acks): for the log. */
-  onFault?: (what: string, err: unknown) => void;
-  /** Told of every event as it is recorded (the status page's "last events"); must not throw. */
-  onEvent?: (event: Record<string, unknown>) => void;
 }
 
 const BT_KEY = '_buffer_time';
