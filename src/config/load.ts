@@ -18,6 +18,7 @@ import { scalarPaths, typeEnvValues } from './env-values.js';
 import { UserError } from '../core/errors.js';
 import { markedPaths, substitutionAt } from './secret-fields.js';
 import { configFileTooLarge, MAX_CONFIG_BYTES, tooLargeMessage } from './size-limit.js';
+import { notTextProblem } from './text-check.js';
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
@@ -36,9 +37,13 @@ export interface CheckResult {
   warnings: ConfigIssue[];
 }
 
-export function checkConfigText(text: string, file: string, opts: LoadOptions = {}): CheckResult {
+export function checkConfigText(fileText: string, file: string, opts: LoadOptions = {}): CheckResult {
+  // A byte-order mark (Windows editors write one) is not part of line 1: columns count as an editor shows them.
+  const text = fileText.charCodeAt(0) === 0xfeff ? fileText.slice(1) : fileText;
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_CONFIG_BYTES) return { issues: [{ file, line: 1, col: 1, path: '', message: `this config ${tooLargeMessage(bytes)}` }], warnings: [] };
+  const notText = notTextProblem(text);
+  if (notText) return { issues: [{ file, path: '', ...notText }], warnings: [] };
   const yaml = parseConfigYaml(text);
   const { doc, at } = yaml;
   const issues: ConfigIssue[] = [];

@@ -13,9 +13,12 @@ export interface PathMessage {
   message: string;
 }
 
+/** Longer strings are cut in messages: a whole paragraph (or a file's worth) helps nobody. */
+const SHOW_CHARS = 60;
+
 const show = (v: unknown): string => {
   if (v === undefined) return 'nothing';
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') return v.length > SHOW_CHARS ? `${JSON.stringify(v.slice(0, SHOW_CHARS))}… (${v.length} characters)` : JSON.stringify(v);
   if (Array.isArray(v)) return 'a list';
   if (v === null) return 'null';
   if (typeof v === 'object') return 'a map';

@@ -95,6 +95,29 @@ describe('YAML-level failures', () => {
     expect(r.errors).toEqual([expect.stringMatching(/^g\.yaml:2:8: YAML aliases .*alias bomb/)]);
   });
 
+  it('a binary file given by mistake: one line saying so, not its bytes echoed back', () => {
+    const elf = `\u007fELF\u0002\u0001\u0001\u0000\u0000${'\u0000x'.repeat(100)}`;
+    const r = check(elf);
+    expect(r.errors).toEqual(['g.yaml:1:8: this is not a text file (it holds NUL bytes) — a gateway config is YAML text: is it the right file?']);
+    expect(r.warns).toEqual([]);
+  });
+
+  it('a file saved as Latin-1 (° as the byte 0xB0): where, and to save it as UTF-8 — not "�C" published', () => {
+    const latin1 = Buffer.from(`${head}devices:\n  - { id: t, driver: sim, points: [ { name: a, unit: \u00b0C } ] }\n`, 'latin1');
+    const r = check(latin1.toString('utf8'));
+    expect(r.errors).toEqual([expect.stringMatching(/^g\.yaml:4:54: this is not UTF-8 .*Latin-1.* — save the file as UTF-8$/)]);
+  });
+
+  it('a byte-order mark is not counted as a column of line 1', () => {
+    const r = check(`\ufeffgateway: { id: g, poll: 1s }\nuplink: { url: "mqtts://b:8883" }\n${sim}`);
+    expect(r.errors).toEqual([expect.stringMatching(/^g\.yaml:1:19: gateway\.poll: unknown key "poll"/)]);
+  });
+
+  it('a long string in the wrong place is cut in the message', () => {
+    const r = check(`${head}buffer: ${'x'.repeat(500)}\n${sim}`);
+    expect(r.errors).toEqual([`g.yaml:3:9: buffer: expected a map of key: value, got "${'x'.repeat(60)}"… (500 characters)`]);
+  });
+
   it('merge keys work, with anchors kept under an x- key', () => {
     const r = check(head + 'x-sim: &base { driver: sim, poll: 5s }\ndevices:\n  - <<: *base\n    id: t\n    points: [ { name: a } ]\n');
     expect(r.errors).toEqual([]);
