@@ -86,7 +86,7 @@ Every point of every driver passes these settings in this order, between the dri
 
 Durations are written with a unit: \`ms\`, \`s\`, \`m\`, \`h\`, \`d\` (\`1h30m\` works). Sizes: \`B\`, \`KiB\`, \`MiB\`, \`GiB\` (1024-based) or \`KB\`, \`MB\`, \`GB\` (1000-based); a bare number is bytes.
 Credentials and addresses may be \`\${ENV}\` references or \`!secret name\`; nothing else may ([below](#env-and-secret-only-in-credentials-and-addresses)); \`!secret name\` reads \`name\` from \`secrets.yaml\` beside the config file (mode 600).
-YAML anchors and aliases (\`&name\`, \`*name\`, \`<<: *name\`) work; an alias needs its anchor above it. A config file may be at most 1 MiB (the largest example board is 7 KiB).`;
+YAML anchors and aliases (\`&name\`, \`*name\`, \`<<: *name\`) work; an alias needs its anchor above it. A config file may be at most 1 MiB (the largest example board is 7 KiB). It must be UTF-8 text: a binary file, or one an editor saved as Latin-1 or Windows-1252 (a \`°\` typed there is a byte UTF-8 cannot read), is refused at the first such character; a byte-order mark is fine.`;
 
 const PROSE: Record<string, () => string> = { uplink: uplinkProse, health: healthProse, commands: commandsProse };
 
