@@ -10,7 +10,7 @@
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { UserError } from '../core/errors.js';
+import { dataPermissionError, isPermissionDenied, UserError } from '../core/errors.js';
 import { runningPid } from './pidfile.js';
 import { ensurePrivateFile } from './private-files.js';
 
@@ -24,7 +24,13 @@ export class DirLock {
   /** Take the lock or throw a UserError naming the holder. */
   acquire(): void {
     const file = join(this.dataDir, LOCK_FILE);
-    ensurePrivateFile(file);
+    try {
+      ensurePrivateFile(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(`${this.dataDir} does not exist — has the gateway run with this config (gateway.data_dir)?`);
+      if (isPermissionDenied(err)) throw dataPermissionError(file);
+      throw err;
+    }
     const db = new Database(file, { timeout: 0 });
     try {
       db.pragma('locking_mode = EXCLUSIVE');

@@ -11,9 +11,9 @@
  * WAL) and opened from there.
  */
 import Database from 'better-sqlite3';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../core/errors.js';
+import { dataPermissionError, isPermissionDenied, UserError } from '../core/errors.js';
 import { BufferTime, systemTimeSources, type BufferTimeSaved } from './buffer-time.js';
 import { storedBatch, type RowData } from './codec.js';
 import { BUFFER_FORMAT, SELECT_ROWS, columnsOf } from './sqlite-schema.js';
@@ -40,7 +40,12 @@ export class BufferReader {
 
   constructor(readonly dataDir: string) {
     this.file = join(dataDir, 'buffer.db');
-    if (!existsSync(this.file)) throw new UserError(`no buffer at ${this.file} — has the gateway run with this config (gateway.data_dir)?`);
+    try {
+      statSync(this.file);
+    } catch (err) {
+      if (isPermissionDenied(err)) throw dataPermissionError(this.file);
+      throw new UserError(`no buffer at ${this.file} — has the gateway run with this config (gateway.data_dir)?`);
+    }
     let db: Database.Database;
     let inMemory = false;
     try {
@@ -51,7 +56,13 @@ export class BufferReader {
       if (!code.startsWith('SQLITE_CANTOPEN') && code !== 'SQLITE_READONLY') {
         throw new UserError(`${this.file}: cannot read the buffer (${code || String(err)}) — is it a citygate buffer? (the gateway moves a damaged one aside at its next start)`);
       }
-      const image = readFileSync(this.file);
+      let image: Buffer;
+      try {
+        image = readFileSync(this.file);
+      } catch (e) {
+        if (isPermissionDenied(e)) throw dataPermissionError(this.file);
+        throw e;
+      }
       if (image.length > 19 && image[18] === 2) image[18] = image[19] = 1;
       db = new Database(image, { readonly: true });
       inMemory = true;
@@ -113,3 +124,4 @@ export class BufferReader {
     this.db.close();
   }
 }
+

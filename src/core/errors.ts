@@ -22,3 +22,14 @@ export function describeError(err: unknown): string {
   }
   return String(err);
 }
+
+/** Whether `err` is the kernel refusing this user a file (not a missing or broken one). */
+export function isPermissionDenied(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+/** The gateway's data files belong to the citygate user: what a tool run by someone else says. */
+export function dataPermissionError(file: string): UserError {
+  return new UserError(`cannot open ${file}: permission denied — run this as the citygate user (sudo -u citygate …) or as root`);
+}

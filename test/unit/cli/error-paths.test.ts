@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -42,6 +42,8 @@ const cases: Record<string, Case> = {
   'status with a missing config': { args: ['status', '--config', join(dir, 'nope.yaml')], code: 1, says: /does not exist/ },
   'status with nothing listening': { args: async () => ['status', '--url', `http://127.0.0.1:${await freePort()}`], code: 2, says: /no gateway answering at/ },
   'queue stats before the first run': { args: ['queue', 'stats', '--config', good], code: 1, says: /no buffer at .*has the gateway run/ },
+  'queue export before the first run': { args: ['queue', 'export', '--config', good], code: 1, says: /no buffer at .*has the gateway run/ },
+  'queue purge before the first run': { args: ['queue', 'purge', '--config', good], code: 1, says: /data does not exist — has the gateway run with this config/ },
   'probe modbus: unplugged adapter': { args: ['probe', 'modbus', 'scan', '--port', '/dev/ttyCITYGATE-NONE', '--units', '1'], code: 2, says: /the port does not exist: is the adapter plugged in/ },
   'probe modbus: nothing listening': { args: async () => ['probe', 'modbus', 'read', '--host', '127.0.0.1', '--port', String(await freePort()), '--address', '0'], code: 2, says: /127\.0\.0\.1:\d+/ },
   'probe modbus: unit out of range': { args: ['probe', 'modbus', 'read', '--host', '127.0.0.1', '--unit', '300', '--address', '0'], code: 1, says: /--unit must be 0-255/ },
@@ -62,6 +64,41 @@ describe('every command, every error path', () => {
       expect(all).toMatch(c.says);
     }, 120_000);
   }
+});
+
+describe("a data_dir that is the citygate user's, opened by someone else", () => {
+  // Root reads every file: as root, the CLI runs without the capabilities that let it
+  // (setpriv from util-linux); as anyone else, the folder is made unreadable.
+  const asOther = (args: string[]): Promise<{ code: number | null; out: string }> =>
+    new Promise((resolve) => {
+      const root = process.getuid?.() === 0;
+      const argv = root ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', process.execPath, BIN, ...args] : [process.execPath, BIN, ...args];
+      const p = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      p.on('exit', (code) => resolve({ code, out }));
+    });
+
+  it('queue stats, export and purge: permission denied, run as the citygate user — exit 1, no stack trace', async () => {
+    const d = tempDir('cg-perm-');
+    const data = join(d, 'data');
+    const cfg = join(d, 'gateway.yaml');
+    writeFileSync(cfg, stringify({ gateway: { id: 'perm-gw', data_dir: data }, uplink: { url: 'mqtt://127.0.0.1:9' }, devices: [{ id: 't', driver: 'sim', points: [{ name: 'a' }] }] }));
+    mkdirSync(data);
+    writeFileSync(join(data, 'buffer.db'), '');
+    if (process.getuid?.() === 0) chownSync(data, 65534, 65534);
+    chmodSync(data, process.getuid?.() === 0 ? 0o700 : 0o000);
+    try {
+      for (const cmd of ['stats', 'export', 'purge']) {
+        const r = await asOther(['queue', cmd, '--config', cfg]);
+        expect(r.out, cmd).not.toMatch(STACK);
+        expect({ code: r.code, out: r.out }, cmd).toEqual({ code: 1, out: expect.stringMatching(/cannot open .*data\/(buffer\.db|gateway\.lock): permission denied — run this as the citygate user/) });
+      }
+    } finally {
+      chmodSync(data, 0o700);
+    }
+  }, 60_000);
 });
 
 describe('closed pipes and Ctrl-C', () => {
