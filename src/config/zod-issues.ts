@@ -118,7 +118,10 @@ export function explainIssues(schema: z.ZodType, issues: readonly z.core.$ZodIss
         const guess = typeof input === 'string' ? didYouMean(input, issue.values.map(String)) : undefined;
         out.push({
           path,
-          message: `${show(input)} is not allowed${guess ? ` — did you mean "${guess}"?` : ` — expected ${values.length === 1 ? values[0] : `one of: ${values.join(', ')}`}`}`,
+          message:
+            input === undefined
+              ? `missing required key "${String(path[path.length - 1] ?? '')}" — expected ${values.length === 1 ? values[0] : `one of: ${values.join(', ')}`}`
+              : `${show(input)} is not allowed${guess ? ` — did you mean "${guess}"?` : ` — expected ${values.length === 1 ? values[0] : `one of: ${values.join(', ')}`}`}`,
         });
         break;
       }
