@@ -37,9 +37,9 @@ export function createLogger(opts: LogOptions = {}): Logger {
       destination: opts.destination ?? 1,
       sync: true,
     });
-    return withoutRepeatedBindings(pino({ level, redact, base: undefined }, stream));
+    return withoutRepeatedBindings(pino({ level, redact, base: undefined, hooks: { logMethod: dropBoundFields } }, stream));
   }
-  return withoutRepeatedBindings(pino({ level, redact, base: undefined }, opts.destination ?? pino.destination({ sync: false })));
+  return withoutRepeatedBindings(pino({ level, redact, base: undefined, hooks: { logMethod: dropBoundFields } }, opts.destination ?? pino.destination({ sync: false })));
 }
 
 /**
@@ -57,6 +57,23 @@ export function withoutRepeatedBindings(log: Logger): Logger {
     return original.call(this, fresh, options);
   } as unknown as Logger['child'];
   return log;
+}
+
+/**
+ * The same for one line: `log.error({ device }, …)` on a logger bound to that device
+ * would write the key twice. Fields the logger already carries with the same value are
+ * left out of the line.
+ */
+function dropBoundFields(this: Logger, args: Parameters<Logger['info']>, method: (...a: unknown[]) => void): void {
+  const first: unknown = args[0];
+  if (first !== null && typeof first === 'object' && !(first instanceof Error)) {
+    const have = this.bindings();
+    const fields = first as Record<string, unknown>;
+    if (Object.keys(fields).some((k) => k in have && have[k] === fields[k])) {
+      args[0] = Object.fromEntries(Object.entries(fields).filter(([k, v]) => !(k in have && have[k] === v)));
+    }
+  }
+  method.apply(this, args);
 }
 
 /** A logger that drops everything (tests, benchmarks). */

@@ -16,6 +16,20 @@ describe('logs', () => {
     expect(line.match(/"device"/g)).toHaveLength(1);
     expect(JSON.parse(line)).toMatchObject({ device: 'pm', driver: 'serial', port: '/dev/ttyUSB0', msg: 'port lost' });
   });
+
+  it('nor does a line that passes the bound key again (a supervisor logging { device } on the device logger)', async () => {
+    const sink = new PassThrough();
+    let text = '';
+    sink.on('data', (d: Buffer) => (text += d.toString()));
+    const log = createLogger({ pretty: false, destination: sink }).child({ device: 'g', driver: 'gpio' });
+    log.error({ device: 'g', delay: 650 }, 'driver failed');
+    log.info('plain');
+    await new Promise((r) => setTimeout(r, 20));
+    const [failed, plain] = text.trim().split('\n');
+    expect(failed!.match(/"device"/g)).toHaveLength(1);
+    expect(JSON.parse(failed!)).toMatchObject({ device: 'g', driver: 'gpio', delay: 650, msg: 'driver failed' });
+    expect(JSON.parse(plain!)).toMatchObject({ device: 'g', msg: 'plain' });
+  });
 });
 
 describe('demo live line', () => {
