@@ -12,4 +12,14 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // Node's recursive mkdir never returns under /proc: src/core/make-dirs.ts (docs/field-notes.md#recursive-mkdir-on-proc).
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.name=/^mkdir(Sync)?$/] Property[key.name='recursive']", message: 'use makeDirs (src/core/make-dirs.ts): recursive mkdir never returns under /proc' },
+      ],
+    },
+  },
 );

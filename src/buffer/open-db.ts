@@ -14,7 +14,7 @@
  */
 import type Database from 'better-sqlite3';
 import { accessSync, constants, existsSync, renameSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { describeError } from '../core/errors.js';
 import { isDiskFull } from './disk-guard.js';
 import { openBufferDb, TABLES } from './sqlite-schema.js';
@@ -92,7 +92,11 @@ export function prepareDataDir(dir: string): number | undefined {
   try {
     loosened = ensurePrivateDir(dir);
   } catch (err) {
-    throw new BufferOpenError(`${dir}: cannot create gateway.data_dir (${(err as NodeJS.ErrnoException).code ?? describeError(err)}) — create it and give it to the service user (sudo install -d -o citygate -g citygate ${dir})`);
+    const code = (err as NodeJS.ErrnoException).code ?? describeError(err);
+    if (/^\/(proc|sys|dev)(\/|$)/.test(resolve(dir))) {
+      throw new BufferOpenError(`${dir}: cannot create gateway.data_dir (${code}) — /proc, /sys and /dev are the kernel's, not a place for data: use a directory on the card, like /var/lib/citygate`);
+    }
+    throw new BufferOpenError(`${dir}: cannot create gateway.data_dir (${code}) — create it and give it to the service user (sudo install -d -o citygate -g citygate ${dir})`);
   }
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);

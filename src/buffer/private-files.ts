@@ -8,7 +8,8 @@
  * SQLite creates a database's -wal and -shm with the mode of the database file itself,
  * so creating buffer.db as 0600 before SQLite opens it covers all three.
  */
-import { chmodSync, closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fchmodSync, fstatSync, openSync, statSync } from 'node:fs';
+import { makeDirs } from '../core/make-dirs.js';
 
 export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
@@ -19,7 +20,7 @@ export const PRIVATE_FILE_MODE = 0o600;
  * could not be changed (not ours: the writability check that follows says so).
  */
 export function ensurePrivateDir(dir: string): number | undefined {
-  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  makeDirs(dir, PRIVATE_DIR_MODE);
   const mode = statSync(dir).mode & 0o777;
   if ((mode & 0o077) === 0) return undefined;
   try {

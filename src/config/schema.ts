@@ -210,7 +210,13 @@ export const healthSchema = z.strictObject({
 
 export const gatewaySchema = z.strictObject({
   id: address(topicId.meta({ description: 'Gateway id: [a-z0-9-_]; used in topics and the MQTT client id.' })),
-  data_dir: address(z.string().default('/var/lib/citygate').meta({ description: 'Where the buffer and state live.' })),
+  data_dir: address(
+    z
+      .string()
+      .refine((p) => !/^\/(proc|sys|dev)(\/|$)/.test(p), { message: '/proc, /sys and /dev are the kernel\'s, not a place for data — use a directory on the card, like /var/lib/citygate' })
+      .default('/var/lib/citygate')
+      .meta({ description: 'Where the buffer and state live.' }),
+  ),
 });
 
 function union<T extends { schema: z.ZodType }>(key: string, defs: readonly T[]) {

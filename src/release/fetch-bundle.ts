@@ -16,12 +16,13 @@
  *   (src/core/durable-file.ts), so a power cut never leaves a bundle that looks whole.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, readFileSync, rmSync } from 'node:fs';
 import { get, type RequestOptions } from 'node:https';
 import { basename, join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { MAX_SIG_BYTES } from './signature.js';
 import { nodeFileOps } from '../core/durable-file.js';
+import { makeDirs } from '../core/make-dirs.js';
 
 export const BUNDLE_NAME = /^citygate-[0-9A-Za-z.+_-]+-linux-(arm64|armv7|x64)\.tar\.gz$/;
 
@@ -73,7 +74,7 @@ export async function fetchBundle(o: FetchOptions): Promise<Fetched> {
   const name = bundleNameOf(o.url);
   const expected = o.sha256?.toLowerCase();
   if (expected !== undefined && !/^[0-9a-f]{64}$/.test(expected)) throw new Error('sha256 must be 64 hex digits (the bundle\'s .sha256)');
-  mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+  makeDirs(o.dir, 0o700);
   const bundle = join(o.dir, name);
   const part = `${bundle}.part`;
   const sigPart = `${bundle}.sig.part`;

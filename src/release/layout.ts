@@ -16,6 +16,7 @@ import { UserError } from '../core/errors.js';
 import { nodeFileOps } from '../core/durable-file.js';
 import { readManifest, type Manifest } from './manifest.js';
 import { flushTree } from './flush-tree.js';
+import { makeDirs } from '../core/make-dirs.js';
 
 const run = promisify(execFile);
 
@@ -63,7 +64,7 @@ export class ReleaseLayout {
    * unless it is the current release.
    */
   async unpack(bundle: string): Promise<Manifest> {
-    mkdirSync(this.releases, { recursive: true });
+    makeDirs(this.releases);
     const stage = join(this.releases, `.unpack-${process.pid}`);
     rmSync(stage, { recursive: true, force: true });
     mkdirSync(stage);

@@ -11,11 +11,12 @@
  * Revoking a key is removing its file. New keys arrive only in a release's signed
  * manifest (`next_keys`, rotation): installKeys writes them as `<key id>.pub`.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { UserError } from '../core/errors.js';
 import { keyId, publicKeyFrom, publicKeyPem } from './signature.js';
+import { makeDirs } from '../core/make-dirs.js';
 
 export const DEFAULT_TRUST_DIR = '/etc/citygate/keys';
 
@@ -68,7 +69,7 @@ export function loadTrust(dir: string = DEFAULT_TRUST_DIR): TrustStore {
 
 /** Installs public keys (root-owned, 0644) not trusted yet; returns the ids added. */
 export function installKeys(dir: string, keys: KeyObject[]): string[] {
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  makeDirs(dir, 0o755);
   const have = loadTrust(dir).keys;
   const added: string[] = [];
   for (const key of keys) {

@@ -16,7 +16,7 @@
  * (unsigned, untrusted, altered, older, wrong arch, buffer format), 2 rolled back (or
  * rollback failed).
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { HealthPayload } from '../uplink/topics.js';
 import { UserError } from '../core/errors.js';
 import { stageVerified } from './verify-bundle.js';
@@ -27,6 +27,7 @@ import { devicesUp, healthGate, type HealthSource } from './health-gate.js';
 import type { ReleaseLayout } from './layout.js';
 import type { Manifest } from './manifest.js';
 import type { ServiceControl } from './service.js';
+import { makeDirs } from '../core/make-dirs.js';
 
 export interface UpdateOptions {
   bundle: string;
@@ -58,7 +59,7 @@ export async function update(o: UpdateOptions): Promise<UpdateResult> {
   const fromReads = fromManifest ? readsOf(fromManifest) : BUFFER_FORMAT;
   const arch = o.arch ?? process.arch;
   const trust = loadTrust(o.trustDir);
-  mkdirSync(o.layout.releases, { recursive: true });
+  makeDirs(o.layout.releases);
   const staged = await stageVerified(o.bundle, o.layout.releases, {
     trust,
     arch,

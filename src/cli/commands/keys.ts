@@ -8,7 +8,7 @@
  *   keys verify BUNDLE [--keys DIR]     checks BUNDLE.sig against the trusted keys
  *   keys list [--keys DIR]              the trusted keys and their ids
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import { generateKeys, privateKeyFrom, publicKeyFrom } from '../../release/signa
 import { signBundle } from '../../release/signed-manifest.js';
 import { DEFAULT_TRUST_DIR, loadTrust } from '../../release/trust.js';
 import { stageVerified } from '../../release/verify-bundle.js';
+import { makeDirs } from '../../core/make-dirs.js';
 
 /** The checkout or release this command runs from (src/cli/commands or dist/cli/commands → ../../..). */
 const HOME = fileURLToPath(new URL('../../../', import.meta.url));
@@ -40,7 +41,7 @@ export function registerKeys(program: Command): void {
     .action((name: string, opts: { out: string }) => {
       if (!/^[\w.-]+$/.test(name)) throw new UserError(`"${name}": use letters, digits, dot, dash and underscore`);
       if (inside(resolve(opts.out), HOME)) throw new UserError(`${resolve(opts.out)} is inside ${HOME}: a private key never goes into the repository or a release (use a directory of its own, e.g. ~/citygate-keys)`);
-      mkdirSync(opts.out, { recursive: true, mode: 0o700 });
+      makeDirs(opts.out, 0o700);
       const dir = realpathSync(resolve(opts.out));
       if (inside(dir, HOME)) throw new UserError(`${dir} is inside ${HOME}: a private key never goes into the repository or a release (use a directory of its own, e.g. ~/citygate-keys)`);
       const [keyFile, pubFile] = [join(dir, `${name}.key`), join(dir, `${name}.pub`)];

@@ -68,6 +68,7 @@ const cases: Case[] = [
   { name: 'Firmata A16', yaml: head + 'devices:\n  - { id: u, driver: firmata, port: /dev/ttyACM0, points: [ { name: s, pin: A16 } ] }\n', error: ['4:', 'A16 does not exist'] },
   { name: '/dev/ttyAMA0', yaml: head + 'devices:\n  - { id: pm, driver: serial, port: /dev/ttyAMA0, protocol: pms5003 }\n', warning: ['4:', '/dev/serial0'] },
   { name: 'no devices', yaml: head, warning: ['1:1:', 'no devices are configured'] },
+  { name: 'data_dir under /proc', yaml: 'gateway: { id: g, data_dir: /proc/citygate }\nuplink: { url: "mqtts://b:8883" }\n' + sim, error: ['1:29: gateway.data_dir:', "/proc, /sys and /dev are the kernel's, not a place for data"] },
   // A key that chooses among fixed values, left out: named as missing, with the choices.
   { name: 'gpio without mode', yaml: head + 'devices:\n  - { id: b, driver: gpio, pin: 17 }\n', error: ['4:5: devices[0].mode:', 'missing required key "mode" — expected one of: "input", "counter", "output"'] },
   { name: 'modbus point without table', yaml: head + rtu + 'devices:\n  - { id: m, driver: modbus, bus: rs485, unit: 1, points: [ { name: v, address: 0 } ] }\n', error: ['6:', 'missing required key "table" — expected one of: "coil"'] },
