@@ -53,6 +53,9 @@ export function checkConfigText(fileText: string, file: string, opts: LoadOption
 
   const paths = scalarPaths(doc);
   const before = toData(yaml).data;
+  if (doc.contents === null) {
+    return { issues: [{ file, line: 1, col: 1, path: '', message: 'this config is empty (or only comments): it needs gateway:, uplink: and devices: — start from a file in boards/ (boards/demo.yaml runs without hardware)' }], warnings };
+  }
   const refused: PropertyKey[][] = [];
   const placement = (node: Scalar, ref: string): string | undefined => {
     const path = paths.get(node);

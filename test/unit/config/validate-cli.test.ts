@@ -32,6 +32,22 @@ describe('citygate validate', () => {
     expect(r.stdout + r.stderr).not.toMatch(STACK);
   }, 120_000);
 
+  it('- reads standard input, named <stdin>, beside files; an empty config is one line saying so', async () => {
+    const mixed = await runCli(['validate', '-', 'boards/demo.yaml'], { input: 'gateway: { id: g }\nuplink: { url: "mqtts://b:8883" }\ndevices:\n  - { id: b, driver: gpio, pin: 17 }\n' });
+    expect(mixed.code).toBe(1);
+    expect(mixed.stdout).toContain('<stdin>:4:5: devices[0].mode: missing required key "mode"');
+    expect(mixed.stdout).toMatch(/^boards\/demo\.yaml: ok/m);
+    const ok = await runCli(['validate', '-'], { input: 'gateway: { id: g }\nuplink: { url: "mqtts://b:8883" }\n' + sim });
+    expect({ code: ok.code, out: ok.stdout }).toEqual({ code: 0, out: expect.stringMatching(/^<stdin>: ok — gateway g/) });
+    const empty = await runCli(['validate', '-'], { input: '# nothing yet\n' });
+    expect(empty.code).toBe(1);
+    expect(empty.stdout).toBe('<stdin>:1:1: this config is empty (or only comments): it needs gateway:, uplink: and devices: — start from a file in boards/ (boards/demo.yaml runs without hardware)\n<stdin>: 1 problem\n');
+    const big = await runCli(['validate', '-'], { input: `# ${'x'.repeat(1_200_000)}\n` });
+    expect(big.code).toBe(1);
+    expect(big.stdout).toContain('<stdin>: more than the 1 MiB a gateway config may be');
+    for (const r of [mixed, ok, empty, big]) expect(r.stdout + r.stderr).not.toMatch(STACK);
+  });
+
   it('warnings pass, --strict makes them errors', async () => {
     const warn = file('warn.yaml', 'gateway: { id: g }\nuplink: { url: "mqtts://b:8883" }\ndevices:\n  - { id: pm, driver: serial, port: /dev/ttyAMA0, protocol: pms5003 }\n');
     const plain = await runCli(['validate', warn]);
