@@ -95,7 +95,9 @@ export class ConfigReloader {
     try {
       text = readFileSync(this.file, 'utf8');
     } catch (err) {
-      return Promise.resolve({ ok: false, error: `cannot read ${this.file}: ${describeError(err)}` });
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'it does not exist (moved or deleted?)' : code === 'EACCES' ? "permission denied: the citygate user must be able to read it" : describeError(err);
+      return Promise.resolve({ ok: false, error: `cannot read ${this.file}: ${why}; the gateway keeps running with its current config` });
     }
     return this.run(text, 'file');
   }

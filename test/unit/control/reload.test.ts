@@ -5,7 +5,7 @@
  * atomically (the previous kept as .last-good) and applied without touching unchanged
  * devices or the buffer; a change that leaves a device down is rolled back.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -115,6 +115,13 @@ describe('config changes in place', () => {
     expect(await op.request('reload_config', { id: 'r-1' })).toMatchObject({ ok: true, result: { applied: { added: ['sim-b'] } } });
     expect(gw.devices.map((d) => d.id)).toEqual(['sim-a', 'sim-b']);
     expect(await op.request('reload_config', { id: 'r-2' })).toMatchObject({ ok: false, error: expect.stringMatching(/another config change/) });
+  });
+
+  it('reload_config with the file gone: says so in words, changes nothing', async () => {
+    const { gw, file } = await setup([sim('sim-a')]);
+    rmSync(file);
+    expect(await gw.reloader!.reloadFromFile()).toEqual({ ok: false, error: `cannot read ${file}: it does not exist (moved or deleted?); the gateway keeps running with its current config` });
+    expect(gw.devices.map((d) => d.id)).toEqual(['sim-a']);
   });
 });
 
