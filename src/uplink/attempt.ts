@@ -54,11 +54,14 @@ export class Attempt {
       this.reached = true;
       noDelay(client.stream); // again once connected: a socket created unconnected keeps it only from here
     });
+    const tls = url.startsWith('mqtts:');
+    let secured = false;
+    if (tls) client.stream.once('secureConnect', () => (secured = true));
     client.on('error', (err: Error & { code?: string | number }) => {
       if (!hooks.current()) return;
       this.code = err.code;
       this.failure = err;
-      hooks.error(explainMqttError(err));
+      hooks.error(explainMqttError(err, tls && this.reached && !secured));
     });
     client.on('disconnect', (packet) => {
       if (!hooks.current()) return;

@@ -1,8 +1,16 @@
 /** mqtt.js connection errors in words an operator can act on (never echoing credentials). */
 import { describeError } from '../core/errors.js';
 
-export function explainMqttError(err: Error & { code?: string | number }): string {
+/**
+ * `duringTlsHandshake`: the TCP connection to an mqtts:// broker was up and the TLS
+ * handshake had not finished. A reset then is almost always a plain-MQTT port (Mosquitto on
+ * 1883 reads the TLS hello as a bad packet and closes): the raw "read ECONNRESET" says nothing.
+ */
+export function explainMqttError(err: Error & { code?: string | number }, duringTlsHandshake = false): string {
   const code = err.code;
+  if (duringTlsHandshake && (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /before secure TLS connection/.test(err.message))) {
+    return `TLS handshake failed: the broker's port closed the connection (${String(code ?? 'closed')}) — is it a plain MQTT port? mqtts:// needs the broker's TLS listener (usually 8883; 1883 is plain MQTT)`;
+  }
   if (code === 4 || code === 134) return 'broker refused the connection: bad username or password — check uplink.username/password';
   if (code === 5 || code === 135)
     return 'broker refused the connection: not authorized — check uplink.username/password (Mosquitto answers a wrong password this way) and the broker ACL for this client';

@@ -10,6 +10,7 @@ import { createLogger } from '../../../src/core/log.js';
 import { SqliteBuffer } from '../../../src/buffer/sqlite-buffer.js';
 import { MqttUplink } from '../../../src/uplink/mqtt-uplink.js';
 import { Topics } from '../../../src/uplink/topics.js';
+import { EmbeddedBroker } from '../../../src/demo/embedded-broker.js';
 import { tempDir, testConfig } from '../../helpers/gateway-config.js';
 import { freePort } from '../../helpers/net.js';
 
@@ -53,4 +54,33 @@ describe('uplink log during a long outage', () => {
     expect(s.probes).toBeLessThanOrEqual(60);
     expect(out.length).toBeLessThanOrEqual(6);
   }, 60_000);
+});
+
+describe('uplink log: mqtts:// to a plain MQTT port', () => {
+  it('names the likely cause (a plain port), not "read ECONNRESET"', async () => {
+    // A plain MQTT broker (aedes) reads the TLS hello as a broken packet and closes.
+    const broker = new EmbeddedBroker();
+    await broker.start();
+    closers.push(() => broker.stop());
+    const port = new URL(broker.url).port;
+    const out: Record<string, unknown>[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _e, cb) {
+        for (const l of chunk.toString().split('\n').filter(Boolean)) out.push(JSON.parse(l) as Record<string, unknown>);
+        cb();
+      },
+    });
+    const config = testConfig({ url: `mqtts://127.0.0.1:${port}`, id: 'tls-gw' });
+    const buffer = new SqliteBuffer({ dataDir: tempDir(), maxBytes: 1 << 30, maxAgeMs: 86_400_000, onFull: 'drop_oldest', synchronous: 'normal', maxReadingsPerRow: 1, clock: new FakeClock() });
+    closers.push(() => buffer.close());
+    const clock = new FakeClock({ wall: Date.now() });
+    const uplink = new MqttUplink({ config: config.uplink, gatewayId: 'tls-gw', topics: Topics.forGateway('tls-gw'), buffer, clock, log: createLogger({ level: 'info', pretty: false, destination }), version: 't', startedAt: Date.now() });
+    closers.push(() => uplink.stop(0));
+    uplink.start();
+    for (let i = 0; i < 200 && out.length === 0; i++) {
+      clock.advance(100);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(String(out[0]?.msg)).toMatch(/^uplink: TLS handshake failed: the broker's port closed the connection \((ECONNRESET|EPIPE)\) — is it a plain MQTT port\?/);
+  }, 30_000);
 });
