@@ -13,6 +13,7 @@ import { findDriver } from '../drivers/registry.js';
 import { clientOptions, isLoopbackHost } from '../uplink/client-options.js';
 import { Topics } from '../uplink/topics.js';
 import { brokerUrls } from '../uplink/brokers.js';
+import { explainMqttError } from '../uplink/mqtt-errors.js';
 import { describeError } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
 
@@ -155,10 +156,14 @@ async function checkOneBroker(c: GatewayConfig, urlText: string): Promise<CheckR
     const t = await new Promise<string | undefined>((resolve) => {
       const s = tls.connect({ host, port, ca: opts.ca as Buffer | undefined, cert: opts.cert as Buffer | undefined, key: opts.key as Buffer | undefined, servername: opts.servername, rejectUnauthorized: true, timeout: 5000 });
       s.once('secureConnect', () => (s.destroy(), resolve(undefined)));
-      s.once('error', (e) => resolve(describeError(e)));
-      s.once('timeout', () => (s.destroy(), resolve('TLS handshake timed out')));
+      // Known causes in the uplink's own words (a plain MQTT port, an untrusted certificate …); others with the usual hint.
+      s.once('error', (e) => {
+        const known = explainMqttError(e, true);
+        resolve(known === describeError(e) ? `${known} — check uplink.tls.ca / servername` : known);
+      });
+      s.once('timeout', () => (s.destroy(), resolve('TLS handshake timed out — check uplink.tls.ca / servername')));
     });
-    out.push(t ? fail('broker tls', `${t} — check uplink.tls.ca / servername`) : ok('broker tls', 'certificate verified'));
+    out.push(t ? fail('broker tls', t) : ok('broker tls', 'certificate verified'));
     if (t) return out;
   }
   const mqttResult = await new Promise<string | undefined>((resolve) => {

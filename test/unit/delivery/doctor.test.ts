@@ -45,6 +45,15 @@ describe('citygate doctor', () => {
     expect(bad.code).toBe(2);
   }, 60_000);
 
+  it('mqtts:// to a plain MQTT port: the TLS check names the likely cause', async () => {
+    broker = new EmbeddedBroker();
+    await broker.start();
+    const r = await run({ uplink: { url: broker.url.replace(/^mqtt:/, 'mqtts:'), protocol_version: 4 }, devices: [{ id: 't', driver: 'sim', points: [{ name: 'x' }] }] });
+    expect(r.out).toMatch(/✓ broker tcp/);
+    expect(r.out).toMatch(/✗ broker tls +TLS handshake failed: the broker's port closed the connection \((ECONNRESET|EPIPE)\) — is it a plain MQTT port\?/);
+    expect(r.code).toBe(2);
+  }, 60_000);
+
   it('reports a broker that is not there without hanging', async () => {
     const r = await run({ uplink: { url: 'mqtt://127.0.0.1:9', protocol_version: 4 } });
     expect(r.out).toMatch(/✗ broker tcp +127\.0\.0\.1:9 \(uplink\.url\): /);
