@@ -18,7 +18,7 @@ import { generateKeys, privateKeyFrom, publicKeyFrom } from '../../release/signa
 import { signBundle } from '../../release/signed-manifest.js';
 import { DEFAULT_TRUST_DIR, loadTrust } from '../../release/trust.js';
 import { stageVerified } from '../../release/verify-bundle.js';
-import { makeDirs } from '../../core/make-dirs.js';
+import { outputDir } from '../out-dir.js';
 
 /** The checkout or release this command runs from (src/cli/commands or dist/cli/commands → ../../..). */
 const HOME = fileURLToPath(new URL('../../../', import.meta.url));
@@ -41,7 +41,7 @@ export function registerKeys(program: Command): void {
     .action((name: string, opts: { out: string }) => {
       if (!/^[\w.-]+$/.test(name)) throw new UserError(`"${name}": use letters, digits, dot, dash and underscore`);
       if (inside(resolve(opts.out), HOME)) throw new UserError(`${resolve(opts.out)} is inside ${HOME}: a private key never goes into the repository or a release (use a directory of its own, e.g. ~/citygate-keys)`);
-      makeDirs(opts.out, 0o700);
+      outputDir('--out', opts.out, 0o700);
       const dir = realpathSync(resolve(opts.out));
       if (inside(dir, HOME)) throw new UserError(`${dir} is inside ${HOME}: a private key never goes into the repository or a release (use a directory of its own, e.g. ~/citygate-keys)`);
       const [keyFile, pubFile] = [join(dir, `${name}.key`), join(dir, `${name}.pub`)];

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { jsonSchema } from '../../config/schema.js';
 import { referencePages } from '../../config/reference.js';
-import { makeDirs } from '../../core/make-dirs.js';
+import { outputDir } from '../out-dir.js';
 
 export function registerSchema(program: Command): void {
   program
@@ -12,7 +12,7 @@ export function registerSchema(program: Command): void {
     .option('--docs <dir>', 'instead, write the config reference (one markdown page per section) into this directory')
     .action((opts: { docs?: string }) => {
       if (opts.docs) {
-        makeDirs(opts.docs);
+        outputDir('--docs', opts.docs);
         for (const [name, text] of Object.entries(referencePages(jsonSchema()))) writeFileSync(join(opts.docs, name), text);
         return;
       }

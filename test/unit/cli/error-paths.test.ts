@@ -44,6 +44,8 @@ const cases: Record<string, Case> = {
   'queue stats before the first run': { args: ['queue', 'stats', '--config', good], code: 1, says: /no buffer at .*has the gateway run/ },
   'queue export before the first run': { args: ['queue', 'export', '--config', good], code: 1, says: /no buffer at .*has the gateway run/ },
   'queue purge before the first run': { args: ['queue', 'purge', '--config', good], code: 1, says: /data does not exist — has the gateway run with this config/ },
+  'schema --docs under /proc': { args: ['schema', '--docs', '/proc/citygate-docs'], code: 1, says: /--docs \/proc\/citygate-docs: cannot create it \(this file system does not take directories there\)/ },
+  'keys generate --out below a file': { args: ['keys', 'generate', 'k', '--out', join(good, 'keys')], code: 1, says: /--out .*gateway\.yaml\/keys: cannot create it \(a file is in the way\)/ },
   'probe modbus: unplugged adapter': { args: ['probe', 'modbus', 'scan', '--port', '/dev/ttyCITYGATE-NONE', '--units', '1'], code: 2, says: /the port does not exist: is the adapter plugged in/ },
   'probe modbus: nothing listening': { args: async () => ['probe', 'modbus', 'read', '--host', '127.0.0.1', '--port', String(await freePort()), '--address', '0'], code: 2, says: /127\.0\.0\.1:\d+/ },
   'probe modbus: unit out of range': { args: ['probe', 'modbus', 'read', '--host', '127.0.0.1', '--unit', '300', '--address', '0'], code: 1, says: /--unit must be 0-255/ },
