@@ -31,7 +31,8 @@ export function sysfsMissing(root: string): GpioSetupError {
     'missing',
     `sysfs GPIO is not available: ${root} does not exist — this kernel was built without ` +
       'CONFIG_GPIO_SYSFS, or this is not a Raspberry Pi-class Linux board. Raspberry Pi OS ' +
-      '(Bullseye, Bookworm) has it; check with `ls /sys/class/gpio`.',
+      '(Bullseye, Bookworm) has it; check with `ls /sys/class/gpio`. Inputs and pulse counters can ' +
+      'use the kernel\'s GPIO character device instead: `backend: gpiomon` (apt install gpiod).',
   );
 }
 

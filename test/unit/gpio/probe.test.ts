@@ -104,7 +104,7 @@ describe('citygate probe gpio', { timeout: 90_000 }, () => {
     rmSync(root, { recursive: true });
     const r = cli(['probe', 'gpio', 'watch', '17', '--duration', '1s', '--sysfs-root', root]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^citygate: sysfs GPIO is not available: .* does not exist — .*CONFIG_GPIO_SYSFS/);
+    expect(r.stderr).toMatch(/^citygate: sysfs GPIO is not available: .* does not exist — .*CONFIG_GPIO_SYSFS.*inputs and pulse counters can use the kernel.s GPIO character device instead: `backend: gpiomon`/i);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
