@@ -52,13 +52,17 @@ export interface DeliveryLink {
   failed(text: string, at?: number): void;
 }
 
-export interface DeliveryOptions {
+/** What the uplink and its delivery both work with. */
+export interface UplinkParts {
   config: UplinkConfig;
   gatewayId: string;
   topics: Topics;
   buffer: DurableBuffer;
   clock: Clock;
   log: Logger;
+}
+
+export interface DeliveryOptions extends UplinkParts {
   dialect: Dialect;
   link: DeliveryLink;
 }

@@ -17,11 +17,7 @@
  * publishing hooks of the dialect and the commands.
  */
 import type { IConnackPacket, MqttClient } from 'mqtt';
-import type { Logger } from 'pino';
-import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
-import type { DurableBuffer } from '../buffer/buffer.js';
-import type { UplinkConfig } from '../config/schema.js';
 import { WireBytes } from './wire-bytes.js';
 import { subscribeDownlink, type DownlinkListener } from './downlink-subscription.js';
 import { clientOptions } from './client-options.js';
@@ -33,22 +29,15 @@ import { failureKind } from './reconnect-policy.js';
 import { NetWatch } from './net-watch.js';
 import { AckWatch, TakeoverWatch, stallAfter, takeoverHint } from './link-state.js';
 import { Attempt, type AttemptHooks } from './attempt.js';
-import { Delivery } from './delivery.js';
+import { Delivery, type UplinkParts } from './delivery.js';
 import { OutageLog } from './outage-log.js';
-import type { Topics } from './topics.js';
 import type { Dialect, DialectLink, WireMessage } from './dialects/dialect.js';
 import { CitygateDialect } from './dialects/citygate.js';
 import type { Uplink, UplinkState, UplinkStats } from './uplink.js';
 
 export type { DownlinkListener };
 
-export interface MqttUplinkOptions {
-  config: UplinkConfig;
-  gatewayId: string;
-  topics: Topics;
-  buffer: DurableBuffer;
-  clock: Clock;
-  log: Logger;
+export interface MqttUplinkOptions extends UplinkParts {
   version: string;
   startedAt: number;
   /** Called each time the link comes up, after the retained status is sent (the gateway publishes its health then); must not throw. */
