@@ -23,6 +23,9 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
     let stderr = '';
     p.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
     p.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    // A command may stop reading before the end (validate - past its 1 MiB cap) and exit:
+    // the rest of the input then meets a closed pipe (EPIPE), as `yes | head` does.
+    p.stdin?.on('error', () => undefined);
     if (opts.input !== undefined) p.stdin?.end(opts.input);
     const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 90_000);
     p.on('exit', (code, signal) => {
